@@ -1,0 +1,24 @@
+// Test tiers (DESIGN.md section 10), each a Jest project with a fixed home:
+//   unit         *.spec.ts beside the code, no I/O
+//   integration  test/integration, real PostgreSQL and Redis
+//   e2e          test/e2e, supertest against the booted apps
+//   chart        test/chart, real Helm binaries and Kubernetes schemas
+//   slo          test/slo, promtool and a real Prometheus
+const { paths, swcOptions } = require('./scripts/swc-options.cjs');
+
+const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcOptions({ withPaths: false }), swcrc: false }] };
+const moduleNameMapper = Object.fromEntries(
+  Object.entries(paths).map(([alias, [target]]) => [`^${alias.replace('/', '\\/')}$`, `<rootDir>/${target}`]),
+);
+const base = { transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+const withServices = { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' };
+
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,deploy}/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
+    { ...base, ...withServices, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...base, ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.ts'] },
+    { ...base, displayName: 'chart', testMatch: ['<rootDir>/test/chart/**/*.test.ts'] },
+    { ...base, ...withServices, displayName: 'slo', testMatch: ['<rootDir>/test/slo/**/*.test.ts'] },
+  ],
+};

@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { envSchema, Env } from './env.schema';
+
+/** Which process is loading the configuration; decides defaults such as the management port. */
+export type AppRole = 'api' | 'worker' | 'migrations';
+
+/** A short domain: the host links are served on and the base URL short URLs are built from. */
+export interface ShortDomain {
+  /** Lower-case host without port, IDNA A-labels (`xn--...`). */
+  host: string;
+  /** Origin with no trailing slash, e.g. `https://sho.rt`. */
+  baseUrl: string;
+}
+
+/** The whole configuration of a process, parsed once from the environment. */
+export interface AppConfig {
+  role: AppRole;
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  http: {
+    host: string;
+    port: number;
+    keepAliveTimeoutMs: number;
+    bodyLimitBytes: number;
+    corsOrigins: string[];
+    trustedProxies: string[];
+  };
+  management: { host: string; port: number };
+  shutdownTimeoutMs: number;
+  domains: { default: ShortDomain; all: ShortDomain[] };
+  links: {
+    maxTargetLengthBytes: number;
+    permanentRedirectMaxAgeSeconds: number;
+    codePermutationKey: string;
+    blockedHosts: string[];
+  };
+  db: {
+    url: string;
+    replicaUrls: string[];
+    poolSize: number;
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+    connectTimeoutMs: number;
+    migrationLockTimeoutMs: number;
+    migrationRetries: number;
+  };
+  redis: {
+    queueUrl: string;
+    cacheUrl: string;
+    keyPrefix: string;
+    queuePrefix: string;
+    commandTimeoutMs: number;
+  };
+  cache: { lruMaxEntries: number; lruTtlMs: number; redisTtlSeconds: number; negativeTtlSeconds: number };
+  clicks: {
+    batchSize: number;
+    flushIntervalMs: number;
+    maxQueueDepth: number;
+    countryHeader?: string;
+    ipSalt: string;
+  };
+  worker: {
+    concurrency: number;
+    expiryIntervalMs: number;
+    deletedLinkRetentionDays: number;
+    batchIdRetentionHours: number;
+  };
+  security: {
+    apiKeyPepper: string;
+    bootstrapAdminKey?: string;
+    rateLimits: { apiPerMinute: number; clientPerMinute: number; authFailuresPerMinute: number; redirectPerSecond: number };
+  };
+  otel: { disabled: boolean; serviceName: string };
+}
+
+/** Thrown when the environment is invalid; `issues` lists every bad key at once. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const SECRET_KEYS = ['CODE_PERMUTATION_KEY', 'CLICK_IP_SALT', 'API_KEY_PEPPER'] as const;
+
+/** Builds a domain from a base URL, normalising the host with the WHATWG URL parser (IDNA, case). */
+function toDomain(baseUrl: string): ShortDomain {
+  const parsed = new URL(baseUrl);
+  return { host: parsed.hostname.toLowerCase(), baseUrl: parsed.origin };
+}
+
+/**
+ * Parses and validates the environment into an {@link AppConfig}.
+ *
+ * @param role which process; decides the default management port (api 9464, worker 9465).
+ * @param raw the environment, `process.env` by default.
+ * @throws ConfigError naming every invalid key, never only the first.
+ */
+export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings mean "unset" so that `FOO=` in a manifest falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+  const production = e.NODE_ENV === 'production';
+  const secret = (key: (typeof SECRET_KEYS)[number]): string => {
+    const value = e[key];
+    if (value) return value;
+    if (production) issues.push(`${key}: required when NODE_ENV=production`);
+    // Development default: stable per key name so restarts keep codes and hashes stable.
+    return createHash('sha256').update(`shortener-dev-${key}`).digest('hex');
+  };
+  const codePermutationKey = secret('CODE_PERMUTATION_KEY');
+  const ipSalt = secret('CLICK_IP_SALT');
+  const apiKeyPepper = secret('API_KEY_PEPPER');
+
+  const domains: ShortDomain[] = [];
+  for (const [key, value] of [['PUBLIC_BASE_URL', e.PUBLIC_BASE_URL], ...e.EXTRA_PUBLIC_BASE_URLS.map((v) => ['EXTRA_PUBLIC_BASE_URLS', v])]) {
+    try {
+      const parsedUrl = new URL(value);
+      if (!['http:', 'https:'].includes(parsedUrl.protocol) || parsedUrl.pathname !== '/' || parsedUrl.search || parsedUrl.hash) {
+        issues.push(`${key}: ${value} must be an http(s) origin without path, query or fragment`);
+        continue;
+      }
+      domains.push(toDomain(value));
+    } catch {
+      issues.push(`${key}: ${value} is not a URL`);
+    }
+  }
+  if (new Set(domains.map((d) => d.host)).size !== domains.length) issues.push('EXTRA_PUBLIC_BASE_URLS: a host appears twice');
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  return {
+    role,
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      corsOrigins: e.CORS_ORIGINS,
+      trustedProxies: e.TRUSTED_PROXIES,
+    },
+    management: { host: e.MANAGEMENT_HOST, port: e.MANAGEMENT_PORT ?? (role === 'worker' ? 9465 : 9464) },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    domains: { default: domains[0], all: domains },
+    links: {
+      maxTargetLengthBytes: e.MAX_TARGET_LENGTH_BYTES,
+      permanentRedirectMaxAgeSeconds: e.PERMANENT_REDIRECT_MAX_AGE_SECONDS,
+      codePermutationKey,
+      blockedHosts: e.BLOCKED_HOSTS.map((h) => h.toLowerCase()),
+    },
+    db: {
+      url: e.DATABASE_URL,
+      replicaUrls: e.DATABASE_REPLICA_URLS,
+      poolSize: e.DATABASE_POOL_SIZE,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS,
+      migrationRetries: e.MIGRATION_RETRIES,
+    },
+    redis: {
+      queueUrl: e.REDIS_QUEUE_URL,
+      cacheUrl: e.REDIS_CACHE_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      queuePrefix: e.QUEUE_PREFIX,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    },
+    cache: {
+      lruMaxEntries: e.CACHE_LRU_MAX_ENTRIES,
+      lruTtlMs: e.CACHE_LRU_TTL_MS,
+      redisTtlSeconds: e.CACHE_REDIS_TTL_SECONDS,
+      negativeTtlSeconds: e.CACHE_NEGATIVE_TTL_SECONDS,
+    },
+    clicks: {
+      batchSize: e.CLICK_BATCH_SIZE,
+      flushIntervalMs: e.CLICK_FLUSH_INTERVAL_MS,
+      maxQueueDepth: e.CLICK_MAX_QUEUE_DEPTH,
+      countryHeader: e.CLICK_COUNTRY_HEADER?.toLowerCase(),
+      ipSalt,
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
+      deletedLinkRetentionDays: e.DELETED_LINK_RETENTION_DAYS,
+      batchIdRetentionHours: e.BATCH_ID_RETENTION_HOURS,
+    },
+    security: {
+      apiKeyPepper,
+      bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
+      rateLimits: {
+        apiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
+        clientPerMinute: e.RATE_LIMIT_CLIENT_PER_MINUTE,
+        authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+        redirectPerSecond: e.RATE_LIMIT_REDIRECT_PER_SECOND,
+      },
+    },
+    otel: { disabled: e.OTEL_SDK_DISABLED, serviceName: e.OTEL_SERVICE_NAME ?? `shortener-${role}` },
+  };
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * The raw process environment the apps accept, as a zod schema.
+ *
+ * Every variable is documented in README.md (Configuration). Durations carry
+ * their unit in the name (`_MS`, `_SECONDS`); sizes are bytes. Secrets have
+ * development defaults only when `NODE_ENV` is not `production`
+ * (see {@link loadConfig}).
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+const url = z.string().url();
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // HTTP
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: int(0, 65535).default(3000),
+  /** Management server (/metrics, /health/*); default 9464 for the API, 9465 for the worker. */
+  MANAGEMENT_PORT: int(0, 65535).optional(),
+  MANAGEMENT_HOST: z.string().default('0.0.0.0'),
+  /** Above the load balancer's idle timeout (AWS ALB 60 s, GCLB 600 s is configured there). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000).default(72_000),
+  /** Fits a bulk create of 1,000 links at the maximum target length. */
+  HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(10 * 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
+  CORS_ORIGINS: list.default([]),
+  TRUSTED_PROXIES: list.default([]),
+
+  // Short domains: the default domain's public base URL, plus optional extra ones.
+  PUBLIC_BASE_URL: url.default('http://localhost:3000'),
+  /** Extra short domains as comma-separated `https://host[:port]` base URLs. */
+  EXTRA_PUBLIC_BASE_URLS: list.default([]),
+
+  // Links
+  MAX_TARGET_LENGTH_BYTES: int(256, 65_536).default(8_192),
+  PERMANENT_REDIRECT_MAX_AGE_SECONDS: int(0, 31_536_000).default(3_600),
+  CODE_PERMUTATION_KEY: z.string().min(16).optional(),
+  BLOCKED_HOSTS: list.default([]),
+
+  // PostgreSQL
+  DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/shortener'),
+  DATABASE_REPLICA_URLS: list.default([]),
+  DATABASE_POOL_SIZE: int(1, 500).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(5_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  MIGRATION_LOCK_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  MIGRATION_RETRIES: int(0, 100).default(5),
+
+  // Redis: two roles that may share one server in development.
+  REDIS_QUEUE_URL: url.default('redis://127.0.0.1:6379/0'),
+  REDIS_CACHE_URL: url.default('redis://127.0.0.1:6379/0'),
+  /** Prefix of every cache, rate-limit and bus key. */
+  REDIS_KEY_PREFIX: z.string().default('shortener:'),
+  /** BullMQ prefix; the braces are a Redis Cluster hash tag keeping a queue's keys on one slot. */
+  QUEUE_PREFIX: z.string().default('{shortener}'),
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(500),
+
+  // Redirect caches
+  CACHE_LRU_MAX_ENTRIES: int(0, 10_000_000).default(100_000),
+  CACHE_LRU_TTL_MS: int(0, 3_600_000).default(10_000),
+  CACHE_REDIS_TTL_SECONDS: int(1, 2_592_000).default(3_600),
+  CACHE_NEGATIVE_TTL_SECONDS: int(1, 86_400).default(60),
+
+  // Clicks
+  CLICK_BATCH_SIZE: int(1, 10_000).default(500),
+  CLICK_FLUSH_INTERVAL_MS: int(10, 60_000).default(1_000),
+  CLICK_MAX_QUEUE_DEPTH: int(1, 10_000_000).default(100_000),
+  CLICK_COUNTRY_HEADER: z.string().optional(),
+  CLICK_IP_SALT: z.string().min(16).optional(),
+  WORKER_CONCURRENCY: int(1, 256).default(4),
+  EXPIRY_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  DELETED_LINK_RETENTION_DAYS: int(0, 3_650).default(30),
+  BATCH_ID_RETENTION_HOURS: int(1, 8_760).default(72),
+
+  // Security
+  API_KEY_PEPPER: z.string().min(16).optional(),
+  /** An admin API key (`sk_<prefix>_<secret>`) created at boot if missing. */
+  BOOTSTRAP_ADMIN_KEY: z.string().optional(),
+  RATE_LIMIT_API_PER_MINUTE: int(0, 1_000_000).default(600),
+  RATE_LIMIT_CLIENT_PER_MINUTE: int(0, 1_000_000).default(1_200),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(30),
+  RATE_LIMIT_REDIRECT_PER_SECOND: int(0, 1_000_000).default(200),
+
+  // Tracing (the standard OTEL_* variables are read by the OpenTelemetry SDK itself).
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_SERVICE_NAME: z.string().optional(),
+});
+
+/** The parsed, flat environment. */
+export type Env = z.infer<typeof envSchema>;
+

@@ -1,0 +1,2 @@
+// Placeholder until the database lib lands: replaced by the per-run template database setup.
+export default async function globalTeardown(): Promise<void> {}
