@@ -4,13 +4,12 @@
 //   e2e          test/e2e, supertest against the booted apps
 //   chart        test/chart, real Helm binaries and Kubernetes schemas
 //   slo          test/slo, promtool and a real Prometheus
-const { paths, swcOptions } = require('./scripts/swc-options.cjs');
+const { swcOptions } = require('./scripts/swc-options.cjs');
 
-const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcOptions({ withPaths: false }), swcrc: false }] };
-const moduleNameMapper = Object.fromEntries(
-  Object.entries(paths).map(([alias, [target]]) => [`^${alias.replace('/', '\\/')}$`, `<rootDir>/${target}`]),
-);
-const base = { transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+// swc rewrites the path aliases itself, so the global setup (which Jest
+// loads without its module mapper) resolves them too.
+const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcOptions({ withPaths: true }), swcrc: false }] };
+const base = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 const withServices = { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' };
 
 module.exports = {
