@@ -1,2 +1,5 @@
 export * from './errors/domain-error';
 export * from './errors/problem-types';
+export * from './http/problem';
+export * from './http/problem-details.filter';
+export * from './time/clock';

@@ -4,3 +4,4 @@ export * from './entities';
 export * from './migration/migration-runner';
 export * from './migration/schema-compatibility';
 export * from './migrations';
+export * from './pg-pools';

@@ -1,0 +1,36 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ProblemDetailsFilter } from '@shortener/common';
+import { AppConfig } from '@shortener/config';
+import { ZodValidationPipe } from 'nestjs-zod';
+import { ApiModule } from './api.module';
+import { serveOpenApi } from './openapi';
+
+/**
+ * Builds the API application (not yet listening): Fastify with the HTTP
+ * settings of DESIGN.md section 7, problem+json errors, zod validation and
+ * the OpenAPI document. Used by `main.ts` and by the e2e tests.
+ */
+export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // proxy-addr semantics: the right-most address not in a trusted range (DESIGN.md section 9).
+    trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
+    bodyLimit: config.http.bodyLimitBytes,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
+    return503OnClosing: true,
+    logger: false,
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
+    logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(new ZodValidationPipe());
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON Merge Patch documents (RFC 7396) are JSON.
+  fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  serveOpenApi(app);
+  return app;
+}

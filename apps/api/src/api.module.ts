@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@shortener/auth';
+import { ClickCaptureModule } from '@shortener/clicks';
+import { AppConfig, ConfigModule } from '@shortener/config';
+import { DatabaseModule } from '@shortener/database';
+import { LinksModule } from '@shortener/links';
+import { ObservabilityModule } from '@shortener/observability';
+import { RedisModule } from '@shortener/redis';
+
+/** The API process: composes library modules only (logic lives in libs/). */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        DatabaseModule.forRoot(),
+        RedisModule,
+        AuthModule,
+        ClickCaptureModule,
+        LinksModule,
+      ],
+    };
+  }
+}

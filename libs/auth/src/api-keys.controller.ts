@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { API_KEY_ROLES, ApiKeyEntity } from '@shortener/database';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { Roles } from './api-key.guard';
+import { ApiKeyService } from './api-key.service';
+
+const mintApiKeySchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    role: z.enum(API_KEY_ROLES as [string, ...string[]]).default('member'),
+    accountId: z.uuid().optional(),
+    accountName: z.string().trim().min(1).max(200).optional(),
+    rateLimitPerMinute: z.int().min(0).max(1_000_000).nullable().optional(),
+  })
+  .strict();
+class MintApiKeyDto extends createZodDto(mintApiKeySchema) {}
+
+/** The API representation of a key: never its secret or hash. */
+function present(entity: ApiKeyEntity) {
+  return {
+    id: entity.id,
+    prefix: entity.prefix,
+    name: entity.name,
+    role: entity.role,
+    accountId: entity.accountId,
+    rateLimitPerMinute: entity.rateLimitPerMinute,
+    createdAt: entity.createdAt.toISOString(),
+    revokedAt: entity.revokedAt ? entity.revokedAt.toISOString() : null,
+  };
+}
+
+/** `/api/v1/api-keys`: mint, list, revoke (admin only, DESIGN.md section 3). */
+@ApiTags('api-keys')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeyService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Mint an API key; the key is shown only in this response' })
+  async mint(@Body() body: MintApiKeyDto) {
+    const { key, entity } = await this.keys.mint(body as z.infer<typeof mintApiKeySchema> & { role: ApiKeyEntity['role'] });
+    return { ...present(entity), key };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys' })
+  async list() {
+    return { items: (await this.keys.list()).map(present) };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an API key at once' })
+  async revoke(@Param('id', new ParseUUIDPipe()) id: string) {
+    return present(await this.keys.revoke(id));
+  }
+}

@@ -1,0 +1,5 @@
+export * from './api-key.format';
+export * from './api-key.guard';
+export * from './api-key.service';
+export * from './auth.module';
+export * from './principal';

@@ -1,0 +1,28 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
+
+/**
+ * Renders every error of a Nest route as RFC 9457 problem+json (one table:
+ * {@link PROBLEM_TYPES}); 5xx are logged with their stack, never shown.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    sendProblem(ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>(), exception, this.logger);
+  }
+}
+
+/** Sends the problem of an error; shared by the Nest filter and Fastify's own error handler. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, exception: unknown, logger?: Logger): void {
+  const body = toProblem(exception);
+  if (body.status >= 500) {
+    logger?.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
+  }
+  const retryAfter = body.retryAfterSeconds;
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+  void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}

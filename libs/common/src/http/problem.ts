@@ -1,0 +1,73 @@
+import { DomainError } from '../errors/domain-error';
+import { PROBLEM_TYPES, ProblemCode, problemTypeUri } from '../errors/problem-types';
+
+/** RFC 9457 problem details, plus extension members. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+/** The media type of problem details (RFC 9457 section 3). */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Builds the problem object of a stable code. */
+export function problem(code: ProblemCode, detail?: string, extensions: Record<string, unknown> = {}): ProblemDetails {
+  const { status, title } = PROBLEM_TYPES[code];
+  return { type: problemTypeUri(code), title, status, ...(detail ? { detail } : {}), ...extensions };
+}
+
+interface ErrorLike {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  status?: number;
+  message?: string;
+  getStatus?: () => number;
+  getResponse?: () => unknown;
+}
+
+const STATUS_CODES: Record<number, ProblemCode> = {
+  400: 'validation-failed',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'rate-limited',
+  503: 'overloaded',
+};
+
+/**
+ * Maps anything thrown to problem details: {@link DomainError} through the
+ * code table; zod validation errors (nestjs-zod) to `validation-failed` with
+ * an `errors` list; Fastify and Nest HTTP errors by status; anything else to
+ * `internal` (500) without leaking its message.
+ */
+export function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof DomainError) return problem(error.code, error.detail, error.extensions);
+  const e = (error ?? {}) as ErrorLike;
+  if (e.name === 'ZodValidationException' && typeof e.getResponse === 'function') {
+    const zodError = (error as { getZodError?: () => { issues: Array<{ path: PropertyKey[]; message: string }> } }).getZodError?.();
+    const errors = (zodError?.issues ?? []).map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, detail: i.message }));
+    return problem('validation-failed', errors.map((x) => `${x.pointer}: ${x.detail}`).join('; '), { errors });
+  }
+  // Fastify's body parser errors.
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem('unsupported-media-type', 'Send the body as application/json');
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem('payload-too-large', e.message);
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError') {
+    return problem('malformed-json', 'The body could not be parsed as JSON');
+  }
+  const status = typeof e.getStatus === 'function' ? e.getStatus() : (e.statusCode ?? e.status);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = STATUS_CODES[status];
+    if (code) return problem(code, typeof e.message === 'string' ? e.message : undefined);
+    return { type: 'about:blank', title: e.message ?? 'Client error', status };
+  }
+  if (status === 503) return problem('overloaded');
+  return problem('internal');
+}

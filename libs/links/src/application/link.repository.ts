@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { LinkEntity, RedirectType } from '@shortener/database';
+import { DataSource, EntityManager } from 'typeorm';
+import { LinkCursor } from './link-cursor';
+
+/** Columns of a new link. */
+export interface NewLink {
+  domain: string;
+  code: string;
+  accountId: string;
+  target: string;
+  title: string | null;
+  tags: string[];
+  redirectType: RedirectType;
+  forwardQuery: boolean;
+  isAlias: boolean;
+  expiresAt: Date | null;
+  maxClicks: number | null;
+}
+
+/** List filters; `accountId` null lists every account (admins). */
+export interface LinkListQuery {
+  accountId: string | null;
+  limit: number;
+  after?: LinkCursor;
+  tag?: string;
+  state?: 'active' | 'expired' | 'deleted';
+  text?: string;
+}
+
+const COLUMNS = `id, domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at,
+  max_clicks, clicks_consumed, click_total, expired_at, disabled_at, deleted_at, created_at, updated_at,
+  (extract(epoch from created_at) * 1000000)::bigint::text AS created_at_micros`;
+
+/** A row with its keyset position. */
+export type LinkRow = LinkEntity & { createdAtMicros: string };
+
+function toEntity(r: Record<string, any>): LinkRow {
+  const e = new LinkEntity() as LinkRow;
+  e.id = String(r.id);
+  e.domain = r.domain;
+  e.code = r.code;
+  e.accountId = r.account_id;
+  e.target = r.target;
+  e.title = r.title;
+  e.tags = r.tags;
+  e.redirectType = Number(r.redirect_type) as RedirectType;
+  e.forwardQuery = r.forward_query;
+  e.isAlias = r.is_alias;
+  e.expiresAt = r.expires_at;
+  e.maxClicks = r.max_clicks === null ? null : Number(r.max_clicks);
+  e.clicksConsumed = Number(r.clicks_consumed);
+  e.clickTotal = Number(r.click_total);
+  e.expiredAt = r.expired_at;
+  e.disabledAt = r.disabled_at;
+  e.deletedAt = r.deleted_at;
+  e.createdAt = r.created_at;
+  e.updatedAt = r.updated_at;
+  e.createdAtMicros = r.created_at_micros;
+  return e;
+}
+
+// LIKE patterns take the text literally.
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The SQL of links, in one place (TypeORM entity mapping, pg parameters). */
+@Injectable()
+export class LinkRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Next value of the code sequence (DESIGN.md section 4). */
+  async nextCodeSequence(m: EntityManager): Promise<bigint> {
+    const [row] = await m.query(`SELECT nextval('link_code_seq')::text AS v`);
+    return BigInt(row.v);
+  }
+
+  /** Inserts unless (domain, code) exists; null when it does (no error, the transaction stays usable). */
+  async insertIfAbsent(m: EntityManager, l: NewLink): Promise<LinkRow | null> {
+    const rows = await m.query(
+      `INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (domain, code) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks],
+    );
+    return rows.length ? toEntity(rows[0]) : null;
+  }
+
+  /** Re-creates a deleted link of the same account in place: its code stays the account's (DESIGN.md section 4). */
+  async reviveDeleted(m: EntityManager, l: NewLink): Promise<LinkRow | null> {
+    const rows = await m.query(
+      `UPDATE links SET target = $4, title = $5, tags = $6, redirect_type = $7, forward_query = $8, is_alias = $9,
+              expires_at = $10, max_clicks = $11, clicks_consumed = 0, expired_at = NULL, disabled_at = NULL,
+              deleted_at = NULL, created_at = now(), updated_at = now()
+        WHERE domain = $1 AND code = $2 AND account_id = $3 AND deleted_at IS NOT NULL
+        RETURNING ${COLUMNS}`,
+      [l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks],
+    );
+    return rows.length ? toEntity(rows[0]) : null;
+  }
+
+  /** The link of (domain, code), locked for update when `forUpdate`. */
+  async find(m: EntityManager | null, domain: string, code: string, forUpdate = false): Promise<LinkRow | null> {
+    const rows = await (m ?? this.dataSource.manager).query(
+      `SELECT ${COLUMNS} FROM links WHERE domain = $1 AND code = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+      [domain, code],
+    );
+    return rows.length ? toEntity(rows[0]) : null;
+  }
+
+  /** Writes the given columns (snake_case names from a fixed set) and bumps `updated_at`. */
+  async update(m: EntityManager, id: string, changes: Record<string, unknown>): Promise<LinkRow> {
+    const names = Object.keys(changes);
+    const sets = names.map((n, i) => `${n} = $${i + 2}`);
+    const rows = await m.query(
+      `UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, ...names.map((n) => changes[n])],
+    );
+    return toEntity(rows[0]);
+  }
+
+  /** A page of links, newest first, keyset-paginated on (created_at, id). */
+  async list(q: LinkListQuery): Promise<LinkRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (q.accountId) where.push(`account_id = ${p(q.accountId)}`);
+    if (q.after) {
+      where.push(`(created_at, id) < (timestamptz 'epoch' + ${p(q.after.createdAtMicros)}::bigint * interval '1 microsecond', ${p(q.after.id)}::bigint)`);
+    }
+    if (q.tag) where.push(`tags @> ARRAY[${p(q.tag)}]::text[]`);
+    if (q.state === 'deleted') where.push('deleted_at IS NOT NULL');
+    if (q.state === 'expired') where.push('deleted_at IS NULL AND expires_at <= now()');
+    if (q.state === 'active') {
+      where.push('deleted_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (max_clicks IS NULL OR clicks_consumed < max_clicks)');
+    }
+    if (q.text) where.push(`(target || ' ' || coalesce(title, '')) ILIKE ${p(`%${escapeLike(q.text)}%`)}`);
+    const rows = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM links ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT ${p(q.limit)}`,
+      params,
+    );
+    return rows.map(toEntity);
+  }
+}

@@ -1,0 +1,59 @@
+import { REDIRECT_TYPES } from '@shortener/database';
+import { z } from 'zod';
+
+const redirectType = z.union(REDIRECT_TYPES.map((t) => z.literal(t)) as [z.ZodLiteral<301>, z.ZodLiteral<302>, z.ZodLiteral<307>, z.ZodLiteral<308>]);
+/** RFC 3339 with an explicit offset (`Z` or `+hh:mm`); a local time without one is refused. */
+const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z' });
+const tag = z.string().trim().min(1).max(64);
+const title = z.string().max(500);
+// The real target limit is configured (MAX_TARGET_LENGTH_BYTES) and checked by
+// the domain with a clear problem; this only bounds what is parsed at all.
+const url = z.string().min(1).max(65_536);
+
+/** `POST /api/v1/links` body (DESIGN.md section 3). Unknown members are refused. */
+export const createLinkSchema = z
+  .object({
+    url,
+    alias: z.string().min(1).max(256).optional(),
+    domain: z.string().min(1).max(253).optional(),
+    expiresAt: instant.optional(),
+    maxClicks: z.int().min(1).max(1_000_000_000_000).optional(),
+    redirectType: redirectType.default(302),
+    forwardQuery: z.boolean().default(true),
+    tags: z.array(tag).max(32).default([]),
+    title: title.optional(),
+  })
+  .strict();
+export type CreateLinkInput = z.output<typeof createLinkSchema>;
+
+/**
+ * `PATCH /api/v1/links/{code}` body, a JSON Merge Patch (RFC 7396): absent
+ * members stay, `null` clears an optional member. The code and domain never change.
+ */
+export const updateLinkSchema = z
+  .object({
+    url: url.optional(),
+    expiresAt: instant.nullable().optional(),
+    maxClicks: z.int().min(1).max(1_000_000_000_000).nullable().optional(),
+    redirectType: redirectType.nullable().optional(),
+    forwardQuery: z.boolean().nullable().optional(),
+    tags: z.array(tag).max(32).nullable().optional(),
+    title: title.nullable().optional(),
+  })
+  .strict();
+export type UpdateLinkInput = z.output<typeof updateLinkSchema>;
+
+/** `GET /api/v1/links` query. */
+export const listLinksSchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+    tag: tag.optional(),
+    state: z.enum(['active', 'expired', 'deleted']).optional(),
+    q: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+export type ListLinksInput = z.output<typeof listLinksSchema>;
+
+/** `?domain=` on routes that address one link by code. */
+export const linkAddressSchema = z.object({ domain: z.string().min(1).max(253).optional() }).strict();

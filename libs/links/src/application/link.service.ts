@@ -1,0 +1,181 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Principal, canAccessAccount } from '@shortener/auth';
+import { Clock, DomainError } from '@shortener/common';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
+import { MetricsService } from '@shortener/observability';
+import { DataSource, EntityManager } from 'typeorm';
+import { normalizeAlias } from '../domain/alias';
+import { ShortCodeGenerator } from '../domain/short-code';
+import { LinkCacheService } from '../redirect/link-cache.service';
+import { IdempotencyService, StoredResponse } from './idempotency.service';
+import { decodeCursor, encodeCursor } from './link-cursor';
+import { LinkResponse, presentLink } from './link.presenter';
+import { LinkRepository, LinkRow, NewLink } from './link.repository';
+import { CreateLinkInput, ListLinksInput, UpdateLinkInput } from './link.schemas';
+import { ShortDomains } from './short-domains';
+import { TargetPolicyService } from './target-policy.service';
+
+/** Tries of the next sequence value when a generated code clashes with an alias (DESIGN.md section 4). */
+const MAX_CODE_ATTEMPTS = 16;
+
+/** A page of links. */
+export interface LinkPage {
+  items: LinkResponse[];
+  nextCursor: string | null;
+}
+
+/**
+ * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).
+ * Every write invalidates the redirect caches of every process after it commits.
+ */
+@Injectable()
+export class LinkService {
+  private readonly codes: ShortCodeGenerator;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly repo: LinkRepository,
+    private readonly domains: ShortDomains,
+    private readonly targets: TargetPolicyService,
+    private readonly idempotency: IdempotencyService,
+    private readonly cache: LinkCacheService,
+    private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+    private readonly dataSource: DataSource,
+  ) {
+    this.codes = new ShortCodeGenerator(config.links.codePermutationKey);
+  }
+
+  /**
+   * Creates a link, once per `Idempotency-Key`.
+   * @returns status 201 and the link; with a key, the stored response (which
+   *   may be a problem: errors are remembered too) and whether it was replayed.
+   * @throws DomainError for invalid input (400), a taken alias (409) and idempotency conflicts.
+   */
+  async create(principal: Principal, input: CreateLinkInput, idempotencyKey?: string): Promise<StoredResponse & { replayed: boolean }> {
+    const fingerprint = this.idempotency.fingerprint('POST /api/v1/links', input);
+    let created: LinkRow | undefined;
+    const result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
+      created = await this.insert(m, principal, input);
+      return { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()) };
+    });
+    if (created && !result.replayed) {
+      this.metrics.linksCreated.labels(created.domain).inc();
+      // A negative cache entry for this code may exist.
+      await this.cache.invalidate(created.domain, created.code);
+    }
+    return result;
+  }
+
+  /** Validates and inserts one link inside the caller's transaction. */
+  async insert(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
+    const domain = this.domains.resolve(input.domain);
+    const target = this.targets.normalize(input.url);
+    const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
+    if (expiresAt && expiresAt.getTime() <= this.clock.now()) {
+      throw new DomainError('expires-at-invalid', 'expiresAt must be in the future');
+    }
+    const base: Omit<NewLink, 'code' | 'isAlias'> = {
+      domain: domain.host,
+      accountId: principal.accountId,
+      target,
+      title: input.title ?? null,
+      tags: [...new Set(input.tags)],
+      redirectType: input.redirectType,
+      forwardQuery: input.forwardQuery,
+      expiresAt,
+      maxClicks: input.maxClicks ?? null,
+    };
+    if (input.alias !== undefined) {
+      const code = normalizeAlias(input.alias);
+      const row = (await this.repo.insertIfAbsent(m, { ...base, code, isAlias: true })) ?? (await this.repo.reviveDeleted(m, { ...base, code, isAlias: true }));
+      if (!row) throw new DomainError('alias-taken', `The alias ${code} is already taken on ${domain.host}`, { alias: code });
+      return row;
+    }
+    for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
+      const code = this.codes.codeFor(await this.repo.nextCodeSequence(m));
+      const row = await this.repo.insertIfAbsent(m, { ...base, code, isAlias: false });
+      if (row) return row;
+    }
+    throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
+  }
+
+  /**
+   * A link of the principal's account (any account for admins).
+   * @throws DomainError `link-not-found`, also for another account's link (no existence leak).
+   */
+  async get(principal: Principal, code: string, domainHost?: string): Promise<LinkResponse> {
+    const row = await this.findAccessible(null, principal, code, domainHost);
+    return presentLink(row, this.domains.byName(row.domain), this.clock.now());
+  }
+
+  /** A page of links, newest first. Admins see every account. */
+  async list(principal: Principal, q: ListLinksInput): Promise<LinkPage> {
+    const rows = await this.repo.list({
+      accountId: principal.role === 'admin' ? null : principal.accountId,
+      limit: q.limit + 1,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+      tag: q.tag,
+      state: q.state,
+      text: q.q,
+    });
+    const page = rows.slice(0, q.limit);
+    const now = this.clock.now();
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => presentLink(r, this.domains.byName(r.domain), now)),
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAtMicros: last.createdAtMicros, id: last.id }) : null,
+    };
+  }
+
+  /**
+   * Applies a JSON Merge Patch (RFC 7396).
+   * @throws DomainError `link-not-found`, `link-gone` (deleted), or a validation code.
+   */
+  async update(principal: Principal, code: string, patch: UpdateLinkInput, domainHost?: string): Promise<LinkResponse> {
+    const row = await this.dataSource.transaction(async (m: EntityManager) => {
+      const link = await this.findAccessible(m, principal, code, domainHost, true);
+      if (link.deletedAt) throw new DomainError('link-gone', 'A deleted link cannot be changed');
+      const changes: Record<string, unknown> = {};
+      if (patch.url !== undefined) changes.target = this.targets.normalize(patch.url);
+      if (patch.expiresAt !== undefined) {
+        changes.expires_at = patch.expiresAt === null ? null : new Date(patch.expiresAt);
+        changes.expired_at = null;
+      }
+      if (patch.maxClicks !== undefined) {
+        changes.max_clicks = patch.maxClicks;
+        // A limit set on a link that had none counts the clicks it already has.
+        if (patch.maxClicks !== null && link.maxClicks === null) changes.clicks_consumed = link.clickTotal;
+      }
+      if (patch.redirectType !== undefined) changes.redirect_type = patch.redirectType ?? 302;
+      if (patch.forwardQuery !== undefined) changes.forward_query = patch.forwardQuery ?? true;
+      if (patch.tags !== undefined) changes.tags = [...new Set(patch.tags ?? [])];
+      if (patch.title !== undefined) changes.title = patch.title;
+      return Object.keys(changes).length ? this.repo.update(m, link.id, changes) : link;
+    });
+    await this.cache.invalidate(row.domain, row.code);
+    return presentLink(row, this.domains.byName(row.domain), this.clock.now());
+  }
+
+  /**
+   * Deletes a link: it answers 410 from now on and its code stays reserved for the account.
+   * Deleting a deleted link succeeds again.
+   * @throws DomainError `link-not-found`.
+   */
+  async delete(principal: Principal, code: string, domainHost?: string): Promise<void> {
+    const row = await this.dataSource.transaction(async (m: EntityManager) => {
+      const link = await this.findAccessible(m, principal, code, domainHost, true);
+      return link.deletedAt ? link : this.repo.update(m, link.id, { deleted_at: new Date(this.clock.now()) });
+    });
+    await this.cache.invalidate(row.domain, row.code);
+  }
+
+  private async findAccessible(m: EntityManager | null, principal: Principal, code: string, domainHost: string | undefined, forUpdate = false): Promise<LinkRow> {
+    const domain = this.domains.resolve(domainHost);
+    const row = await this.repo.find(m, domain.host, code.normalize('NFC'), forUpdate);
+    if (!row || !canAccessAccount(principal, row.accountId)) {
+      throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
+    }
+    return row;
+  }
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
+import { PgPools } from '@shortener/database';
+import { MetricsService } from '@shortener/observability';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHmac } from 'node:crypto';
+import { ShortDomains } from '../application/short-domains';
+import { appendForwardedQuery } from '../domain/redirect-location';
+import { ClickRecorder } from './click-recorder';
+import { CacheLayer, CacheLookup, LinkCacheService } from './link-cache.service';
+import { isPreviewBot } from './preview-bots';
+import { RedirectSnapshot } from './redirect-snapshot';
+
+/** Outcome label of `shortener_redirects_total`. */
+export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited' | 'error';
+
+// Bodies are built once: the hot path sends constant strings.
+const NOT_FOUND_BODY = JSON.stringify(problem('link-not-found', 'No link with this code'));
+const GONE_BODY = JSON.stringify(problem('link-gone', 'This link has expired, was disabled or deleted, or reached its click limit'));
+const NO_STORE = 'private, no-store';
+const NON_ASCII = /[^\x00-\x7f]/;
+const REFERRER_HOST = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]/?#]*\]|[^/?#:]*)/;
+const COUNTRY = /^[A-Za-z]{2}$/;
+
+// Atomic max-clicks consumption (DESIGN.md section 5): one conditional update, exact under concurrency.
+const CONSUME_SQL = `UPDATE links SET clicks_consumed = clicks_consumed + 1
+  WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks) RETURNING id`;
+const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks)`;
+
+/**
+ * The public redirect, `GET`/`HEAD /{code}` (DESIGN.md sections 3 and 5).
+ * Runs on the bare Fastify route, outside Nest's per-request pipeline.
+ *
+ * - 404 for an unknown code; 410 for expired (inclusive of the instant, pod
+ *   clock), disabled, deleted or exhausted links; never a redirect then.
+ * - 3xx with the link's status; `Location` is the stored target plus the
+ *   request's raw query unless the link opts out.
+ * - `Cache-Control: private, no-store` on non-permanent redirects; permanent
+ *   ones `max-age` bounded by configuration and by the link's expiry.
+ * - Max clicks: every GET consumes one in PostgreSQL, except link-preview
+ *   bots; HEAD never consumes and is never counted.
+ */
+@Injectable()
+export class RedirectService {
+  private readonly outcomes = new Map<string, { inc(): void }>();
+  private readonly maxAge: number;
+  private readonly ipSalt: string;
+  private readonly countryHeader?: string;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly cache: LinkCacheService,
+    private readonly domains: ShortDomains,
+    private readonly pools: PgPools,
+    private readonly clicks: ClickRecorder,
+    private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+  ) {
+    this.maxAge = config.links.permanentRedirectMaxAgeSeconds;
+    this.ipSalt = config.clicks.ipSalt;
+    this.countryHeader = config.clicks.countryHeader;
+  }
+
+  /** Fastify handler of `GET /:code` (Fastify answers HEAD through it without a body). */
+  handle(request: FastifyRequest, reply: FastifyReply): Promise<void> | void {
+    let code = (request.params as { code: string }).code;
+    if (NON_ASCII.test(code)) code = code.normalize('NFC');
+    const domain = this.domains.forRequestHost(request.hostname).host;
+    const lookup = this.cache.get(domain, code);
+    if ('then' in lookup) return lookup.then((l: CacheLookup) => this.respond(request, reply, l.snapshot, l.layer));
+    return this.respond(request, reply, lookup.snapshot, lookup.layer);
+  }
+
+  private respond(request: FastifyRequest, reply: FastifyReply, link: RedirectSnapshot | null, layer: CacheLayer): Promise<void> | void {
+    if (link === null) return this.refuse(reply, 404, 'not_found', layer);
+    const now = this.clock.now();
+    if (link.unavailable || (link.expiresAt !== null && now >= link.expiresAt)) return this.refuse(reply, 410, 'gone', layer);
+    if (!link.limited) return this.redirect(request, reply, link, layer, now);
+    const consumes = request.method === 'GET' && !isPreviewBot(request.headers['user-agent']);
+    return this.pools.write.query(consumes ? CONSUME_SQL : REMAINING_SQL, [link.id]).then(({ rowCount }) => {
+      if (!rowCount) return this.refuse(reply, 410, 'gone', 'db');
+      return this.redirect(request, reply, link, layer, now);
+    });
+  }
+
+  private redirect(request: FastifyRequest, reply: FastifyReply, link: RedirectSnapshot, layer: CacheLayer, now: number): void {
+    const url = request.url;
+    const q = url.indexOf('?');
+    const location = link.forwardQuery && q !== -1 && q < url.length - 1 ? appendForwardedQuery(link.target, url.slice(q + 1)) : link.target;
+    const permanent = link.redirectType === 301 || link.redirectType === 308;
+    let cacheControl = NO_STORE;
+    if (permanent && !link.limited) {
+      const untilExpiry = link.expiresAt === null ? this.maxAge : Math.floor((link.expiresAt - now) / 1000);
+      cacheControl = `public, max-age=${Math.max(0, Math.min(this.maxAge, untilExpiry))}`;
+    }
+    this.count('redirect', layer);
+    if (request.method === 'GET') this.recordClick(request, link, now);
+    void reply.code(link.redirectType).header('location', location).header('cache-control', cacheControl).send();
+  }
+
+  private refuse(reply: FastifyReply, status: 404 | 410, outcome: RedirectOutcome, layer: CacheLayer): void {
+    this.count(outcome, layer);
+    void reply
+      .code(status)
+      .header('cache-control', NO_STORE)
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(status === 404 ? NOT_FOUND_BODY : GONE_BODY);
+  }
+
+  private recordClick(request: FastifyRequest, link: RedirectSnapshot, now: number): void {
+    const headers = request.headers;
+    const referer = headers.referer;
+    const m = typeof referer === 'string' ? REFERRER_HOST.exec(referer) : null;
+    const country = this.countryHeader ? headers[this.countryHeader] : undefined;
+    this.clicks.record({
+      linkId: link.id,
+      at: now,
+      referrerHost: m && m[1] ? m[1].toLowerCase() : null,
+      userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'].slice(0, 512) : null,
+      visitorHash: createHmac('sha256', this.ipSalt).update(request.ip).digest('base64url').slice(0, 22),
+      country: typeof country === 'string' && COUNTRY.test(country) ? country.toUpperCase() : null,
+    });
+  }
+
+  private count(outcome: RedirectOutcome, layer: CacheLayer): void {
+    const key = `${outcome}|${layer}`;
+    let child = this.outcomes.get(key);
+    if (!child) {
+      child = this.metrics.redirects.labels(outcome, layer);
+      this.outcomes.set(key, child);
+    }
+    child.inc();
+  }
+}

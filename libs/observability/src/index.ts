@@ -1,0 +1,3 @@
+export * from './metrics/metric-names';
+export * from './metrics/metrics.service';
+export * from './observability.module';

@@ -1,0 +1,3 @@
+export * from './invalidation-bus';
+export * from './redis-clients';
+export * from './redis.module';
