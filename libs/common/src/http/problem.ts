@@ -59,7 +59,9 @@ export function toProblem(error: unknown): ProblemDetails {
   // Fastify's body parser errors.
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem('unsupported-media-type', 'Send the body as application/json');
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem('payload-too-large', e.message);
-  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError') {
+  // Nest re-wraps Fastify's JSON parser errors as HttpException(message, 400), dropping the code.
+  const jsonParserMessage = typeof e.message === 'string' && /^Body (is not valid JSON|cannot be empty) when|^Body is not valid JSON but/.test(e.message);
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError' || jsonParserMessage) {
     return problem('malformed-json', 'The body could not be parsed as JSON');
   }
   const status = typeof e.getStatus === 'function' ? e.getStatus() : (e.statusCode ?? e.status);
