@@ -64,6 +64,8 @@ export interface AppConfig {
     expiryIntervalMs: number;
     deletedLinkRetentionDays: number;
     batchIdRetentionHours: number;
+    /** BullMQ job lock duration (ms); also the stalled-job check interval. */
+    jobLockMs: number;
   };
   security: {
     apiKeyPepper: string;
@@ -189,6 +191,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
       deletedLinkRetentionDays: e.DELETED_LINK_RETENTION_DAYS,
       batchIdRetentionHours: e.BATCH_ID_RETENTION_HOURS,
+      jobLockMs: e.WORKER_JOB_LOCK_MS,
     },
     security: {
       apiKeyPepper,

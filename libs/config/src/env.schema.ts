@@ -81,6 +81,8 @@ export const envSchema = z.object({
   EXPIRY_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   DELETED_LINK_RETENTION_DAYS: int(0, 3_650).default(30),
   BATCH_ID_RETENTION_HOURS: int(1, 8_760).default(72),
+  /** BullMQ job lock: a worker that dies mid-job has its job retried after about twice this. */
+  WORKER_JOB_LOCK_MS: int(1_000, 600_000).default(30_000),
 
   // Security
   API_KEY_PEPPER: z.string().min(16).optional(),
