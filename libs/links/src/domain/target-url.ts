@@ -42,7 +42,7 @@ const MAX_ECHOED_SCHEME_LENGTH = 32;
  * @returns the serialized absolute http or https URL
  * @throws DomainError with code
  *   - `target-control-character`: a U+0000-U+001F or U+007F inside the URL
- *     (extensions `codePoint`, `index` into `input`)
+ *     (extensions `codePoint`, `index`: its position in `input`, in UTF-16 code units)
  *   - `target-invalid`: not an absolute URL (no scheme, relative, unparsable)
  *   - `target-scheme-not-allowed`: not http or https (extensions `allowedSchemes`, `scheme`)
  *   - `target-has-credentials`: a user name or password
