@@ -14,6 +14,8 @@ describe(canonicalHost.name, () => {
     ['2001:DB8::1', '[2001:db8::1]'],
     ['  example.com  ', 'example.com'],
     ['exa mple.com', 'exa mple.com'],
+    ['user@evil.example', 'user@evil.example'],
+    ['evil.example/path', 'evil.example/path'],
   ])('%j -> %j', (host, expected) => {
     expect(canonicalHost(host)).toBe(expected);
   });

@@ -6,7 +6,8 @@
  *
  * Accepts a bare host (`Bücher.Example`), a host with a port
  * (`short.example:443`), or an IPv6 address with or without brackets. Input
- * the parser refuses is compared as its lower-cased self, minus trailing dots.
+ * the parser refuses, or that holds a URL delimiter (`/?#@\`) and so is not
+ * a host, is compared as its lower-cased self, minus trailing dots.
  *
  * @param host a host name or IP address
  * @returns the canonical host, e.g. `xn--bcher-kva.example`, `[::1]`
@@ -14,11 +15,14 @@
 export function canonicalHost(host: string): string {
   const trimmed = host.trim();
   const bareIpv6 = !trimmed.startsWith('[') && trimmed.indexOf(':') !== trimmed.lastIndexOf(':');
-  let hostname: string;
-  try {
-    hostname = new URL(`http://${bareIpv6 ? `[${trimmed}]` : trimmed}/`).hostname;
-  } catch {
-    hostname = trimmed.toLowerCase();
+  let hostname = trimmed.toLowerCase();
+  // Parsing `http://a@b/` would yield `b`: only what can be a host is parsed.
+  if (!/[/?#@\\]/.test(trimmed)) {
+    try {
+      hostname = new URL(`http://${bareIpv6 ? `[${trimmed}]` : trimmed}/`).hostname;
+    } catch {
+      // Not a valid host: compared as written.
+    }
   }
   return stripTrailingDots(hostname);
 }
@@ -27,9 +31,8 @@ export function canonicalHost(host: string): string {
  * Whether a host is on a blocklist: equal to an entry or a subdomain of one
  * (`evil.example` blocks `evil.example` and `a.b.evil.example`, not
  * `notevil.example`; `*.evil.example` means the same). IP addresses match
- * their exact entry only. Both sides
- * are compared in {@link canonicalHost} form, so case, ports, IDNA and
- * trailing dots do not matter.
+ * their exact entry only. Both sides are compared in {@link canonicalHost}
+ * form, so case, ports, IDNA and trailing dots do not matter.
  *
  * @param host a host name or IP address, e.g. `URL.hostname`
  * @param blockedHosts the blocklist; read once per array (treat it as immutable)
