@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Architecture boundaries (STYLE.md "Boundaries enforced by a tool") checked by
+ * dependency-cruiser with the repository's `.dependency-cruiser.js`: the real
+ * tree has no violation, and the fixture of known-bad imports
+ * (test/fixtures/depcruise) trips every rule.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const CONFIG = path.join(ROOT, '.dependency-cruiser.js');
+const FIXTURE = path.join(ROOT, 'test/fixtures/depcruise');
+const DEPCRUISE = path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+
+interface CruiseViolation {
+  type: string;
+  from: string;
+  to: string;
+  unresolvedTo: string;
+  rule: { name: string; severity: string };
+}
+interface CruiseResult {
+  modules: { source: string; dependencies: { module: string; resolved: string }[] }[];
+  summary: { violations: CruiseViolation[]; error: number; totalCruised: number };
+}
+
+/** Runs the depcruise CLI (as `npm run lint:arch` does) with JSON output from `cwd`. */
+async function cruise(cwd: string, targets: string[]): Promise<CruiseResult> {
+  const args = [DEPCRUISE, ...targets, '--config', CONFIG, '--output-type', 'json'];
+  // depcruise exits with the number of errors; the JSON on stdout is the verdict either way.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, args, { cwd, maxBuffer: 256 * 1024 * 1024 }, (error, out, err) => {
+      if (out.trim().startsWith('{')) resolve(out);
+      else reject(new Error(`depcruise failed (${error?.message ?? 'no output'}): ${err}`));
+    });
+  });
+  return JSON.parse(stdout) as CruiseResult;
+}
+
+/** `rule: from -> to`, with npm targets by package name (their resolved file is an install detail). */
+function describeViolation(v: CruiseViolation): string {
+  const to = v.to.includes('node_modules/') ? v.unresolvedTo : v.to;
+  return `${v.rule.name}: ${v.from} -> ${to}`;
+}
+
+describe('architecture boundaries (dependency-cruiser)', () => {
+  // One cruise of the repository (several seconds) serves the first two tests.
+  let repository: CruiseResult;
+  beforeAll(async () => {
+    repository = await cruise(ROOT, ['apps', 'libs', 'test']);
+  }, 120_000);
+
+  it('finds no violation in apps, libs and test', () => {
+    const result = repository;
+    expect(result.summary.violations.map(describeViolation)).toEqual([]);
+    expect(result.summary.error).toBe(0);
+    // The fixture of bad imports is excluded here; it is cruised on its own below.
+    expect(result.modules.filter((m) => m.source.startsWith('test/fixtures/'))).toEqual([]);
+  });
+
+  it('resolves the @shortener/* path aliases through tsconfig.json', () => {
+    const result = repository;
+    const aliased = result.modules.flatMap((m) => m.dependencies).filter((d) => d.module.startsWith('@shortener/'));
+    expect(aliased.length).toBeGreaterThan(0);
+    const targets = new Set(aliased.map((d) => `${d.module} -> ${d.resolved}`));
+    expect(targets.has('@shortener/common -> libs/common/src/index.ts')).toBe(true);
+    expect(aliased.filter((d) => !/^(libs\/[a-z-]+\/src|test\/support)\/index\.ts$/.test(d.resolved))).toEqual([]);
+  });
+
+  it('reports every known-bad import of the fixture, and only those', async () => {
+    const result = await cruise(FIXTURE, ['apps', 'libs', 'test']);
+    expect(result.summary.violations.map(describeViolation).sort()).toEqual(
+      [
+        'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> @nestjs/common',
+        'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> fastify',
+        'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> pg',
+        'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> typeorm',
+        'domain-not-to-other-libs: libs/links/src/domain/uses-other-lib.ts -> libs/clicks/src/index.ts',
+        'domain-not-to-outer-layers: libs/links/src/domain/uses-outer-layer.ts -> libs/links/src/application/links.service.ts',
+        'libs-not-to-apps: libs/links/src/uses-app.ts -> apps/api/src/main.ts',
+        'no-circular: libs/links/src/cycle-a.ts -> libs/links/src/cycle-b.ts',
+        'no-database-mocks: test/integration/uses-mocks.test.ts -> ioredis-mock',
+        'no-database-mocks: test/integration/uses-mocks.test.ts -> pg-mem',
+        'not-to-unresolvable: test/integration/uses-mocks.test.ts -> ioredis-mock',
+        'not-to-unresolvable: test/integration/uses-mocks.test.ts -> pg-mem',
+        'production-not-to-test-code: libs/links/src/uses-test-support.ts -> test/support/aliases.ts',
+      ].sort(),
+    );
+  }, 120_000);
+
+  it('declares no in-memory PostgreSQL or Redis fake as a dependency', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const declared = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'].flatMap((k) => Object.keys(pkg[k] ?? {}));
+    expect(declared.filter((name) => /^(pg-mem|pgmock|ioredis-mock|redis-mock)$/.test(name))).toEqual([]);
+  });
+
+  it('is what npm run lint:arch runs', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['lint:arch']).toBe('depcruise apps libs test --config .dependency-cruiser.js --output-type err');
+  });
+});
