@@ -62,6 +62,24 @@ export async function runMigrations(
   }
 }
 
+/**
+ * Waits for the migration advisory lock by polling `pg_try_advisory_lock`, so
+ * a waiting run holds no snapshot between tries: a blocked `pg_advisory_lock`
+ * call is a running statement, and `CREATE INDEX CONCURRENTLY` in the run
+ * that holds the lock would wait for it (until lock_timeout). Gives up after
+ * `lockTimeoutMs` with SQLSTATE 55P03, as lock_timeout does.
+ */
+async function acquireAdvisoryLock(client: Client, lockTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + lockTimeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY]);
+    if (rows[0].locked) return;
+    const left = deadline - Date.now();
+    if (left <= 0) throw Object.assign(new Error('canceling statement due to lock timeout'), { code: LOCK_NOT_AVAILABLE });
+    await new Promise((r) => setTimeout(r, Math.min(100, left)));
+  }
+}
+
 async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string) => void): Promise<string[]> {
   const lockClient = new Client({
     connectionString: config.db.url,
@@ -70,8 +88,7 @@ async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string
   });
   await lockClient.connect();
   try {
-    await lockClient.query(`SET lock_timeout = ${Number(lockTimeoutMs)}`);
-    await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await acquireAdvisoryLock(lockClient, lockTimeoutMs);
     // DDL gets lock_timeout too, and no statement_timeout: an index build may take long.
     const options = dataSourceOptions({ ...config, db: { ...config.db, replicaUrls: [], poolSize: 1, statementTimeoutMs: 0 } }, [
       `-c lock_timeout=${lockTimeoutMs}`,
