@@ -38,7 +38,7 @@ async function standIn(answer: (req: Seen, res: ServerResponse) => void): Promis
 /** Runs the Pod's command with its environment, the API's address replaced by the stand-in's. */
 function runPod(base: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const [, flag] = container.command as string[];
-  const env = { PATH: process.env.PATH ?? '', ...podEnv, BASE_URL: base, BOOTSTRAP_ADMIN_KEY: 'sk_test_0123456789abcdef' };
+  const env = { PATH: process.env.PATH ?? '', ...podEnv, BASE_URL: base, BOOTSTRAP_ADMIN_KEY: 'sk_testadmin01_0123456789abcdefghijABCDEFGHIJ0123' };
   return new Promise((resolve) => {
     execFile(process.execPath, [flag, container.args[0]], { env, timeout: 20_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
@@ -71,7 +71,7 @@ describe('the helm test Pod', () => {
       const run = await runPod(api.base);
       expect(run).toEqual({ code: 0, stdout: 'OK /Ab3dE7x -> 302 https://example.com/helm-test\n', stderr: '' });
       expect(api.seen).toEqual([
-        { method: 'POST', url: '/api/v1/links', authorization: 'Bearer sk_test_0123456789abcdef', contentType: 'application/json', body: '{"url":"https://example.com/helm-test"}' },
+        { method: 'POST', url: '/api/v1/links', authorization: 'Bearer sk_testadmin01_0123456789abcdefghijABCDEFGHIJ0123', contentType: 'application/json', body: '{"url":"https://example.com/helm-test"}' },
         { method: 'GET', url: '/Ab3dE7x', authorization: undefined, contentType: undefined, body: '' },
       ]);
     } finally {

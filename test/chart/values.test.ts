@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
+import { generateApiKey, parseApiKey } from '../../libs/auth/src/api-key.format';
 import { envSchema } from '../../libs/config/src/env.schema';
-import { CHART_DIR, find, helm, render, template } from './support/helm';
+import { CHART_DIR, ciValuesFiles, find, helm, render, template } from './support/helm';
 
 // values.yaml is documented key by key and validated by a strict schema;
 // values Helm should refuse are refused, with the schema's own message or the
@@ -64,6 +65,24 @@ describe('values.yaml', () => {
   });
 });
 
+describe('charts/shortener/README.md', () => {
+  it('lists every value of values.yaml with its default in the values reference', () => {
+    const leaves: Array<[string, string]> = [];
+    const walk = (node: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(node)) {
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) walk(v as Record<string, unknown>, key);
+        else leaves.push([key, JSON.stringify(v)]);
+      }
+    };
+    walk(parse(valuesText) as Record<string, unknown>, '');
+    const readme = readFileSync(path.join(CHART_DIR, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `([^`]+)` \| `(.*)` \| .+ \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual(leaves);
+    expect(leaves.length).toBeGreaterThan(150);
+  });
+});
+
 describe('values.schema.json', () => {
   it('closes every object with additionalProperties: false', () => {
     expect(openObjects(schema)).toEqual([]);
@@ -75,6 +94,15 @@ describe('values.schema.json', () => {
     const sdk = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_RESOURCE_ATTRIBUTES'];
     expect(owned.filter((n) => !known.has(n) && !sdk.includes(n))).toEqual([]);
     expect(owned).toHaveLength(36);
+  });
+
+  it('accepts exactly the bootstrap admin keys the app parses', () => {
+    const pattern = new RegExp((schema.properties as any).secrets.properties.bootstrapAdminKey.pattern as string);
+    const ciKeys = ciValuesFiles().map((f) => (parse(readFileSync(path.join(CHART_DIR, f), 'utf8')) as any).secrets?.bootstrapAdminKey).filter(Boolean) as string[];
+    expect(ciKeys).toHaveLength(4);
+    const candidates = [...ciKeys, generateApiKey().key, 'sk_ci_0123456789abcdefghijABCDEFGHIJ0123', 'sk_UPPERCASE_0123456789abcdefghijABCDEFGHIJ0123', 'sk_ciadmin01_short', 'pk_ciadmin01_0123456789abcdefghijABCDEFGHIJ0123'];
+    expect(candidates.map((k) => pattern.test(k))).toEqual(candidates.map((k) => parseApiKey(k) !== null));
+    expect(candidates.map((k) => pattern.test(k))).toEqual([true, true, true, true, true, false, false, false, false]);
   });
 
   it('passes extraEnv variables to the apps as strings', () => {
@@ -109,6 +137,12 @@ const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, stri
     "- at '/worker/autoscaling/keda/source': value must be one of 'redis', 'prometheus'",
   ],
   ['running as root', { set: ['securityContext.runAsUser=0'] }, '- securityContext.runAsUser: Must be greater than or equal to 1', "- at '/securityContext/runAsUser': minimum: got 0, want 1"],
+  [
+    'a bootstrap admin key the app would not parse',
+    { setString: ['secrets.bootstrapAdminKey=sk_ci_123'] },
+    "- secrets.bootstrapAdminKey: Does not match pattern '^$|^sk_[a-z0-9]{8,32}_[A-Za-z0-9]{32,128}$'",
+    "- at '/secrets/bootstrapAdminKey': 'sk_ci_123' does not match pattern '^$|^sk_[a-z0-9]{8,32}_[A-Za-z0-9]{32,128}$'",
+  ],
   ['a short pepper', { setString: ['secrets.apiKeyPepper=short'] }, "- secrets.apiKeyPepper: Does not match pattern '^$|^\\S{16,}$'", "- at '/secrets/apiKeyPepper': 'short' does not match pattern '^$|^\\\\S{16,}$'"],
   [
     'a public base URL with a path',
