@@ -120,9 +120,21 @@ describe('NOTES.txt', () => {
     ]);
   });
 
+  it('warns when an Ingress fronts the API and no proxy is trusted for client addresses', () => {
+    expect(notes({ set: ['ingress.enabled=true'] })).toEqual(
+      expect.arrayContaining([
+        'Ingress hosts: sho.rt',
+        'NOTE: config.http.trustedProxies is empty: behind the Ingress every request seems to come from the',
+        'ingress controller, so per-client rate limits and hashed client addresses see one client. Set it to',
+        "the controller pods' addresses or CIDR.",
+      ]),
+    );
+  });
+
   it('says when CRD-backed objects were left out for want of their CRDs', () => {
     const lines = notes({ valuesFile: 'ci/production-values.yaml' });
     expect(lines).toContain('Ingress hosts: sho.rt, go.example.com');
+    expect(lines.some((l) => l.startsWith('NOTE: config.http.trustedProxies is empty'))).toBe(false);
     expect(lines).toContain('NOTE: monitoring.coreos.com/v1 is not served here: no ServiceMonitor or PrometheusRule was created.');
     expect(lines).toContain('NOTE: keda.sh/v1alpha1 is not served here: the worker scales on CPU with a HorizontalPodAutoscaler instead of queue depth.');
   });

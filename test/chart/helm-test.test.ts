@@ -61,6 +61,15 @@ describe('the helm test Pod', () => {
     expect(container.env[2]).toEqual({ name: 'BOOTSTRAP_ADMIN_KEY', valueFrom: { secretKeyRef: { name: 't-shortener', key: 'BOOTSTRAP_ADMIN_KEY' } } });
   });
 
+  it('reads the key from secrets.refs when the bootstrap key lives in another Secret', () => {
+    const objects = render(helm(3), {
+      valuesFiles: ['ci/minimal-values.yaml'],
+      set: ['secrets.bootstrapAdminKey=', 'secrets.refs.BOOTSTRAP_ADMIN_KEY.name=admin-key', 'secrets.refs.BOOTSTRAP_ADMIN_KEY.key=key'],
+    });
+    const env = find(objects, 'Pod', 't-shortener-test').spec.containers[0].env;
+    expect(env[2]).toEqual({ name: 'BOOTSTRAP_ADMIN_KEY', valueFrom: { secretKeyRef: { name: 'admin-key', key: 'key' } } });
+  });
+
   it('creates a link with the bootstrap admin key and passes on a 302 to the target', async () => {
     const api = await standIn((req, res) => {
       if (req.method === 'POST') return json(res, 201, { code: 'Ab3dE7x', shortUrl: 'https://sho.rt/Ab3dE7x' });

@@ -155,7 +155,7 @@ describe('migration Job', () => {
 
   it('bounds its retries and run time, and never restarts in place', () => {
     expect(job.spec.backoffLimit).toBe(2);
-    expect(job.spec.activeDeadlineSeconds).toBe(600);
+    expect(job.spec.activeDeadlineSeconds).toBe(290);
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
 
