@@ -21,6 +21,7 @@ export const PROBLEM_TYPES = {
   'domain-unknown': { status: 400, title: 'The domain is not configured' },
   'expires-at-invalid': { status: 400, title: 'expiresAt must be an RFC 3339 timestamp with an offset' },
   'cursor-invalid': { status: 400, title: 'The pagination cursor is invalid' },
+  'stats-range-invalid': { status: 400, title: 'The statistics range is empty or has too many points' },
   'unauthenticated': { status: 401, title: 'A valid API key is required' },
   'forbidden': { status: 403, title: "The API key's role does not allow this" },
   'link-not-found': { status: 404, title: 'No such link' },
