@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
+import { REDIRECT_ROUTE } from '@shortener/links';
+import { installHttpObservability } from '@shortener/observability';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './openapi';
@@ -25,7 +27,10 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
     abortOnError: false,
+    // Held until installHttpObservability hands Nest the JSON (pino) logger.
+    bufferLogs: true,
   });
+  installHttpObservability(app, { sampledLogRoutes: [REDIRECT_ROUTE] });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ZodValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();

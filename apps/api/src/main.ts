@@ -2,18 +2,28 @@
  * API entry point. Started as
  * `node --require ./dist/libs/observability/src/tracing/register.js dist/apps/api/src/main.js`
  * so tracing loads before any instrumented module.
+ *
+ * Order: build the app, start the management server (probes answer
+ * "starting"), listen on the public port, then mark the process ready.
+ * SIGTERM/SIGINT run the graceful shutdown (libs/observability).
  */
 import { ConfigError, loadConfig } from '@shortener/config';
+import { installGracefulShutdown, ProcessLifecycle, ROOT_LOGGER, startManagementServer } from '@shortener/observability';
+import type { Server } from 'node:net';
+import type { Logger } from 'pino';
 import { createApiApp } from './api.app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('api');
   const app = await createApiApp(config);
-  app.enableShutdownHooks();
+  await app.init();
+  const management = await startManagementServer(app, config);
+  installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, httpServer: app.getHttpServer() as Server, management });
   await app.listen({ host: config.http.host, port: config.http.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  process.stdout.write(`${JSON.stringify({ level: 'info', msg: `api listening on ${config.http.host}:${port}`, port })}\n`);
+  app.get(ProcessLifecycle).markReady();
+  app.get<Logger>(ROOT_LOGGER).info({ port, management_port: management.port }, `api listening on ${config.http.host}:${port}`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -44,7 +44,19 @@ export const METRICS = {
   blocklistRefusals: 'shortener_blocklist_refusals_total',
   /** Gauge: 1 while the process is ready. */
   ready: 'shortener_ready',
+  /**
+   * Gauge, label `dependency` (postgres|redis_cache|redis_queue): 1 when the
+   * last check (each readiness probe and each scrape) reached it, else 0.
+   * An outage shows here even where it does not fail readiness (API).
+   */
+  dependencyUp: 'shortener_dependency_up',
 } as const;
+
+/**
+ * `route` label of requests no route matched (unknown paths, 404 before
+ * routing): a fixed value, never the raw URL, so label values stay bounded.
+ */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 /** Histogram buckets of HTTP durations in seconds; 0.05 is the redirect latency SLO threshold. */
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10];

@@ -1,22 +1,54 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, OpenMetricsContentType, Registry } from 'prom-client';
+import { formatPrometheusText, OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, PROMETHEUS_TEXT_CONTENT_TYPE } from './exposition';
 import { HTTP_DURATION_BUCKETS, INGEST_LAG_BUCKETS, METRICS } from './metric-names';
 
 /**
+ * prom-client default metrics that break `promtool check metrics` (gauges
+ * ending in `_total`). Each is the sum of a labelled gauge of the same name
+ * without the suffix (`nodejs_active_handles{type}`, ...), so nothing is lost
+ * by dropping them.
+ */
+const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** An OpenMetrics registry: the only kind prom-client lets record exemplars. */
+function createOpenMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+/** A rendered scrape: the negotiated content type and the body. */
+export interface Scrape {
+  contentType: string;
+  body: string;
+}
+
+/**
  * The process's one Prometheus registry and every application metric
- * (names and labels: {@link METRICS}). Label children used on the hot path
+ * (names and labels: {@link METRICS}), plus prom-client's Node.js runtime
+ * metrics (`process_*`, `nodejs_*`). Label children used on the hot path
  * are bound once (`labels()` returns a cached child) to keep the cost per
  * event at a few microseconds.
+ *
+ * The registry is an OpenMetrics registry so that the HTTP histogram can
+ * keep exemplars (trace ids of sampled requests); {@link scrape} renders the
+ * Prometheus text format by default and OpenMetrics when negotiated.
  */
 @Injectable()
 export class MetricsService {
-  readonly registry = new Registry();
+  readonly registry = createOpenMetricsRegistry();
 
+  /**
+   * Observe with `observe({ labels, value, exemplarLabels })`: exemplars are
+   * on, so the two-argument form is not available.
+   */
   readonly httpRequestDuration = new Histogram({
     name: METRICS.httpRequestDuration,
     help: 'Duration of HTTP server responses, by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: HTTP_DURATION_BUCKETS,
+    enableExemplars: true,
     registers: [this.registry],
   });
   readonly redirects = new Counter({
@@ -90,4 +122,27 @@ export class MetricsService {
     registers: [this.registry],
   });
   readonly ready = new Gauge({ name: METRICS.ready, help: '1 while the process is ready to serve.', registers: [this.registry] });
+  readonly dependencyUp = new Gauge({
+    name: METRICS.dependencyUp,
+    help: '1 when the last check reached the dependency, else 0.',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+  }
+
+  /**
+   * Renders every metric for a scrape.
+   *
+   * @param accept the scraper's `Accept` header: OpenMetrics 1.0 (with
+   *   exemplars) when it prefers `application/openmetrics-text`, else the
+   *   Prometheus text format 0.0.4 (no exemplars).
+   */
+  async scrape(accept?: string): Promise<Scrape> {
+    if (prefersOpenMetrics(accept)) return { contentType: OPENMETRICS_CONTENT_TYPE, body: await this.registry.metrics() };
+    return { contentType: PROMETHEUS_TEXT_CONTENT_TYPE, body: formatPrometheusText(await this.registry.getMetricsAsJSON()) };
+  }
 }

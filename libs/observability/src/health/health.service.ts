@@ -1,0 +1,238 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
+import {
+  CODE_SCHEMA_VERSION,
+  OLDEST_COMPATIBLE_SCHEMA_VERSION,
+  readSchemaCompatibility,
+  SchemaCompatibility,
+  schemaIncompatibility,
+} from '@shortener/database';
+import { CACHE_REDIS, cacheRedisOptions, QUEUE_REDIS } from '@shortener/redis';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { MetricsService } from '../metrics/metrics.service';
+import { ProcessLifecycle } from './process-lifecycle';
+import { withTimeout } from './with-timeout';
+
+/** Bound of every dependency check (milliseconds): below the chart's 2 s probe timeout. */
+export const HEALTH_CHECK_TIMEOUT_MS = 1_000;
+
+/** A dependency as named in the readiness body and the `dependency` metric label. */
+export type Dependency = 'postgres' | 'redis_cache' | 'redis_queue';
+
+/**
+ * PINGs a client without an offline queue. A client still making its first
+ * connection is given the chance to finish it (the caller's timeout bounds
+ * the wait); one that lost its connection fails at once with its state.
+ */
+async function ping(client: Redis): Promise<void> {
+  if (client.status === 'connecting' || client.status === 'connect' || client.status === 'wait') {
+    if (client.status === 'wait') client.connect().catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        client.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = (): void => {
+        client.off('ready', onReady);
+        reject(new Error('connection ended'));
+      };
+      client.once('ready', onReady);
+      client.once('end', onEnd);
+    });
+  } else if (client.status !== 'ready') {
+    throw new Error(`not connected (${client.status})`);
+  }
+  await client.ping();
+}
+
+/**
+ * A probe's answer. The body keeps @nestjs/terminus's shape (`info`, `error`,
+ * `details` keyed by check) with two additions: every check says whether it is
+ * `critical` (a critical check that is down fails the probe), and `status` is
+ * `degraded` when only non-critical checks are down.
+ */
+export interface ProbeResult {
+  /** HTTP status: 200, or 503 when a critical check is down. */
+  httpStatus: 200 | 503;
+  body: {
+    status: 'ok' | 'degraded' | 'error';
+    info: Record<string, CheckDetails>;
+    error: Record<string, CheckDetails>;
+    details: Record<string, CheckDetails>;
+  };
+}
+
+/** One check's entry in a probe body. */
+export interface CheckDetails {
+  status: 'up' | 'down';
+  critical: boolean;
+  /** Why it is down (or why a stale result was used). */
+  reason?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The health probes of DESIGN.md section 7, over @nestjs/terminus:
+ *
+ * - live: the process only (the event loop answers); never a dependency, so
+ *   an outage never gets pods restarted.
+ * - startup: passes once boot finished (state `ready` or `draining`).
+ * - ready: fails while starting or draining, and when the database schema is
+ *   outside this code's compatible range [oldest compatible, newest known].
+ *   PostgreSQL and Redis are reported (body and `shortener_dependency_up`)
+ *   but do not fail the API's readiness: every pod shares them and redirects
+ *   keep serving from cache. The worker's readiness also requires the queue
+ *   Redis (it cannot take jobs without it).
+ *
+ * Every dependency check races {@link HEALTH_CHECK_TIMEOUT_MS} and reports
+ * down with a reason instead of hanging or throwing.
+ */
+@Injectable()
+export class HealthService implements OnModuleInit, OnApplicationShutdown {
+  private lastSchema: { compatible: boolean; reason: string | null; schema: SchemaCompatibility | null } | undefined;
+  private ownQueueRedis?: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly lifecycle: ProcessLifecycle,
+    private readonly metrics: MetricsService,
+    private readonly terminus: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    @Optional() private readonly dataSource?: DataSource,
+    @Optional() @Inject(CACHE_REDIS) private readonly cacheRedis?: Redis,
+    @Optional() @Inject(QUEUE_REDIS) private readonly queueRedis?: Redis,
+  ) {}
+
+  onModuleInit(): void {
+    // Connect early so the first probe does not see a connection still being set up.
+    this.queueClient();
+  }
+
+  onApplicationShutdown(): void {
+    this.ownQueueRedis?.disconnect();
+  }
+
+  /** Liveness: the process answers. Always 200 while the event loop runs. */
+  async live(): Promise<ProbeResult> {
+    return this.run([async () => this.indicator.check('process').up({ critical: true, uptimeSeconds: Math.floor(this.lifecycle.uptimeMs / 1000) })]);
+  }
+
+  /** Startup: 503 while booting, 200 once boot finished (also while draining). */
+  async startup(): Promise<ProbeResult> {
+    return this.run([
+      async () => {
+        const state = this.lifecycle.state;
+        const session = this.indicator.check('process');
+        return state === 'starting' ? session.down({ critical: true, state, reason: 'starting' }) : session.up({ critical: true, state });
+      },
+    ]);
+  }
+
+  /** Readiness as described on the class; also refreshes the dependency gauges. */
+  async ready(): Promise<ProbeResult> {
+    return this.run([
+      async () => {
+        const state = this.lifecycle.state;
+        const session = this.indicator.check('process');
+        return state === 'ready' ? session.up({ critical: true, state }) : session.down({ critical: true, state, reason: state });
+      },
+      () => this.checkSchema(),
+      ...this.dependencyChecks(),
+    ]);
+  }
+
+  /** Runs the dependency checks only, to refresh `shortener_dependency_up` before a scrape. */
+  async refreshDependencyMetrics(): Promise<void> {
+    await Promise.all(this.dependencyChecks().map((check) => check()));
+  }
+
+  private dependencyChecks(): Array<() => Promise<HealthIndicatorResult>> {
+    const checks: Array<() => Promise<HealthIndicatorResult>> = [];
+    const worker = this.config.role === 'worker';
+    if (this.dataSource) {
+      const ds = this.dataSource;
+      checks.push(() => this.checkDependency('postgres', false, () => ds.query('SELECT 1')));
+    }
+    if (this.cacheRedis) {
+      const redis = this.cacheRedis;
+      checks.push(() => this.checkDependency('redis_cache', false, () => ping(redis)));
+    }
+    checks.push(() => this.checkDependency('redis_queue', worker, () => ping(this.queueClient())));
+    return checks;
+  }
+
+  private async checkDependency(name: Dependency, critical: boolean, probe: () => Promise<unknown>): Promise<HealthIndicatorResult> {
+    const started = performance.now();
+    const session = this.indicator.check(name);
+    try {
+      await withTimeout(probe(), HEALTH_CHECK_TIMEOUT_MS, name);
+      this.metrics.dependencyUp.labels(name).set(1);
+      return session.up({ critical, latencyMs: Math.round(performance.now() - started) });
+    } catch (e) {
+      this.metrics.dependencyUp.labels(name).set(0);
+      return session.down({ critical, reason: (e as Error).message || String(e) });
+    }
+  }
+
+  private async checkSchema(): Promise<HealthIndicatorResult> {
+    const session = this.indicator.check('schema');
+    const code = { codeVersion: CODE_SCHEMA_VERSION, oldestCompatible: OLDEST_COMPATIBLE_SCHEMA_VERSION };
+    const ds = this.dataSource;
+    if (!ds) return session.down({ critical: false, reason: 'no database in this process', ...code });
+    try {
+      const schema = await withTimeout(readSchemaCompatibility((sql) => ds.query(sql)), HEALTH_CHECK_TIMEOUT_MS, 'schema read');
+      const reason = schemaIncompatibility(schema);
+      this.lastSchema = { compatible: reason === null, reason, schema };
+      this.lifecycle.setSchemaCompatible(reason === null);
+    } catch (e) {
+      // PostgreSQL is out: its outage must not fail readiness, so the last
+      // result read stands (an incompatible schema stays a failure).
+      const reason = `could not read the schema version: ${(e as Error).message}`;
+      if (!this.lastSchema) return session.down({ critical: false, reason, ...code });
+      const last = this.lastSchema;
+      const details = { stale: true, reason: last.reason ?? reason, version: last.schema?.version, minCodeVersion: last.schema?.minCodeVersion, ...code };
+      return last.compatible ? session.up({ critical: true, ...details }) : session.down({ critical: true, ...details });
+    }
+    const { reason, schema } = this.lastSchema;
+    const details = { version: schema?.version, minCodeVersion: schema?.minCodeVersion, ...code };
+    return reason === null ? session.up({ critical: true, ...details }) : session.down({ critical: true, reason, ...details });
+  }
+
+  private queueClient(): Redis {
+    if (this.queueRedis) return this.queueRedis;
+    if (!this.ownQueueRedis) {
+      // No offline queue and a command timeout: a probe fails at once while Redis is away.
+      this.ownQueueRedis = new Redis(this.config.redis.queueUrl, {
+        ...cacheRedisOptions(this.config),
+        connectionName: `shortener-${this.config.role}-health`,
+      });
+      this.ownQueueRedis.on('error', () => undefined);
+    }
+    return this.ownQueueRedis;
+  }
+
+  private async run(checks: Array<() => Promise<HealthIndicatorResult>>): Promise<ProbeResult> {
+    let result: HealthCheckResult;
+    try {
+      result = await this.terminus.check(checks);
+    } catch (e) {
+      // terminus answers "any check down" (or "shutting down") with a 503 carrying the result.
+      if (!(e instanceof ServiceUnavailableException)) throw e;
+      result = e.getResponse() as HealthCheckResult;
+    }
+    const details = (result.details ?? {}) as Record<string, CheckDetails>;
+    const down = Object.values(details).filter((d) => d.status === 'down');
+    const failed = down.some((d) => d.critical) || result.status === 'shutting_down';
+    return {
+      httpStatus: failed ? 503 : 200,
+      body: {
+        status: failed ? 'error' : down.length > 0 ? 'degraded' : 'ok',
+        info: (result.info ?? {}) as Record<string, CheckDetails>,
+        error: (result.error ?? {}) as Record<string, CheckDetails>,
+        details,
+      },
+    };
+  }
+}

@@ -1,0 +1,103 @@
+import FastifyOtelInstrumentation from '@fastify/otel';
+import { Attributes, context, Context, Link, SpanKind, trace } from '@opentelemetry/api';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  Sampler,
+  SamplingDecision,
+  SamplingResult,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
+import type { IncomingMessage } from 'node:http';
+import { decideHeadSampling, HeadSamplingPolicy, headSamplingPolicyFromEnv } from './head-sampling';
+
+/**
+ * Paths of the management server (`/metrics`, `/health/*`): probes and
+ * scrapes are never traced. The public server never serves them (they are
+ * reserved first path segments), so matching the path is enough.
+ */
+export function isManagementPath(url: string | undefined): boolean {
+  return url !== undefined && (url === '/metrics' || url.startsWith('/metrics?') || url.startsWith('/health/'));
+}
+
+/** The SDK sampler equivalent to a head sampling policy (OpenTelemetry built-in samplers). */
+export function samplerForPolicy(policy: HeadSamplingPolicy): Sampler {
+  const root = policy.ratio >= 1 ? new AlwaysOnSampler() : policy.ratio <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(policy.ratio);
+  return policy.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
+/**
+ * Samples every HTTP server span (the head decision already let only the
+ * sampled requests through to the instrumentation, so deciding again could
+ * only disagree with it) and defers everything else, e.g. the worker's job
+ * spans, to the configured sampler.
+ */
+export class HeadDecisionSampler implements Sampler {
+  constructor(private readonly fallback: Sampler) {}
+
+  shouldSample(ctx: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    if (spanKind === SpanKind.SERVER && (attributes['http.request.method'] !== undefined || attributes['http.method'] !== undefined)) {
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    }
+    return this.fallback.shouldSample(ctx, traceId, spanName, spanKind, attributes, links);
+  }
+
+  toString(): string {
+    return `HeadDecisionSampler{${this.fallback.toString()}}`;
+  }
+}
+
+/** Default `service.name` when `OTEL_SERVICE_NAME` is unset: from the entry script's path. */
+export function defaultServiceName(entry: string | undefined = process.argv[1]): string {
+  return entry && /[\\/]apps[\\/]worker[\\/]/.test(entry) ? 'shortener-worker' : 'shortener-api';
+}
+
+/**
+ * Builds the process's OpenTelemetry NodeSDK (not started):
+ *
+ * - export: OTLP over HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`, protobuf by
+ *   default or JSON with `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` (the SDK reads
+ *   the standard variables); no OTel metrics or logs export (prom-client and
+ *   stdout carry those);
+ * - sampling: `OTEL_TRACES_SAMPLER*`, decided for incoming HTTP requests
+ *   before any instrumentation runs: an unsampled request is ignored by the
+ *   http instrumentation (its context suppresses tracing), and @fastify/otel
+ *   then skips it too, so it pays no span wrapping (DESIGN.md section 7);
+ * - instrumentations: http (incoming; outgoing only under a traced parent),
+ *   Fastify (@fastify/otel: request and handler spans, no per-hook spans),
+ *   pg and ioredis (only under a traced parent, so background commands such
+ *   as BullMQ polling make no root spans), pino (trace_id/span_id in log
+ *   lines). fs, dns and net are not instrumented at all.
+ */
+export function createTracingSdk(env: NodeJS.ProcessEnv = process.env): NodeSDK {
+  const policy = headSamplingPolicyFromEnv(env);
+  return new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || defaultServiceName(),
+    sampler: new HeadDecisionSampler(samplerForPolicy(policy)),
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request: IncomingMessage) =>
+          isManagementPath(request.url) || !decideHeadSampling(policy, request.headers.traceparent),
+        requireParentforOutgoingSpans: true,
+      }),
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        instrumentHooks: false,
+        // Called with the route's options when a route is added (always wrap
+        // it) and with { url, method } per request: skip unless traced.
+        ignorePaths: (options: object) => !('handler' in options) && trace.getSpan(context.active()) === undefined,
+      }),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+      new PinoInstrumentation({ disableLogSending: true }),
+    ],
+  });
+}
