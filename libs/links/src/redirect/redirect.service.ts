@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
-import { MetricsService } from '@shortener/observability';
+import { MetricsService, sampledTraceparent } from '@shortener/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { ShortDomains } from '../application/short-domains';
@@ -120,6 +120,8 @@ export class RedirectService {
       userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'].slice(0, 512) : null,
       visitorHash: createHmac('sha256', this.ipSalt).update(request.ip).digest('base64url').slice(0, 22),
       country: typeof country === 'string' && COUNTRY.test(country) ? country.toUpperCase() : null,
+      // Sampled redirects only (undefined otherwise): the worker's batch span links to them.
+      traceparent: sampledTraceparent(),
     });
   }
 
