@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@shortener/auth';
-import { ClickCaptureModule } from '@shortener/clicks';
+import { ClicksApiModule } from '@shortener/clicks';
 import { AppConfig, ConfigModule } from '@shortener/config';
 import { DatabaseModule } from '@shortener/database';
 import { LinksModule } from '@shortener/links';
@@ -19,7 +19,7 @@ export class ApiModule {
         DatabaseModule.forRoot(),
         RedisModule,
         AuthModule,
-        ClickCaptureModule,
+        ClicksApiModule,
         LinksModule,
       ],
     };

@@ -1,19 +1,21 @@
-import { Global, Injectable, Module } from '@nestjs/common';
-import { ClickEvent, ClickRecorder } from '@shortener/links';
-import { MetricsService } from '@shortener/observability';
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
+import { ClickRecorder } from '@shortener/links';
+import { QUEUES, createQueue } from '@shortener/queue';
+import { CLICK_QUEUE, QueuedClickRecorder } from './queued-click.recorder';
 
-/** Interim recorder until the BullMQ click pipeline lands: counts and discards. */
-@Injectable()
-export class CountingClickRecorder extends ClickRecorder {
-  constructor(private readonly metrics: MetricsService) {
-    super();
-  }
-  record(_click: ClickEvent): void {
-    this.metrics.clicksBuffered.inc();
-  }
-}
-
-/** Provides the API's {@link ClickRecorder}. */
+/**
+ * Provides the API's {@link ClickRecorder}: {@link QueuedClickRecorder},
+ * which publishes click batches to the `clicks` queue. Global because the
+ * links module's redirect injects the abstract recorder.
+ */
 @Global()
-@Module({ providers: [{ provide: ClickRecorder, useClass: CountingClickRecorder }], exports: [ClickRecorder] })
+@Module({
+  providers: [
+    { provide: CLICK_QUEUE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createQueue(config, QUEUES.clicks) },
+    QueuedClickRecorder,
+    { provide: ClickRecorder, useExisting: QueuedClickRecorder },
+  ],
+  exports: [ClickRecorder, QueuedClickRecorder],
+})
 export class ClickCaptureModule {}

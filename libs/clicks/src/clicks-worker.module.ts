@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { Clock, SystemClock } from '@shortener/common';
+import { PgPools } from '@shortener/database';
+import { LinkCacheService } from '@shortener/links';
+import { DataSource } from 'typeorm';
+import { ExpirySweepHandler } from './housekeeping/expiry-sweep.handler';
+import { HousekeepingHandler } from './housekeeping/housekeeping.handler';
+import { MaintenanceScheduleService } from './housekeeping/maintenance-schedule.service';
+import { ClickBatchHandler } from './rollup/click-batch.handler';
+import { ClickRollupService } from './rollup/click-rollup.service';
+import { VisitorHllStore } from './visitors/visitor-hll.store';
+
+/**
+ * The click pipeline's worker side: the `click-batch` rollup handler, the
+ * `expiry-sweep` and `housekeeping` handlers and their schedules. Needs the
+ * config, database, Redis (cache client and invalidation bus), observability
+ * and queue modules. The links library's {@link LinkCacheService} is reused
+ * as is for evictions (Redis delete plus invalidation bus publish).
+ */
+@Module({
+  providers: [
+    { provide: Clock, useClass: SystemClock },
+    { provide: PgPools, inject: [DataSource], useFactory: (ds: DataSource) => new PgPools(ds) },
+    LinkCacheService,
+    VisitorHllStore,
+    ClickRollupService,
+    ClickBatchHandler,
+    ExpirySweepHandler,
+    HousekeepingHandler,
+    MaintenanceScheduleService,
+  ],
+})
+export class ClicksWorkerModule {}

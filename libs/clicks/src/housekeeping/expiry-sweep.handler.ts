@@ -1,0 +1,67 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@shortener/common';
+import { PgPools } from '@shortener/database';
+import { LinkCacheService } from '@shortener/links';
+import { HandlesJob, JOBS, JobHandler, MaintenanceJobData } from '@shortener/queue';
+import { Job } from 'bullmq';
+
+/** Links marked per statement; a tick repeats up to {@link MAX_ROUNDS} times. */
+const CHUNK = 1_000;
+const MAX_ROUNDS = 50;
+/** Cache evictions in flight at once. */
+const EVICT_CONCURRENCY = 32;
+
+// SKIP LOCKED: a link being edited right now is taken by the next tick.
+// The predicate implies links_pending_expiry_idx's, so the scan is an index scan.
+const MARK_EXPIRED = `
+  WITH due AS (
+    SELECT id FROM links
+     WHERE expires_at <= $1 AND expired_at IS NULL AND deleted_at IS NULL
+     ORDER BY expires_at
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE links AS l SET expired_at = $1 FROM due WHERE l.id = due.id
+  RETURNING l.domain, l.code`;
+
+/** What one sweep did. */
+export interface ExpirySweepResult {
+  expired: number;
+}
+
+/**
+ * Handles `expiry-sweep` (DESIGN.md section 5, Expiry): marks links whose
+ * `expiresAt` has passed (inclusive, by the worker's clock) with
+ * `expired_at`, then evicts each from the cache Redis and, through the
+ * invalidation bus, from every API process's LRU, with the links library's
+ * own {@link LinkCacheService}. The redirect already refuses them by
+ * `expiresAt`; this retires them for lists and caches.
+ */
+@Injectable()
+@HandlesJob(JOBS.expirySweep)
+export class ExpirySweepHandler implements JobHandler<MaintenanceJobData, ExpirySweepResult> {
+  private readonly logger = new Logger(ExpirySweepHandler.name);
+
+  constructor(
+    private readonly pools: PgPools,
+    private readonly cache: LinkCacheService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** @throws when PostgreSQL fails (the job is retried; marked links stay marked). */
+  async handle(_job?: Job<MaintenanceJobData>): Promise<ExpirySweepResult> {
+    let expired = 0;
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const now = new Date(this.clock.now());
+      const { rows } = await this.pools.write.query<{ domain: string; code: string }>(MARK_EXPIRED, [now, CHUNK]);
+      expired += rows.length;
+      // Evicted after the commit (autocommit statement), so no process re-caches the old row.
+      for (let i = 0; i < rows.length; i += EVICT_CONCURRENCY) {
+        await Promise.all(rows.slice(i, i + EVICT_CONCURRENCY).map((r) => this.cache.invalidate(r.domain, r.code)));
+      }
+      if (rows.length < CHUNK) break;
+    }
+    if (expired > 0) this.logger.log(`marked ${expired} links expired`);
+    return { expired };
+  }
+}

@@ -1,0 +1,149 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@shortener/common';
+import { PgPools } from '@shortener/database';
+import { MetricsService } from '@shortener/observability';
+import { QueuedClick } from '@shortener/queue';
+import type { PoolClient } from 'pg';
+import { aggregateClicks, ClickAggregate } from '../domain/click-batch.aggregator';
+import { ClickClassifier } from '../domain/click-dimensions.extractor';
+import { VisitorHllStore } from '../visitors/visitor-hll.store';
+
+/** What committing a batch did. */
+export interface ClickRollupResult {
+  batchId: string;
+  /** True when the batch id was already recorded: nothing was counted again. */
+  duplicate: boolean;
+  /** Clicks added to the rollups (clicks of unknown link ids are skipped). */
+  committed: number;
+}
+
+// Every statement below takes its row locks in key order, and every
+// transaction touches the tables in the same order (click_batches, hourly,
+// dimensions, visitors, links), so concurrent batches wait for each other on
+// hot rows but never deadlock. `links` comes last so a limited link's
+// redirect (which updates the same row) waits as little as possible.
+const INSERT_BATCH = `INSERT INTO click_batches (batch_id, click_count) VALUES ($1, $2) ON CONFLICT (batch_id) DO NOTHING`;
+const KNOWN_LINKS = `SELECT id::text AS id FROM links WHERE id = ANY($1::bigint[])`;
+const UPSERT_HOURLY = `
+  INSERT INTO link_clicks_hourly AS h (link_id, hour, human_clicks, bot_clicks)
+  SELECT u.link_id, u.hour, u.human, u.bot
+    FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[]) AS u(link_id, hour, human, bot)
+   ORDER BY u.link_id, u.hour
+  ON CONFLICT (link_id, hour) DO UPDATE
+     SET human_clicks = h.human_clicks + EXCLUDED.human_clicks, bot_clicks = h.bot_clicks + EXCLUDED.bot_clicks`;
+const UPSERT_DIMENSIONS = `
+  INSERT INTO link_dimension_daily AS d (link_id, day, dimension, value, clicks)
+  SELECT u.link_id, u.day, u.dimension, u.value, u.clicks
+    FROM unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS u(link_id, day, dimension, value, clicks)
+   ORDER BY u.link_id, u.day, u.dimension, u.value
+  ON CONFLICT (link_id, day, dimension, value) DO UPDATE SET clicks = d.clicks + EXCLUDED.clicks`;
+// Locks (creating when missing) the day rows and reads their current HLLs:
+// the HLL is then updated from what is stored, under the row lock, so
+// concurrent batches of one link and day never overwrite each other's visitors.
+const LOCK_VISITORS = `
+  INSERT INTO link_visitors_daily AS v (link_id, day, hll)
+  SELECT u.link_id, u.day, '\\x'::bytea FROM unnest($1::bigint[], $2::date[]) AS u(link_id, day)
+   ORDER BY u.link_id, u.day
+  ON CONFLICT (link_id, day) DO UPDATE SET updated_at = now()
+  RETURNING v.link_id::text AS link_id, v.day::text AS day, v.hll`;
+const WRITE_VISITORS = `
+  UPDATE link_visitors_daily AS v SET hll = u.hll, updated_at = now()
+    FROM unnest($1::bigint[], $2::date[], $3::bytea[]) AS u(link_id, day, hll)
+   WHERE v.link_id = u.link_id AND v.day = u.day`;
+const LOCK_LINKS = `SELECT id FROM links WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
+const ADD_TOTALS = `
+  UPDATE links AS l SET click_total = l.click_total + u.clicks
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, clicks)
+   WHERE l.id = u.id`;
+
+/**
+ * Commits click batches to the rollups (DESIGN.md section 5), each in ONE
+ * PostgreSQL transaction that also records the batch id: a batch delivered
+ * again (a retried or stalled job, a replayed payload) finds its id and
+ * counts nothing, so counts stay exact under at-least-once delivery.
+ *
+ * Per batch: hourly clicks (human and bot apart), daily dimension counts,
+ * daily unique-visitor HLLs (see {@link VisitorHllStore}) and
+ * `links.click_total`. Records `shortener_clicks_committed_total` and
+ * `shortener_click_ingest_lag_seconds` after the commit.
+ */
+@Injectable()
+export class ClickRollupService {
+  private readonly logger = new Logger(ClickRollupService.name);
+  private readonly classifier = new ClickClassifier();
+
+  constructor(
+    private readonly pools: PgPools,
+    private readonly hll: VisitorHllStore,
+    private readonly clock: Clock,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * @throws when PostgreSQL or Redis fails; the transaction is rolled back
+   *   and nothing of the batch is counted (the job is retried).
+   */
+  async commit(batchId: string, clicks: readonly QueuedClick[]): Promise<ClickRollupResult> {
+    const client = await this.pools.write.connect();
+    let known: QueuedClick[] = [];
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query(INSERT_BATCH, [batchId, clicks.length]);
+      if (inserted.rowCount === 0) {
+        await client.query('ROLLBACK');
+        return { batchId, duplicate: true, committed: 0 };
+      }
+      const ids = [...new Set(clicks.map((c) => c.linkId))];
+      const existing = new Set((await client.query<{ id: string }>(KNOWN_LINKS, [ids])).rows.map((r) => r.id));
+      known = clicks.filter((c) => existing.has(c.linkId));
+      if (known.length < clicks.length) this.logger.warn(`batch ${batchId}: skipped ${clicks.length - known.length} clicks of unknown links`);
+      await this.write(client, aggregateClicks(known, this.classifier));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    const now = this.clock.now();
+    this.metrics.clicksCommitted.inc(known.length);
+    for (const c of known) this.metrics.clickIngestLag.observe(Math.max(0, (now - c.at) / 1000));
+    return { batchId, duplicate: false, committed: known.length };
+  }
+
+  private async write(client: PoolClient, agg: ClickAggregate): Promise<void> {
+    if (agg.hourly.length > 0) {
+      await client.query(UPSERT_HOURLY, [
+        agg.hourly.map((h) => h.linkId),
+        agg.hourly.map((h) => new Date(h.hour)),
+        agg.hourly.map((h) => h.human),
+        agg.hourly.map((h) => h.bot),
+      ]);
+    }
+    if (agg.dimensions.length > 0) {
+      await client.query(UPSERT_DIMENSIONS, [
+        agg.dimensions.map((d) => d.linkId),
+        agg.dimensions.map((d) => d.day),
+        agg.dimensions.map((d) => d.dimension),
+        agg.dimensions.map((d) => d.value),
+        agg.dimensions.map((d) => d.clicks),
+      ]);
+    }
+    if (agg.visitors.length > 0) {
+      const { rows } = await client.query<{ link_id: string; day: string; hll: Buffer }>(LOCK_VISITORS, [
+        agg.visitors.map((v) => v.linkId),
+        agg.visitors.map((v) => v.day),
+      ]);
+      const stored = new Map(rows.map((r) => [`${r.link_id}|${r.day}`, r.hll]));
+      const updated = await this.hll.add(
+        agg.visitors.map((v) => ({ stored: stored.get(`${v.linkId}|${v.day}`) ?? Buffer.alloc(0), visitorHashes: v.visitorHashes })),
+      );
+      await client.query(WRITE_VISITORS, [agg.visitors.map((v) => v.linkId), agg.visitors.map((v) => v.day), updated]);
+    }
+    if (agg.totals.length > 0) {
+      const ids = agg.totals.map((t) => t.linkId);
+      await client.query(LOCK_LINKS, [ids]);
+      await client.query(ADD_TOTALS, [ids, agg.totals.map((t) => t.clicks)]);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Principal, canAccessAccount } from '@shortener/auth';
+import { Clock, DomainError } from '@shortener/common';
+import { PgPools } from '@shortener/database';
+import { ShortDomains } from '@shortener/links';
+import { ClickDimension } from '../domain/click-dimensions.extractor';
+import { StatsRange, planStatsRange } from '../domain/stats-range';
+import { bucketMs, bucketStart } from '../domain/utc-bucket.math';
+import { VisitorHllStore } from '../visitors/visitor-hll.store';
+import { LinkStatsQuery, LinkStatsResponse } from './link-stats.schemas';
+
+/** Entries per top list. */
+export const TOP_N = 10;
+
+const FIND_LINK = `SELECT id::text AS id, account_id, domain, code FROM links WHERE domain = $1 AND code = $2`;
+const HOURLY = `
+  SELECT (extract(epoch FROM hour) * 1000)::bigint::text AS ms, human_clicks::text AS human, bot_clicks::text AS bot
+    FROM link_clicks_hourly WHERE link_id = $1 AND hour >= $2 AND hour < $3`;
+// Ties broken by value, bytewise (COLLATE "C"), so the lists do not depend on the database locale.
+const TOPS = `
+  SELECT dimension, value, clicks::text AS clicks FROM (
+    SELECT dimension, value, sum(clicks) AS clicks,
+           row_number() OVER (PARTITION BY dimension ORDER BY sum(clicks) DESC, value COLLATE "C") AS rank
+      FROM link_dimension_daily WHERE link_id = $1 AND day BETWEEN $2::date AND $3::date
+     GROUP BY dimension, value) ranked
+   WHERE rank <= $4
+   ORDER BY dimension, rank`;
+const VISITORS = `SELECT hll FROM link_visitors_daily WHERE link_id = $1 AND day BETWEEN $2::date AND $3::date`;
+
+const LISTS: Record<ClickDimension, keyof Pick<LinkStatsResponse, 'referrers' | 'countries' | 'browsers' | 'operatingSystems' | 'deviceTypes'>> = {
+  referrer: 'referrers',
+  country: 'countries',
+  browser: 'browsers',
+  os: 'operatingSystems',
+  device: 'deviceTypes',
+};
+
+/**
+ * The analytics of one link over a range (DESIGN.md section 3): totals, a
+ * dense UTC series (every bucket, zeros included), the top {@link TOP_N}
+ * referrer hosts, countries, browsers, operating systems and device types,
+ * and unique visitors as the union of the daily HyperLogLogs. Reads go to a
+ * replica when one is configured.
+ */
+@Injectable()
+export class LinkStatsService {
+  private readonly logger = new Logger(LinkStatsService.name);
+
+  constructor(
+    private readonly pools: PgPools,
+    private readonly domains: ShortDomains,
+    private readonly hll: VisitorHllStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * @throws DomainError `link-not-found` (also for another account's link, as
+   *   LinkService.get), `domain-unknown`, `stats-range-invalid`.
+   */
+  async stats(principal: Principal, code: string, q: LinkStatsQuery): Promise<LinkStatsResponse> {
+    const domain = this.domains.resolve(q.domain);
+    const db = this.pools.read;
+    const { rows: links } = await db.query<{ id: string; account_id: string; domain: string; code: string }>(FIND_LINK, [domain.host, code.normalize('NFC')]);
+    const link = links[0];
+    if (!link || !canAccessAccount(principal, link.account_id)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
+    const range = planStatsRange(q, this.clock);
+
+    const [hourly, tops, visitors] = await Promise.all([
+      db.query<{ ms: string; human: string; bot: string }>(HOURLY, [link.id, new Date(range.start), new Date(range.end)]),
+      db.query<{ dimension: ClickDimension; value: string; clicks: string }>(TOPS, [link.id, range.firstDay, range.lastDay, TOP_N]),
+      db.query<{ hll: Buffer }>(VISITORS, [link.id, range.firstDay, range.lastDay]),
+    ]);
+    const series = this.series(range, hourly.rows);
+    const humanClicks = series.reduce((n, p) => n + p.humanClicks, 0);
+    const botClicks = series.reduce((n, p) => n + p.botClicks, 0);
+    const lists: Pick<LinkStatsResponse, 'referrers' | 'countries' | 'browsers' | 'operatingSystems' | 'deviceTypes'> = {
+      referrers: [],
+      countries: [],
+      browsers: [],
+      operatingSystems: [],
+      deviceTypes: [],
+    };
+    for (const r of tops.rows) lists[LISTS[r.dimension]].push({ value: r.value === '' ? null : r.value, clicks: Number(r.clicks) });
+
+    return {
+      code: link.code,
+      domain: link.domain,
+      granularity: range.granularity,
+      from: new Date(range.start).toISOString(),
+      to: new Date(range.end).toISOString(),
+      totals: { clicks: humanClicks + botClicks, humanClicks, botClicks, uniqueVisitors: await this.uniqueVisitors(visitors.rows.map((r) => r.hll)) },
+      series,
+      ...lists,
+    };
+  }
+
+  private series(range: StatsRange, rows: Array<{ ms: string; human: string; bot: string }>): LinkStatsResponse['series'] {
+    const size = bucketMs(range.granularity);
+    const points = Array.from({ length: range.points }, (_, i) => ({ start: new Date(range.start + i * size).toISOString(), humanClicks: 0, botClicks: 0 }));
+    for (const r of rows) {
+      const point = points[(bucketStart(Number(r.ms), range.granularity) - range.start) / size];
+      point.humanClicks += Number(r.human);
+      point.botClicks += Number(r.bot);
+    }
+    return points;
+  }
+
+  // Unique visitors need Redis as the HLL engine; without it the rest of the stats still answer.
+  private async uniqueVisitors(hlls: Buffer[]): Promise<number | null> {
+    try {
+      return await this.hll.unionCount(hlls);
+    } catch (e) {
+      this.logger.warn(`unique visitors unavailable: ${(e as Error).message}`);
+      return null;
+    }
+  }
+}
