@@ -2,8 +2,7 @@ import { QueuedClickRecorder } from '@shortener/clicks';
 import { MetricsService } from '@shortener/observability';
 import type { Queue } from 'bullmq';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
-import { awayFromHourBoundary, currentHourStart, drainClicks } from '../support/click-pipeline';
-import { createdCode } from '../support/links';
+import { awayFromHourBoundary, createLinkCode, currentHourStart, drainClicks } from '../support/click-pipeline';
 import { expectProblem } from '../support/problem';
 import { USER_AGENTS } from '../support/user-agents';
 import { TestWorker, startTestWorker, testQueue, uniqueQueuePrefix } from '../support/worker-app';
@@ -52,7 +51,7 @@ describe('click pipeline: redirects become exact stats', () => {
 
   it('turns human and bot redirects with several referrers into exact totals, hourly and daily series and top lists', async () => {
     const url = `https://example.com/${uniqueAlias('stats-target')}`;
-    const code = await createdCode(api, { url, alias: uniqueAlias('stats') });
+    const code = await createLinkCode(api, { url, alias: uniqueAlias('stats') });
     const visits: Visit[] = [
       ...Array.from({ length: 3 }, () => ({ ua: USER_AGENTS.chromeWindows, ip: '10.0.0.1', referer: 'https://news.ycombinator.com/item?id=1', country: 'DE' })),
       ...Array.from({ length: 2 }, () => ({ ua: USER_AGENTS.safariIphone, ip: '10.0.0.2', referer: 'https://www.google.com/search?q=x', country: 'US' })),
@@ -128,7 +127,7 @@ describe('click pipeline: redirects become exact stats', () => {
   });
 
   it('never counts HEAD, and counts GETs answered from the in-process cache', async () => {
-    const code = await createdCode(api, { url: 'https://example.com/head', alias: uniqueAlias('head') });
+    const code = await createLinkCode(api, { url: 'https://example.com/head', alias: uniqueAlias('head') });
     const metrics = api.app.get(MetricsService);
     const lruRedirects = async () => (await metrics.redirects.get()).values.find((v) => v.labels.outcome === 'redirect' && v.labels.cache === 'lru')?.value ?? 0;
     const human = { ua: USER_AGENTS.chromeWindows, ip: '10.1.0.1' };
@@ -142,7 +141,7 @@ describe('click pipeline: redirects become exact stats', () => {
   });
 
   it('C20: a link with 2 committed clicks PATCHed to maxClicks 3 redirects once more, then answers 410', async () => {
-    const code = await createdCode(api, { url: 'https://example.com/c20', alias: uniqueAlias('c20') });
+    const code = await createLinkCode(api, { url: 'https://example.com/c20', alias: uniqueAlias('c20') });
     const human = { ua: USER_AGENTS.firefoxLinux, ip: '10.2.0.1' };
     for (let i = 0; i < 2; i += 1) expect((await visit(code, human)).status).toBe(302);
     // The limit counts the committed clicks (LinkService.update copies click_total): drain first.
@@ -154,7 +153,7 @@ describe('click pipeline: redirects become exact stats', () => {
   });
 
   it('answers 400 stats-range-invalid for an empty range or too many points, and 404 for an unknown code', async () => {
-    const code = await createdCode(api, { url: 'https://example.com/range', alias: uniqueAlias('range') });
+    const code = await createLinkCode(api, { url: 'https://example.com/range', alias: uniqueAlias('range') });
     expectProblem(await stats(code, { from: '2030-01-02T00:00:00Z', to: '2030-01-01T00:00:00Z' }), 400, 'stats-range-invalid');
     expectProblem(await stats(code, { granularity: 'hour', from: '2030-01-01T00:00:00Z', to: '2030-03-01T00:00:00Z' }), 400, 'stats-range-invalid');
     expectProblem(await stats(code, { from: '2030-01-01T00:00:00' }), 400, 'validation-failed');
@@ -178,7 +177,7 @@ describe('click capture backpressure', () => {
   });
 
   it('drops and counts clicks while the queue holds CLICK_MAX_QUEUE_DEPTH waiting jobs, instead of buffering them', async () => {
-    const code = await createdCode(api, { url: 'https://example.com/bp', alias: uniqueAlias('bp') });
+    const code = await createLinkCode(api, { url: 'https://example.com/bp', alias: uniqueAlias('bp') });
     const recorder = api.app.get(QueuedClickRecorder);
     const metrics = api.app.get(MetricsService);
     const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;

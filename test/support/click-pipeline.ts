@@ -35,3 +35,10 @@ export async function awayFromHourBoundary(ms = 20_000): Promise<void> {
 export function currentHourStart(now = Date.now()): number {
   return now - (now % 3_600_000);
 }
+
+/** Creates a link with the admin key and returns its code; fails unless the API answers 201. */
+export async function createLinkCode(api: TestApi, body: Record<string, unknown>): Promise<string> {
+  const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send(body);
+  if (res.status !== 201) throw new Error(`expected 201, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.code as string;
+}
