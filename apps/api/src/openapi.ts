@@ -1,23 +1,48 @@
+import { STATUS_CODES } from 'node:http';
+import { ModulesContainer } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { z } from 'zod';
+
+type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
+type Responses = Operation['responses'];
+
+/** Operation tags and what they group; every tag a controller uses must be declared here. */
+const API_TAGS: Record<string, string> = {
+  links: 'Create, list, read, change and delete short links',
+  'api-keys': 'Mint, list and revoke API keys (admin role only)',
+};
+
+const PROBLEM_SCHEMA_REF = '#/components/schemas/Problem';
 
 /**
  * The OpenAPI 3.1 document, generated from the controllers and their zod
- * schemas (nestjs-zod emits JSON Schema 2020-12, so `null` is a type, never
- * the 3.0 `nullable`).
+ * schemas (JSON Schema 2020-12, so `null` is a type, never the 3.0
+ * `nullable`). Error responses are the shared problem+json components.
  */
 export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setOpenAPIVersion('3.1.0')
     .setTitle('Shortener API')
-    .setDescription('Short links, redirects and click analytics. Errors are RFC 9457 problem details.')
+    .setDescription(
+      'Short links and their analytics over a versioned JSON API. Every error is an RFC 9457 problem ' +
+        '(`application/problem+json`) whose `type` is a stable `urn:shortener:problem:<code>`.',
+    )
     .setVersion('1')
     .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
-    .addServer('/')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key: sk_<prefix>_<secret>' })
-    .build();
-  return cleanupOpenApiDoc(SwaggerModule.createDocument(app, config), { version: '3.1' });
+    // Relative: the document is served by the API it describes, on whatever public host that is.
+    .addServer('/', 'This deployment (the host serving this document)')
+    // Not a JWT: an opaque API key minted by POST /api/v1/api-keys.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'sk_<prefix>_<secret>', description: 'An API key' });
+  for (const [name, description] of Object.entries(API_TAGS)) builder.addTag(name, description);
+  const document = cleanupOpenApiDoc(SwaggerModule.createDocument(app, builder.build()), { version: '3.1' });
+  // DocumentBuilder always adds an empty contact; there is none to publish.
+  if (document.info.contact && Object.keys(document.info.contact).length === 0) delete document.info.contact;
+  restoreZodTypeArrays(document, zodDtos(app));
+  useProblemResponses(document);
+  return document;
 }
 
 /** Serves the document at `/api/openapi.json` and the docs UI at `/api/docs`. */
@@ -27,4 +52,141 @@ export function serveOpenApi(app: NestFastifyApplication): void {
     yamlDocumentUrl: 'api/openapi.yaml',
     ui: true,
   });
+}
+
+/** A nestjs-zod DTO class: its name is the component name, its schema the source of truth. */
+export interface ZodDto {
+  name: string;
+  schema: z.ZodType;
+}
+
+/**
+ * The nestjs-zod DTO classes of the controllers: parameter types (bodies,
+ * queries) and `@ApiResponse({ type })` types. Exported for the document test,
+ * which compares each component with zod's own JSON Schema.
+ */
+export function zodDtos(app: NestFastifyApplication): ZodDto[] {
+  const found = new Set<ZodDto>();
+  const add = (type: unknown) => {
+    if (typeof type === 'function' && (type as { isZodDto?: boolean }).isZodDto) found.add(type as unknown as ZodDto);
+  };
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const controller of module.controllers.values()) {
+      const prototype = (controller.metatype as { prototype?: Record<string, unknown> } | null)?.prototype;
+      if (!prototype) continue;
+      for (const method of Object.getOwnPropertyNames(prototype)) {
+        for (const type of (Reflect.getMetadata('design:paramtypes', prototype, method) ?? []) as unknown[]) add(type);
+        const handler = prototype[method];
+        // Where @nestjs/swagger keeps @ApiResponse options (DECORATORS.API_RESPONSE).
+        const responses = (typeof handler === 'function' ? Reflect.getMetadata('swagger/apiResponse', handler) : undefined) as
+          | Record<string, { type?: unknown }>
+          | undefined;
+        for (const response of Object.values(responses ?? {})) add(response.type);
+      }
+    }
+  }
+  return [...found];
+}
+
+/**
+ * zod >= 4.5 writes a bare nullable primitive as `type: ["boolean", "null"]`,
+ * which @nestjs/swagger reads as "an array of boolean" before nestjs-zod's
+ * cleanup runs (nestjs-zod issue #473, fix pending in #477). Such a member is
+ * put back as zod wrote it: the type array is valid JSON Schema 2020-12, so
+ * valid OpenAPI 3.1. Remove once nestjs-zod normalises it.
+ */
+function restoreZodTypeArrays(document: OpenAPIObject, dtos: ZodDto[]): void {
+  for (const dto of dtos) {
+    const component = document.components?.schemas?.[dto.name] as { properties?: Record<string, unknown> } | undefined;
+    if (!component?.properties) continue;
+    const generated = z.toJSONSchema(dto.schema, { io: 'input' }) as { properties?: Record<string, { type?: unknown }> };
+    for (const [name, property] of Object.entries(generated.properties ?? {})) {
+      if (Array.isArray(property.type) && name in component.properties) component.properties[name] = property;
+    }
+  }
+}
+
+/**
+ * Makes every error response the shared problem+json component of its
+ * status (`#/components/responses/<Reason>`), keeping the operation's own
+ * description, and adds the errors every operation of a kind can answer:
+ * 401 where a key is required (the API key guard is global), 400 where
+ * parameters or a body are validated (zod pipe), 413 and 415 where a JSON
+ * body is parsed (Fastify's body parser).
+ */
+function useProblemResponses(document: OpenAPIObject): void {
+  const components = (document.components ??= {});
+  const shared = (components.responses ??= {});
+  components.schemas = { ...components.schemas, Problem: problemSchema() };
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      const responses: Responses = (operation.responses ??= {});
+      const implied: number[] = [];
+      if ((operation.security ?? document.security ?? []).length > 0) implied.push(401);
+      if ((operation.parameters ?? []).length > 0 || operation.requestBody) implied.push(400);
+      if (operation.requestBody) implied.push(413, 415);
+      for (const status of implied) responses[String(status)] ??= { description: '' };
+      for (const [status, response] of Object.entries(responses)) {
+        const code = Number(status);
+        if (!response || !(code >= 400) || '$ref' in response || response.content) continue;
+        const name = problemResponseName(code);
+        shared[name] ??= problemResponse(code);
+        responses[status] = response.description ? { $ref: `#/components/responses/${name}`, description: response.description } : { $ref: `#/components/responses/${name}` };
+      }
+    }
+  }
+  components.responses = Object.fromEntries(Object.entries(shared).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** `BadRequest`, `NotFound`, ...: the status's reason phrase as a component name. */
+function problemResponseName(status: number): string {
+  return (STATUS_CODES[status] ?? `Status ${status}`).replace(/[^A-Za-z0-9]+/g, ' ').replace(/(?:^| )(\w)/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The shared response of one error status, listing the problem types it can carry. */
+function problemResponse(status: number) {
+  const codes = (Object.keys(PROBLEM_TYPES) as ProblemCode[]).filter((code) => PROBLEM_TYPES[code].status === status);
+  const types = codes.length ? ` Problem types: ${codes.map((c) => `\`${problemTypeUri(c)}\``).join(', ')}.` : '';
+  return {
+    description: `${STATUS_CODES[status] ?? `Status ${status}`}.${types}`,
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: PROBLEM_SCHEMA_REF } } },
+  };
+}
+
+/** RFC 9457 problem details as this API sends them (libs/common/src/http/problem.ts). */
+function problemSchema() {
+  return {
+    type: 'object',
+    description: 'Problem details (RFC 9457). Clients switch on `type`; `title` is fixed per type; `detail` is for humans.',
+    required: ['type', 'title', 'status'],
+    properties: {
+      type: {
+        type: 'string',
+        format: 'uri-reference',
+        description: 'The kind of error: `urn:shortener:problem:<code>` from the error code table, or `about:blank`.',
+        examples: (Object.keys(PROBLEM_TYPES) as ProblemCode[]).map(problemTypeUri),
+      },
+      title: { type: 'string', description: 'A short summary, the same for every problem of this type.' },
+      status: { type: 'integer', minimum: 400, maximum: 599, description: 'The HTTP status code of the response.' },
+      detail: { type: 'string', description: 'What went wrong with this request.' },
+      instance: { type: 'string', format: 'uri-reference' },
+      errors: {
+        type: 'array',
+        description: 'For `validation-failed`: one entry per invalid member.',
+        items: {
+          type: 'object',
+          required: ['pointer', 'detail'],
+          properties: {
+            pointer: { type: 'string', description: 'JSON Pointer (RFC 6901) to the member in the request.' },
+            detail: { type: 'string' },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    // Extension members (RFC 9457 section 3.2), e.g. `alias` on alias-taken.
+    additionalProperties: true,
+  };
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { API_KEY_ROLES, ApiKeyEntity } from '@shortener/database';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
@@ -34,27 +34,33 @@ function present(entity: ApiKeyEntity) {
 /** `/api/v1/api-keys`: mint, list, revoke (admin only, DESIGN.md section 3). */
 @ApiTags('api-keys')
 @ApiBearerAuth()
+@ApiResponse({ status: 403, description: 'Only admin keys manage API keys' })
 @Roles('admin')
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeyService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Mint an API key; the key is shown only in this response' })
+  @ApiOperation({ operationId: 'mintApiKey', summary: 'Mint an API key; the key is shown only in this response' })
+  @ApiResponse({ status: 201, description: 'The new key, with its secret `key`' })
   async mint(@Body() body: MintApiKeyDto) {
     const { key, entity } = await this.keys.mint(body as z.infer<typeof mintApiKeySchema> & { role: ApiKeyEntity['role'] });
     return { ...present(entity), key };
   }
 
   @Get()
-  @ApiOperation({ summary: 'List API keys' })
+  @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys' })
+  @ApiResponse({ status: 200, description: 'Every API key, without secrets' })
   async list() {
     return { items: (await this.keys.list()).map(present) };
   }
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an API key at once' })
+  @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key at once' })
+  @ApiParam({ name: 'id', required: true, description: 'The API key id', schema: { type: 'string', format: 'uuid' } })
+  @ApiResponse({ status: 200, description: 'The revoked key' })
+  @ApiResponse({ status: 404, description: 'No API key with this id' })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string) {
     return present(await this.keys.revoke(id));
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
 import { PROBLEM_CONTENT_TYPE } from '@shortener/common';
 import type { FastifyReply } from 'fastify';
@@ -21,8 +21,16 @@ export class LinksController {
 
   @Post()
   @Roles('admin', 'member')
-  @ApiOperation({ summary: 'Create a short link' })
+  @ApiOperation({ operationId: 'createLink', summary: 'Create a short link' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first response for 24 h' })
+  @ApiResponse({
+    status: 201,
+    description: 'The link with its shortUrl; a replay answers the first response with `Idempotent-Replayed: true`',
+    headers: { Location: { description: 'The URL of the new link in this API', schema: { type: 'string' } } },
+  })
+  @ApiResponse({ status: 403, description: 'The key is read-only' })
+  @ApiResponse({ status: 409, description: 'The alias is taken, or a request with this Idempotency-Key is still in progress' })
+  @ApiResponse({ status: 422, description: 'This Idempotency-Key was used with a different request' })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateLinkDto,
@@ -38,20 +46,30 @@ export class LinksController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List links, newest first (keyset pagination)' })
+  @ApiOperation({ operationId: 'listLinks', summary: 'List links, newest first (keyset pagination)' })
+  @ApiResponse({ status: 200, description: 'A page of links and the nextCursor of the following page (null on the last)' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListLinksQuery) {
     return this.links.list(principal, query as never);
   }
 
   @Get(':code')
-  @ApiOperation({ summary: 'Read a link' })
+  @ApiOperation({ operationId: 'getLink', summary: 'Read a link' })
+  @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
+  @ApiResponse({ status: 200, description: 'The link' })
+  @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   get(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: LinkAddressQuery) {
     return this.links.get(principal, code, q.domain);
   }
 
   @Patch(':code')
   @Roles('admin', 'member')
-  @ApiOperation({ summary: 'Change a link (JSON Merge Patch, RFC 7396)' })
+  @ApiOperation({ operationId: 'updateLink', summary: 'Change a link (JSON Merge Patch, RFC 7396)' })
+  @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiResponse({ status: 200, description: 'The changed link' })
+  @ApiResponse({ status: 403, description: 'The key is read-only' })
+  @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
+  @ApiResponse({ status: 410, description: 'The link is deleted' })
   update(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Body() body: UpdateLinkDto, @Query() q: LinkAddressQuery) {
     return this.links.update(principal, code, body as never, q.domain);
   }
@@ -59,7 +77,11 @@ export class LinksController {
   @Delete(':code')
   @HttpCode(204)
   @Roles('admin', 'member')
-  @ApiOperation({ summary: 'Delete a link: it answers 410 and its code stays reserved' })
+  @ApiOperation({ operationId: 'deleteLink', summary: 'Delete a link: it answers 410 and its code stays reserved' })
+  @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
+  @ApiResponse({ status: 204, description: 'Deleted (also when it already was)' })
+  @ApiResponse({ status: 403, description: 'The key is read-only' })
+  @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   async delete(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: LinkAddressQuery): Promise<void> {
     await this.links.delete(principal, code, q.domain);
   }

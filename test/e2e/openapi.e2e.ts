@@ -1,0 +1,216 @@
+import Ajv2020 from 'ajv/dist/2020';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { zodDtos } from '../../apps/api/src/openapi';
+import { updateLinkSchema } from '../../libs/links/src/application/link.schemas';
+import { TestApi, startTestApi } from '../support/api-app';
+
+/**
+ * The OpenAPI 3.1 document the API serves (DESIGN.md section 3), linted by
+ * Redocly with the repository's `redocly.yaml`, and checked for what a 3.1
+ * client needs: JSON Schema 2020-12 (no 3.0 `nullable`), explicit
+ * operationIds, and problem+json errors from one shared component.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const REDOCLY = path.join(ROOT, 'node_modules/@redocly/cli/bin/cli.js');
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+type Json = Record<string, any>;
+
+interface RedoclyReport {
+  totals: { errors: number; warnings: number; ignored: number };
+  problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
+}
+
+/** Runs `redocly lint --format=json` on a file; exit status 1 only means problems were found. */
+async function redoclyLint(file: string): Promise<RedoclyReport> {
+  const args = [REDOCLY, 'lint', file, '--config', path.join(ROOT, 'redocly.yaml'), '--format=json'];
+  const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, args, { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+      if (out.trim().startsWith('{')) resolve(out);
+      else reject(new Error(`redocly lint failed (${error?.message ?? 'no output'}): ${err}`));
+    });
+  });
+  return JSON.parse(stdout) as RedoclyReport;
+}
+
+/** JSON Pointers of every member named `key`, anywhere in the document. */
+function pointersOf(value: unknown, key: string, at = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => [
+    ...(k === key ? [`${at}/${k}`] : []),
+    ...pointersOf(v, key, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`),
+  ]);
+}
+
+/** Every operation as `METHOD path` with its object. */
+function operations(doc: Json): [string, Json][] {
+  return Object.entries(doc.paths as Json).flatMap(([p, item]) =>
+    METHODS.filter((m) => item[m]).map((m) => [`${m.toUpperCase()} ${p}`, item[m]] as [string, Json]),
+  );
+}
+
+/** Every schema object in operations (parameters, bodies, responses) and components. */
+function allSchemas(doc: Json): [string, Json][] {
+  const found: [string, Json][] = Object.entries(doc.components?.schemas ?? {}).map(([n, s]) => [`#/components/schemas/${n}`, s as Json]);
+  for (const [name, op] of operations(doc)) {
+    for (const p of op.parameters ?? []) if (p.schema) found.push([`${name} parameter ${p.name}`, p.schema]);
+    for (const [type, media] of Object.entries((op.requestBody?.content ?? {}) as Json)) if (media.schema) found.push([`${name} body ${type}`, media.schema]);
+    for (const [status, res] of Object.entries((op.responses ?? {}) as Json)) {
+      for (const [type, media] of Object.entries((res.content ?? {}) as Json)) if (media.schema) found.push([`${name} ${status} ${type}`, media.schema]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Ajv in strict JSON Schema 2020-12 mode: unknown keywords (e.g. `nullable`)
+ * fail, only the OpenAPI 3.1 base vocabulary is added. Component refs are
+ * registered under their document pointer.
+ */
+function schemaValidator(doc: Json): Ajv2020 {
+  const ajv = new Ajv2020({ strict: true, strictTypes: false, validateFormats: false, allErrors: true });
+  ajv.addVocabulary(['discriminator', 'xml', 'externalDocs', 'example']);
+  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) {
+    ajv.addSchema(rewriteRefs(schema) as Json, `urn:openapi:${name}`);
+  }
+  return ajv;
+}
+
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', 'urn:openapi:') : rewriteRefs(v)]),
+  );
+}
+
+/** What zod itself emits for a request body (JSON Schema 2020-12), without the `$schema` marker. */
+function zodInputSchema(schema: z.ZodType): Json {
+  const { $schema: _marker, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Json;
+  return rest;
+}
+
+describe('OpenAPI document', () => {
+  let api: TestApi;
+  let doc: Json;
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    const res = await api.http().get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    doc = res.body as Json;
+    dir = await mkdtemp(path.join(os.tmpdir(), 'openapi-'));
+    file = path.join(dir, 'openapi.json');
+    await writeFile(file, JSON.stringify(doc, null, 2));
+  });
+  afterAll(async () => {
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is served as JSON, with the docs UI as HTML', async () => {
+    const json = await api.http().get('/api/openapi.json');
+    expect(json.headers['content-type']).toMatch(/^application\/json\b/);
+    const docs = await api.http().get('/api/docs');
+    expect(docs.status).toBe(200);
+    expect(docs.headers['content-type']).toMatch(/^text\/html\b/);
+    expect(docs.text).toContain('<title>Swagger UI</title>');
+  });
+
+  it('is OpenAPI 3.1.0 without the 3.0 nullable keyword anywhere', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(pointersOf(doc, 'nullable')).toEqual([]);
+  });
+
+  it('passes redocly lint with the repository ruleset', async () => {
+    const report = await redoclyLint(file);
+    expect(report.problems.map((p) => `${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`)).toEqual([]);
+    expect(report.totals).toEqual({ errors: 0, warnings: 0, ignored: 0 });
+  }, 60_000);
+
+  it('has only JSON Schema 2020-12 schemas, with the OpenAPI 3.1 vocabulary', () => {
+    const ajv = schemaValidator(doc);
+    const invalid = allSchemas(doc).flatMap(([where, schema]) => {
+      try {
+        ajv.compile(rewriteRefs(schema) as Json);
+        return [];
+      } catch (error) {
+        return [`${where}: ${(error as Error).message}`];
+      }
+    });
+    expect(invalid).toEqual([]);
+  });
+
+  it('describes every zod DTO exactly as zod does, nullable members included', () => {
+    const dtos = zodDtos(api.app).filter((dto) => doc.components.schemas[dto.name]);
+    expect(dtos.map((dto) => dto.name)).toEqual(expect.arrayContaining(['CreateLinkDto', 'UpdateLinkDto', 'MintApiKeyDto']));
+    for (const dto of dtos) expect({ [dto.name]: doc.components.schemas[dto.name] }).toEqual({ [dto.name]: zodInputSchema(dto.schema) });
+    expect(doc.components.schemas.UpdateLinkDto).toEqual(zodInputSchema(updateLinkSchema));
+    // A bare nullable primitive stays a type array (nestjs-zod issue 473 turned it into an array of booleans).
+    expect(doc.components.schemas.UpdateLinkDto.properties.forwardQuery).toEqual({ type: ['boolean', 'null'] });
+  });
+
+  it('names every operation with an explicit camelCase operationId', () => {
+    const ids = operations(doc).map(([name, op]) => `${name} ${op.operationId}`);
+    expect(ids.filter((id) => !/ [a-z][a-zA-Z]+$/.test(id))).toEqual([]);
+    expect(ids).toEqual(expect.arrayContaining(['POST /api/v1/links createLink', 'PATCH /api/v1/links/{code} updateLink', 'DELETE /api/v1/api-keys/{id} revokeApiKey']));
+  });
+
+  it('describes every response', () => {
+    const undocumented = operations(doc).flatMap(([name, op]) =>
+      Object.entries(op.responses as Json)
+        .filter(([, res]) => !res.$ref && !res.description)
+        .map(([status]) => `${name} ${status}`),
+    );
+    expect(undocumented).toEqual([]);
+  });
+
+  it('answers errors with the shared problem+json responses, 401 wherever a key is required', () => {
+    const notShared = operations(doc).flatMap(([name, op]) =>
+      Object.entries(op.responses as Json)
+        .filter(([status, res]) => Number(status) >= 400 && !String(res.$ref).startsWith('#/components/responses/'))
+        .map(([status]) => `${name} ${status}`),
+    );
+    expect(notShared).toEqual([]);
+    expect(operations(doc).filter(([, op]) => op.responses['401']?.$ref !== '#/components/responses/Unauthorized').map(([n]) => n)).toEqual([]);
+    for (const response of Object.values(doc.components.responses as Json)) {
+      expect(response.content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
+    }
+    expect(doc.components.responses.NotFound.description).toBe(
+      'Not Found. Problem types: `urn:shortener:problem:link-not-found`, `urn:shortener:problem:api-key-not-found`, `urn:shortener:problem:not-found`.',
+    );
+    expect(doc.paths['/api/v1/links/{code}'].get.responses['404']).toEqual({
+      $ref: '#/components/responses/NotFound',
+      description: 'No such link on this domain, or it belongs to another account',
+    });
+  });
+
+  it('declares the API key as an http bearer scheme, the license and a relative server', () => {
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'sk_<prefix>_<secret>', description: 'An API key' },
+    });
+    expect(doc.info.license).toEqual({ name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' });
+    expect(doc.servers).toEqual([{ url: '/', description: 'This deployment (the host serving this document)' }]);
+    expect(doc.tags.map((t: Json) => t.name).sort()).toEqual([...new Set(operations(doc).flatMap(([, op]) => op.tags as string[]))].sort());
+  });
+
+  it('has a Problem schema that the problems the API really sends satisfy', async () => {
+    const validate = schemaValidator(doc).getSchema('urn:openapi:Problem')!;
+    const notFound = await api.http().get('/api/v1/links/no-such-link-openapi').set('authorization', api.adminAuth);
+    const invalid = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: 42 });
+    const unauthenticated = await api.http().get('/api/v1/links');
+    for (const res of [notFound, invalid, unauthenticated]) {
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json\b/);
+      expect({ status: res.status, valid: validate(res.body), errors: validate.errors ?? null }).toEqual({ status: res.status, valid: true, errors: null });
+    }
+    expect([notFound.status, invalid.status, unauthenticated.status]).toEqual([404, 400, 401]);
+    expect(invalid.body.errors).toEqual([{ pointer: '/url', detail: expect.any(String) }]);
+  });
+});
