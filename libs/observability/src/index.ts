@@ -10,5 +10,6 @@ export * from './metrics/metrics.service';
 export * from './observability.module';
 export * from './shutdown/graceful-shutdown';
 export * from './tracing/head-sampling';
+export * from './tracing/job-span';
 export * from './tracing/trace-context';
 export * from './tracing/tracing-shutdown';

@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { pollUntil } from '../support/owned-services';
+import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver';
+import { TEST_ADMIN_KEY } from '../support/test-env';
+
+/**
+ * Traces, exemplars and logs of the compiled apps (auto-instrumentation does
+ * not hook Jest's module loader, DESIGN.md section 10), exported over
+ * OTLP/HTTP (JSON encoding) to a receiver inside the test.
+ */
+
+const SCOPE = {
+  http: '@opentelemetry/instrumentation-http',
+  fastify: '@fastify/otel',
+  ioredis: '@opentelemetry/instrumentation-ioredis',
+  pg: '@opentelemetry/instrumentation-pg',
+};
+const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const otelEnv = (receiver: OtlpReceiver, sampler: Record<string, string>) => ({
+  OTEL_SDK_DISABLED: 'false',
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  OTEL_BSP_SCHEDULE_DELAY: '50',
+  ...sampler,
+});
+
+function promtool(text: string): { status: number | null; output: string } {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+async function scrape(app: CompiledApp, accept?: string): Promise<{ contentType: string; body: string }> {
+  const res = await fetch(`${app.managementUrl}/metrics`, { headers: accept ? { accept } : {} });
+  return { contentType: String(res.headers.get('content-type')), body: await res.text() };
+}
+
+describe('tracing, exemplars and request logs (compiled apps)', () => {
+  let receiver: OtlpReceiver;
+  let api: CompiledApp;
+  const alias = `tr-${process.env.JEST_WORKER_ID ?? '1'}-${hex(4)}`;
+  const missTrace = hex(16);
+  const hitTrace = hex(16);
+  const notSampledTrace = hex(16);
+  const incomingSpan = hex(8);
+  const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+  const redirect = (headers: Record<string, string>) => fetch(`${api.url}/${alias}`, { redirect: 'manual', headers });
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    // Ratio 0: only requests with a sampled incoming traceparent are traced.
+    api = await startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), LOG_LEVEL: 'info' }, { tracing: true });
+    const created = await fetch(`${api.url}/api/v1/links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json', 'x-request-id': `create-${alias}` },
+      body: JSON.stringify({ url: `https://example.com/${alias}`, alias }),
+    });
+    expect(created.status).toBe(201);
+    // A miss (Redis, then PostgreSQL), an unsampled LRU hit, a sampled LRU hit, a parent that says "not sampled".
+    const statuses = [
+      (await redirect({ traceparent: `00-${missTrace}-${incomingSpan}-01` })).status,
+      (await redirect({})).status,
+      (await redirect({ traceparent: `00-${hitTrace}-${incomingSpan}-01` })).status,
+      (await redirect({ traceparent: `00-${notSampledTrace}-${incomingSpan}-00` })).status,
+    ];
+    expect(statuses).toEqual([302, 302, 302, 302]);
+    await pollUntil('the server spans of both sampled redirects', () =>
+      [missTrace, hitTrace].every((t) => spansOf(t).some((s) => s.scope === SCOPE.http && s.kind === 2)),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    await receiver?.close();
+  });
+
+  it('traces a sampled redirect: a server span with Fastify, ioredis and pg children, service shortener-api', () => {
+    const spans = spansOf(missTrace);
+    const server = spans.find((s) => s.scope === SCOPE.http)!;
+    expect({ name: server.name, kind: server.kind, parent: server.parentSpanId, route: server.attributes['http.route'] }).toEqual({
+      name: 'GET /:code',
+      kind: 2,
+      parent: incomingSpan,
+      route: '/:code',
+    });
+    expect([...new Set(spans.map((s) => s.service))]).toEqual(['shortener-api']);
+    expect([...new Set(spans.map((s) => s.scope))].sort()).toEqual([SCOPE.fastify, SCOPE.http, SCOPE.ioredis, SCOPE.pg].sort());
+    // One tree under the server span: every other span's parent is in the trace.
+    const ids = new Set(spans.map((s) => s.spanId));
+    expect(spans.filter((s) => s !== server && !ids.has(s.parentSpanId))).toEqual([]);
+    const handler = spans.find((s) => s.scope === SCOPE.fastify && s.name.startsWith('handler'))!;
+    const underHandler = spans.filter((s) => s.parentSpanId === handler.spanId).map((s) => `${s.scope} ${s.name.split(':')[0]}`);
+    expect(underHandler).toEqual(expect.arrayContaining([`${SCOPE.ioredis} get`, `${SCOPE.pg} pg.query`]));
+  });
+
+  it('traces a cached redirect without storage spans, and nothing of unsampled requests', () => {
+    expect([...new Set(spansOf(hitTrace).map((s) => s.scope))].sort()).toEqual([SCOPE.fastify, SCOPE.http].sort());
+    // The create, the unsampled redirect and the "not sampled" parent made no span at all.
+    expect([...new Set(receiver.spans.filter((s) => s.service === 'shortener-api').map((s) => s.traceId))].sort()).toEqual([missTrace, hitTrace].sort());
+  });
+
+  it('scrapes OpenMetrics with trace id exemplars when negotiated, and promtool-clean text by default', async () => {
+    const om = await scrape(api, OPENMETRICS_ACCEPT);
+    expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(om.body.endsWith('# EOF\n')).toBe(true);
+    const exemplars = [...om.body.matchAll(/^http_server_request_duration_seconds_bucket\{[^}]*route="\/:code"[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} [0-9.e-]+ [0-9.]+$/gm)];
+    expect(exemplars.length).toBeGreaterThan(0);
+    expect([...new Set(exemplars.map((m) => m[1]))].every((t) => t === missTrace || t === hitTrace)).toBe(true);
+
+    const text = await scrape(api);
+    expect(text.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(text.body.includes(' # {')).toBe(false);
+    expect(text.body).toMatch(/^http_server_request_duration_seconds_count\{method="GET",route="\/:code",status_code="302"\} 4$/m);
+    expect(text.body).toMatch(/^http_server_request_duration_seconds_count\{method="POST",route="\/api\/v1\/links",status_code="201"\} 1$/m);
+    expect(promtool(text.body)).toEqual({ status: 0, output: '' });
+  });
+
+  it('logs one JSON line per API request and per traced redirect, with trace ids, never a secret', () => {
+    const requests = api.logLines().filter((l) => l.msg === 'request completed');
+    const strip = ({ time, level, service, duration_ms, ...rest }: Record<string, unknown>) => ({ level, service, duration: typeof duration_ms, ...rest });
+    const lines = requests.map(strip);
+    expect(lines.find((l) => l.route === '/api/v1/links')).toEqual({
+      level: 'info',
+      service: 'shortener-api',
+      duration: 'number',
+      msg: 'request completed',
+      request_id: `create-${alias}`,
+      method: 'POST',
+      route: '/api/v1/links',
+      status: 201,
+    });
+    const redirects = lines.filter((l) => l.route === '/:code');
+    expect(redirects.map((l) => [l.trace_id, l.status, l.method])).toEqual([
+      [missTrace, 302, 'GET'],
+      [hitTrace, 302, 'GET'],
+    ]);
+    const server = spansOf(missTrace).find((s) => s.scope === SCOPE.http)!;
+    expect(redirects[0].span_id).toBe(server.spanId);
+    expect(api.output().includes(TEST_ADMIN_KEY.split('_')[2])).toBe(false);
+  });
+});

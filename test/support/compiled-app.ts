@@ -1,0 +1,93 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { freeTcpPort, pollUntil } from './owned-services';
+import { testEnv } from './test-env';
+
+const ROOT = path.resolve(__dirname, '../..');
+/** The tracing bootstrap the `start:*` scripts `--require` before the app. */
+export const TRACING_REGISTER = path.join(ROOT, 'dist/libs/observability/src/tracing/register.js');
+
+/** A compiled app (`npm run build`) running as a child process, as in production. */
+export interface CompiledApp {
+  child: ChildProcess;
+  /** Public base URL (API only). */
+  url: string;
+  managementUrl: string;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** stdout lines that parse as JSON (the pino log lines). */
+  logLines(): Array<Record<string, unknown>>;
+  /** Resolves with the exit code once the process exited. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then the exit code; SIGKILL if it is still running after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts `dist/apps/<name>/src/main.js` like `npm run start:<name>` (with
+ * `--require` of the tracing register script when `tracing` is set) on free
+ * ports, with this Jest worker's environment ({@link testEnv}) plus
+ * `overrides`, and waits until its management server answers
+ * `/health/ready` with 200.
+ *
+ * @throws when the build is missing, the process exits, or it is not ready within 30 s.
+ */
+export async function startCompiledApp(
+  name: 'api' | 'worker',
+  overrides: Record<string, string> = {},
+  options: { tracing?: boolean } = {},
+): Promise<CompiledApp> {
+  const main = path.join(ROOT, `dist/apps/${name}/src/main.js`);
+  if (!existsSync(main) || (options.tracing && !existsSync(TRACING_REGISTER))) {
+    throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` before the e2e tests`);
+  }
+  const [port, managementPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
+  const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
+  const args = [...(options.tracing ? ['--require', TRACING_REGISTER] : []), main];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  const app: CompiledApp = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    managementUrl,
+    output: () => output,
+    logLines: () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    exited,
+    stop: async (timeoutMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.kill('SIGTERM');
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  try {
+    await pollUntil(
+      `${name} to be ready`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+        const res = await fetch(`${managementUrl}/health/ready`).catch(() => null);
+        return res?.status === 200;
+      },
+      30_000,
+    );
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\n--- ${name} output ---\n${output.slice(-3000)}`);
+  }
+  return app;
+}
