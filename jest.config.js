@@ -13,6 +13,8 @@ const base = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 
 const withServices = { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' };
 
 module.exports = {
+  // Suites with real services boot apps and child processes; 2 loaded cores need headroom.
+  testTimeout: 60_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,deploy}/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
     { ...base, ...withServices, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },

@@ -40,7 +40,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   const prefix = `test:${runId()}:w${workerId()}:`;
   return {
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     MANAGEMENT_HOST: '127.0.0.1',

@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ProblemDetailsFilter } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, problem } from '@shortener/common';
+import type { Socket } from 'node:net';
 import { AppConfig } from '@shortener/config';
 import { REDIRECT_ROUTE } from '@shortener/links';
 import { installHttpObservability } from '@shortener/observability';
@@ -22,6 +23,9 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     return503OnClosing: true,
+    // Requests Node's HTTP parser refuses (raw non-ASCII in the target, bad
+    // headers) get a problem too, not Fastify's ad-hoc JSON.
+    clientErrorHandler: writeClientErrorProblem,
     logger: false,
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
@@ -38,4 +42,15 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
   serveOpenApi(app);
   return app;
+}
+
+const CLIENT_ERROR_BODY = JSON.stringify(problem('validation-failed', 'The HTTP request is malformed'));
+
+/** Answers a request the HTTP parser refused with a 400 problem and closes the connection. */
+function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(CLIENT_ERROR_BODY)}\r\nConnection: close\r\n\r\n${CLIENT_ERROR_BODY}`,
+  );
 }

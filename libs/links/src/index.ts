@@ -1,3 +1,4 @@
+export * from './domain';
 export * from './application/idempotency.service';
 export * from './application/link-state';
 export * from './application/link.presenter';

@@ -60,6 +60,12 @@ function toEntity(r: Record<string, any>): LinkRow {
   return e;
 }
 
+// TypeORM answers UPDATE/DELETE ... RETURNING with [rows, rowCount], INSERT and SELECT with rows.
+function returnedRows(result: unknown): Record<string, any>[] {
+  const r = result as unknown[];
+  return Array.isArray(r[0]) ? (r[0] as Record<string, any>[]) : (r as Record<string, any>[]);
+}
+
 // LIKE patterns take the text literally.
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -95,7 +101,7 @@ export class LinkRepository {
         WHERE domain = $1 AND code = $2 AND account_id = $3 AND deleted_at IS NOT NULL
         RETURNING ${COLUMNS}`,
       [l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks],
-    );
+    ).then(returnedRows);
     return rows.length ? toEntity(rows[0]) : null;
   }
 
@@ -115,7 +121,7 @@ export class LinkRepository {
     const rows = await m.query(
       `UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, ...names.map((n) => changes[n])],
-    );
+    ).then(returnedRows);
     return toEntity(rows[0]);
   }
 

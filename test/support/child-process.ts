@@ -1,0 +1,79 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { testEnv } from './test-env';
+import { waitFor } from './wait';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; released before returning). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A compiled app running as a child process. */
+export interface ChildApp {
+  process: ChildProcess;
+  /** Base URL of the public port (API only). */
+  url: string;
+  port: number;
+  managementPort: number;
+  output: () => string;
+  /** Sends SIGTERM and waits for the exit; SIGKILL after the deadline. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/**
+ * Starts `dist/apps/<name>/src/main.js` (run `npm run build` first) with this
+ * Jest worker's environment plus overrides, and waits until `ready` passes.
+ */
+export async function startChildApp(
+  name: 'api' | 'worker',
+  overrides: Record<string, string> = {},
+  options: { preload?: string[]; ready?: (app: ChildApp) => Promise<boolean> } = {},
+): Promise<ChildApp> {
+  const port = await freePort();
+  const managementPort = await freePort();
+  const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
+  const preload = (options.preload ?? []).flatMap((p) => ['--require', p]);
+  const child = spawn(process.execPath, [...preload, path.join(REPO_ROOT, `dist/apps/${name}/src/main.js`)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const app: ChildApp = {
+    process: child,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    managementPort,
+    output: () => output,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        child.kill(signal);
+      }),
+  };
+  const ready =
+    options.ready ??
+    (async (a: ChildApp) => {
+      if (name !== 'api') return true;
+      const res = await fetch(`${a.url}/api/openapi.json`).catch(() => null);
+      return res?.status === 200;
+    });
+  await waitFor(`${name} child process to be ready`, async () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    return (await ready(app)) ? true : undefined;
+  }, { timeoutMs: 30_000, describe: () => output.slice(-2000) });
+  return app;
+}
