@@ -21,7 +21,7 @@ export const createLinkSchema = z
     redirectType: redirectType.default(302),
     forwardQuery: z.boolean().default(true),
     tags: z.array(tag).max(32).default([]),
-    title: title.optional(),
+    title: title.nullish(),
   })
   .strict();
 export type CreateLinkInput = z.output<typeof createLinkSchema>;
