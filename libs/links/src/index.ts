@@ -13,3 +13,4 @@ export * from './redirect/link-cache.service';
 export * from './redirect/preview-bots';
 export * from './redirect/redirect.route';
 export * from './redirect/redirect.service';
+export * from './application/qr-code';

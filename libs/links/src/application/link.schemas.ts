@@ -26,6 +26,23 @@ export const createLinkSchema = z
   .strict();
 export type CreateLinkInput = z.output<typeof createLinkSchema>;
 
+/** Most items in one bulk create (DESIGN.md section 3). */
+export const MAX_BULK_ITEMS = 1_000;
+
+/** `POST /api/v1/links/bulk` body: independent creates. */
+export const bulkCreateLinksSchema = z.object({ items: z.array(createLinkSchema).min(1).max(MAX_BULK_ITEMS) }).strict();
+export type BulkCreateLinksInput = z.output<typeof bulkCreateLinksSchema>;
+
+/** `GET /api/v1/links/{code}/qr` query. */
+export const qrCodeSchema = z
+  .object({
+    format: z.enum(['png', 'svg']).default('png'),
+    size: z.coerce.number().int().min(64).max(2048).default(512),
+    domain: z.string().min(1).max(253).optional(),
+  })
+  .strict();
+export type QrCodeInput = z.output<typeof qrCodeSchema>;
+
 /**
  * `PATCH /api/v1/links/{code}` body, a JSON Merge Patch (RFC 7396): absent
  * members stay, `null` clears an optional member. The code and domain never change.

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Principal, canAccessAccount } from '@shortener/auth';
-import { Clock, DomainError } from '@shortener/common';
+import { Clock, DomainError, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
@@ -11,7 +11,7 @@ import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
 import { LinkRepository, LinkRow, NewLink } from './link.repository';
-import { CreateLinkInput, ListLinksInput, UpdateLinkInput } from './link.schemas';
+import { BulkCreateLinksInput, CreateLinkInput, ListLinksInput, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
 
@@ -67,6 +67,44 @@ export class LinkService {
     return result;
   }
 
+  /**
+   * Creates up to {@link MAX_BULK_ITEMS} links; items are independent (each
+   * behind its own savepoint), so one refusal never undoes another. Once per
+   * `Idempotency-Key`, like {@link create}.
+   * @returns status 200 and one result per item, in order: `{ status: 201, link }` or `{ status, problem }`.
+   */
+  async createBulk(principal: Principal, input: BulkCreateLinksInput, idempotencyKey?: string): Promise<StoredResponse & { replayed: boolean }> {
+    const fingerprint = this.idempotency.fingerprint('POST /api/v1/links/bulk', input);
+    const created: LinkRow[] = [];
+    const result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
+      created.length = 0;
+      const now = this.clock.now();
+      const results: unknown[] = [];
+      for (const item of input.items) {
+        await m.query('SAVEPOINT bulk_item');
+        try {
+          const row = await this.insert(m, principal, item);
+          await m.query('RELEASE SAVEPOINT bulk_item');
+          created.push(row);
+          results.push({ status: 201, link: presentLink(row, this.domains.byName(row.domain), now) });
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          await m.query('ROLLBACK TO SAVEPOINT bulk_item');
+          const body = problem(error.code, error.detail, error.extensions);
+          results.push({ status: body.status, problem: body });
+        }
+      }
+      return { status: 200, body: { results } };
+    });
+    if (!result.replayed) {
+      for (const row of created) {
+        this.metrics.linksCreated.labels(row.domain).inc();
+        await this.cache.invalidate(row.domain, row.code);
+      }
+    }
+    return result;
+  }
+
   /** Validates and inserts one link inside the caller's transaction. */
   async insert(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
     const domain = this.domains.resolve(input.domain);
@@ -107,6 +145,11 @@ export class LinkService {
   async get(principal: Principal, code: string, domainHost?: string): Promise<LinkResponse> {
     const row = await this.findAccessible(null, principal, code, domainHost);
     return presentLink(row, this.domains.byName(row.domain), this.clock.now());
+  }
+
+  /** The short URL of an accessible link (for QR codes). */
+  async shortUrlOf(principal: Principal, code: string, domainHost?: string): Promise<string> {
+    return (await this.get(principal, code, domainHost)).shortUrl;
   }
 
   /** A page of links, newest first. Admins see every account. */

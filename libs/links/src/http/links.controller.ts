@@ -5,12 +5,15 @@ import { PROBLEM_CONTENT_TYPE } from '@shortener/common';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { LinkService } from '../application/link.service';
-import { createLinkSchema, linkAddressSchema, listLinksSchema, updateLinkSchema } from '../application/link.schemas';
+import { bulkCreateLinksSchema, createLinkSchema, linkAddressSchema, listLinksSchema, qrCodeSchema, updateLinkSchema } from '../application/link.schemas';
+import { renderQrCode } from '../application/qr-code';
 
 class CreateLinkDto extends createZodDto(createLinkSchema) {}
 class UpdateLinkDto extends createZodDto(updateLinkSchema) {}
 class ListLinksQuery extends createZodDto(listLinksSchema) {}
 class LinkAddressQuery extends createZodDto(linkAddressSchema) {}
+class BulkCreateLinksDto extends createZodDto(bulkCreateLinksSchema) {}
+class QrCodeQuery extends createZodDto(qrCodeSchema) {}
 
 /** `/api/v1/links` (DESIGN.md section 3). */
 @ApiTags('links')
@@ -43,6 +46,38 @@ export class LinksController {
     if (result.status >= 400) void reply.header('content-type', PROBLEM_CONTENT_TYPE);
     else void reply.header('location', `/api/v1/links/${encodeURIComponent((result.body as { code: string }).code)}`);
     return result.body;
+  }
+
+  @Post('bulk')
+  @HttpCode(200)
+  @Roles('admin', 'member')
+  @ApiOperation({ operationId: 'createLinksBulk', summary: 'Create up to 1,000 links; items are independent' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first response for 24 h' })
+  @ApiResponse({ status: 200, description: 'One result per item, in order: its status and the link, or a problem' })
+  @ApiResponse({ status: 403, description: 'The key is read-only' })
+  @ApiResponse({ status: 409, description: 'A request with this Idempotency-Key is still in progress' })
+  @ApiResponse({ status: 422, description: 'This Idempotency-Key was used with a different request' })
+  async createBulk(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: BulkCreateLinksDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.links.createBulk(principal, body as never, idempotencyKey);
+    if (result.replayed) void reply.header('idempotent-replayed', 'true');
+    return result.body;
+  }
+
+  @Get(':code/qr')
+  @ApiOperation({ operationId: 'getLinkQrCode', summary: "A QR code of the link's short URL (PNG or SVG)" })
+  @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
+  @ApiResponse({ status: 200, description: 'The QR code image', content: { 'image/png': {}, 'image/svg+xml': {} } })
+  @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
+  async qr(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: QrCodeQuery, @Res({ passthrough: true }) reply: FastifyReply) {
+    const query = q as unknown as { format: 'png' | 'svg'; size: number; domain?: string };
+    const image = await renderQrCode(await this.links.shortUrlOf(principal, code, query.domain), query.format, query.size);
+    void reply.header('content-type', image.contentType).header('cache-control', 'private, max-age=300');
+    return image.body;
   }
 
   @Get()
