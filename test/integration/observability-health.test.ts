@@ -1,0 +1,68 @@
+import { Global, INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigModule } from '@shortener/config';
+import { DatabaseModule } from '@shortener/database';
+import { HEALTH_CHECK_TIMEOUT_MS, HealthService, ObservabilityModule, ProcessLifecycle } from '@shortener/observability';
+import { CACHE_REDIS, createCacheRedis } from '@shortener/redis';
+import Redis from 'ioredis';
+import { createServer, Server, Socket } from 'node:net';
+import { testConfig } from '../support/test-env';
+
+/**
+ * Health checks never hang (STYLE.md): a Redis that accepts connections but
+ * never answers is reported down with a timeout reason within the bound, on
+ * the real PostgreSQL.
+ */
+describe(HealthService.name, () => {
+  let blackHole: Server;
+  const sockets = new Set<Socket>();
+  let app: INestApplicationContext;
+  let sut: HealthService;
+  let cache: Redis;
+
+  beforeAll(async () => {
+    blackHole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const port = (blackHole.address() as { port: number }).port;
+    const config = testConfig('api', { REDIS_CACHE_URL: `redis://127.0.0.1:${port}/0`, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}/0`, REDIS_COMMAND_TIMEOUT_MS: '5000' });
+    cache = createCacheRedis(config);
+    cache.on('error', () => undefined);
+    // The cache client alone (the invalidation bus would wait for its SUBSCRIBE forever).
+    @Global()
+    @Module({ providers: [{ provide: CACHE_REDIS, useValue: cache }], exports: [CACHE_REDIS] })
+    class SilentRedisModule {}
+    @Module({ imports: [ConfigModule.forRoot(config), ObservabilityModule, DatabaseModule.forRoot(), SilentRedisModule] })
+    class HealthTestModule {}
+    app = await NestFactory.createApplicationContext(HealthTestModule, { logger: false });
+    await app.init();
+    app.get(ProcessLifecycle).markReady();
+    sut = app.get(HealthService);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    cache?.disconnect();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => blackHole.close(resolve));
+  });
+
+  it('reports a silent Redis down after the check timeout, without failing the API readiness', async () => {
+    const started = Date.now();
+    const result = await sut.ready();
+    const elapsed = Date.now() - started;
+    expect({ httpStatus: result.httpStatus, status: result.body.status, error: result.body.error, postgres: result.body.details.postgres.status }).toEqual({
+      httpStatus: 200,
+      status: 'degraded',
+      error: {
+        redis_cache: { status: 'down', critical: false, reason: `redis_cache timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
+        redis_queue: { status: 'down', critical: false, reason: `redis_queue timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
+      },
+      postgres: 'up',
+    });
+    // Checks run in parallel, each bounded: one timeout, not two, plus a little.
+    expect(elapsed).toBeLessThan(HEALTH_CHECK_TIMEOUT_MS * 2);
+  });
+});
