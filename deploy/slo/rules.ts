@@ -79,7 +79,8 @@ export function errorBudget(slo: Slo): number {
 }
 
 function matchers(...parts: string[]): string {
-  return `{${parts.filter((p) => p !== '').join(',')}}`;
+  const set = parts.filter((p) => p !== '');
+  return set.length === 0 ? '' : `{${set.join(',')}}`;
 }
 
 /**
