@@ -1,0 +1,137 @@
+import fastifyHelmet, { FastifyHelmetOptions } from '@fastify/helmet';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '@shortener/config';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+
+/** First path segment of everything the API serves (REST routes, OpenAPI document, docs UI). */
+const API_PREFIX = '/api';
+/** The docs UI and its assets (Swagger UI), which need a document-friendly CSP. */
+const DOCS_PREFIX = '/api/docs';
+
+/**
+ * Headers of JSON responses: nothing may be loaded, framed or submitted, as
+ * a JSON body rendered as a document must never run anything.
+ */
+export const API_HELMET_OPTIONS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  frameguard: { action: 'deny' },
+};
+
+/**
+ * Headers of the Swagger UI at `/api/docs`: its page loads its scripts,
+ * styles and images from this origin only (`./docs/*.js`, `./docs/*.css`;
+ * the UI's configuration is an external script too, so `script-src 'self'`
+ * holds without `'unsafe-inline'`); its page has inline `<style>` blocks and
+ * the UI sets inline styles, hence `style-src 'unsafe-inline'`; icons are
+ * `data:` images. No `upgrade-insecure-requests`: it would break the UI on a
+ * plain-HTTP development server, and HSTS covers HTTPS deployments.
+ */
+export const DOCS_HELMET_OPTIONS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'self'"],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'", 'data:'],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      imgSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+    },
+  },
+  frameguard: { action: 'deny' },
+};
+
+/** Response headers a client may read cross-origin when CORS is on. */
+const CORS_EXPOSED_HEADERS = ['location', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed', 'x-request-id'];
+/** Request headers a cross-origin client may send. */
+const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-request-id'];
+
+/**
+ * Hardens the API's HTTP surface (DESIGN.md section 9). Call on the app
+ * before any route is registered (before the OpenAPI routes and `init()`).
+ *
+ * - Security headers from @fastify/helmet on every route under `/api`: a
+ *   CSP that forbids everything on JSON responses, and one the Swagger UI
+ *   works under on `/api/docs` (see {@link DOCS_HELMET_OPTIONS}). The
+ *   headers do not vary per request (no CSP nonces), so helmet computes
+ *   each set once, at boot, in a private Fastify instance, and the API
+ *   routes copy it: registering the plugin on the app would add two
+ *   per-request hooks (one async, rebuilding helmet's middleware each time)
+ *   to every route. The redirect route gets none: a 3xx has no document to
+ *   protect, and its hot path stays free of the work.
+ * - CORS only when `CORS_ORIGINS` lists origins (`*` allows any), through
+ *   Nest's `enableCors` (@fastify/cors); off otherwise, so browsers refuse
+ *   cross-origin reads.
+ * - JSON only: the `text/plain` body parser Fastify adds by default is
+ *   removed, so a body of any type but `application/json` (and
+ *   `application/merge-patch+json`, added by the app) is refused with 415.
+ *   The app must be created with `bodyParser: false`, or Nest would add a
+ *   form (`application/x-www-form-urlencoded`) parser at `init()`.
+ *   Body size is Fastify's `bodyLimit` (`HTTP_BODY_LIMIT_BYTES`): 413 above it.
+ */
+export async function installHttpHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  const apiHeaders = await helmetHeaders(API_HELMET_OPTIONS);
+  const docsHeaders = await helmetHeaders(DOCS_HELMET_OPTIONS);
+  const sendApiHeaders = copyHeaders(apiHeaders);
+  const sendDocsHeaders = copyHeaders(docsHeaders);
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const url = route.url ?? '';
+    if (url !== API_PREFIX && !url.startsWith(`${API_PREFIX}/`)) return;
+    const hook = url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`) ? sendDocsHeaders : sendApiHeaders;
+    route.onRequest = [...toArray(route.onRequest), hook];
+  });
+  fastify.removeContentTypeParser('text/plain');
+  const origins = config.http.corsOrigins;
+  if (origins.length > 0) {
+    app.enableCors({
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: CORS_ALLOWED_HEADERS,
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
+}
+
+/**
+ * The headers @fastify/helmet sets with the given options, captured from
+ * one request to a private Fastify instance.
+ */
+export async function helmetHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
+  const probe = Fastify({ logger: false });
+  try {
+    await probe.register(fastifyHelmet, options);
+    probe.get('/', (_request, reply) => reply.send(''));
+    const response = await probe.inject({ method: 'GET', url: '/' });
+    const baseline = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+    return Object.fromEntries(
+      Object.entries(response.headers)
+        .filter(([name, value]) => !baseline.has(name) && typeof value === 'string')
+        .map(([name, value]) => [name, value as string]),
+    );
+  } finally {
+    await probe.close();
+  }
+}
+
+function copyHeaders(headers: Record<string, string>): onRequestHookHandler {
+  const entries = Object.entries(headers);
+  return function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
+    for (const [name, value] of entries) reply.header(name, value);
+    done();
+  };
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
