@@ -7,9 +7,9 @@ import { QueryRunner } from 'typeorm';
  * version it was written for and the oldest schema it still works with; the
  * readiness probe fails outside that range.
  */
-export const CODE_SCHEMA_VERSION = 2;
-/** The oldest schema version this code works with (2: click analytics tables). */
-export const OLDEST_COMPATIBLE_SCHEMA_VERSION = 2;
+export const CODE_SCHEMA_VERSION = 3;
+/** The oldest schema version this code works with (3: host blocklist and link audit tables). */
+export const OLDEST_COMPATIBLE_SCHEMA_VERSION = 3;
 
 /** The compatibility row as stored by the newest applied migration. */
 export interface SchemaCompatibility {
