@@ -55,6 +55,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     BOOTSTRAP_ADMIN_KEY: TEST_ADMIN_KEY,
     CLICK_FLUSH_INTERVAL_MS: '50',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // Every test client is 127.0.0.1 with the one bootstrapped admin key, and
+    // rate-limit counters live a minute: tests that test limits set their own.
+    RATE_LIMIT_API_PER_MINUTE: '1000000',
+    RATE_LIMIT_CLIENT_PER_MINUTE: '1000000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000',
+    RATE_LIMIT_REDIRECT_PER_SECOND: '1000000',
     ...overrides,
   };
 }

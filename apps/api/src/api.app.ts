@@ -1,18 +1,21 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, problem } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, problem, sendProblem } from '@shortener/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { AppConfig } from '@shortener/config';
 import { REDIRECT_ROUTE } from '@shortener/links';
 import { installHttpObservability } from '@shortener/observability';
+import { installHttpHardening } from '@shortener/security';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './openapi';
 
 /**
  * Builds the API application (not yet listening): Fastify with the HTTP
- * settings of DESIGN.md section 7, problem+json errors, zod validation and
- * the OpenAPI document. Used by `main.ts` and by the e2e tests.
+ * settings of DESIGN.md section 7, problem+json errors, zod validation,
+ * the hardening of DESIGN.md section 9 (security headers, CORS, JSON-only
+ * bodies) and the OpenAPI document. Used by `main.ts` and by the e2e tests.
  */
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -26,6 +29,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // Requests Node's HTTP parser refuses (raw non-ASCII in the target, bad
     // headers) get a problem too, not Fastify's ad-hoc JSON.
     clientErrorHandler: writeClientErrorProblem,
+    // Errors of Fastify's router (a path with broken percent-encoding) too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error),
     logger: false,
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
@@ -33,6 +38,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     abortOnError: false,
     // Held until installHttpObservability hands Nest the JSON (pino) logger.
     bufferLogs: true,
+    // Nest would add a form (urlencoded) parser; the API takes JSON only (see installHttpHardening).
+    bodyParser: false,
   });
   installHttpObservability(app, { sampledLogRoutes: [REDIRECT_ROUTE] });
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -40,6 +47,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   const fastify = app.getHttpAdapter().getInstance();
   // JSON Merge Patch documents (RFC 7396) are JSON.
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  // Before any route is registered: it attaches the security headers as routes are added.
+  await installHttpHardening(app, config);
   serveOpenApi(app);
   return app;
 }

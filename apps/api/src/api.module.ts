@@ -3,9 +3,10 @@ import { AuthModule } from '@shortener/auth';
 import { ClicksApiModule } from '@shortener/clicks';
 import { AppConfig, ConfigModule } from '@shortener/config';
 import { DatabaseModule } from '@shortener/database';
-import { LinksModule } from '@shortener/links';
+import { BlocklistModule, LinkAuditModule, LinksModule } from '@shortener/links';
 import { ObservabilityModule } from '@shortener/observability';
 import { RedisModule } from '@shortener/redis';
+import { SecurityModule } from '@shortener/security';
 
 /** The API process: composes library modules only (logic lives in libs/). */
 @Module({})
@@ -18,9 +19,12 @@ export class ApiModule {
         ObservabilityModule,
         DatabaseModule.forRoot(),
         RedisModule,
+        SecurityModule,
         AuthModule,
         ClicksApiModule,
         LinksModule,
+        BlocklistModule,
+        LinkAuditModule,
       ],
     };
   }

@@ -13,6 +13,8 @@ type Responses = Operation['responses'];
 const API_TAGS: Record<string, string> = {
   links: 'Create, list, read, change and delete short links',
   'api-keys': 'Mint, list and revoke API keys (admin role only)',
+  blocklist: 'Hosts whose links are refused at create and change and answer 410 (admin role only)',
+  audit: 'The audit trail of link changes: who, what, when, before and after (admin role only)',
 };
 
 const PROBLEM_SCHEMA_REF = '#/components/schemas/Problem';
@@ -110,7 +112,8 @@ function restoreZodTypeArrays(document: OpenAPIObject, dtos: ZodDto[]): void {
  * Makes every error response the shared problem+json component of its
  * status (`#/components/responses/<Reason>`), keeping the operation's own
  * description, and adds the errors every operation of a kind can answer:
- * 401 where a key is required (the API key guard is global), 400 where
+ * 401 and 429 where a key is required (the API key guard is global and
+ * applies the rate limits), 400 where
  * parameters or a body are validated (zod pipe), 413 and 415 where a JSON
  * body is parsed (Fastify's body parser).
  */
@@ -124,7 +127,7 @@ function useProblemResponses(document: OpenAPIObject): void {
       if (!operation) continue;
       const responses: Responses = (operation.responses ??= {});
       const implied: number[] = [];
-      if ((operation.security ?? document.security ?? []).length > 0) implied.push(401);
+      if ((operation.security ?? document.security ?? []).length > 0) implied.push(401, 429);
       if ((operation.parameters ?? []).length > 0 || operation.requestBody) implied.push(400);
       if (operation.requestBody) implied.push(413, 415);
       for (const status of implied) responses[String(status)] ??= { description: '' };

@@ -12,6 +12,8 @@ import { CACHE_REDIS, cacheRedisOptions } from './redis-clients';
 export type InvalidationMessage =
   | { kind: 'link'; domain: string; code: string }
   | { kind: 'api-key'; prefix: string }
+  /** The host blocklist changed: reload it (links to a newly blocked host answer 410 at once). */
+  | { kind: 'blocklist' }
   | { kind: 'all' }
   | { kind: 'reset' };
 

@@ -26,6 +26,7 @@ export const PROBLEM_TYPES = {
   'forbidden': { status: 403, title: "The API key's role does not allow this" },
   'link-not-found': { status: 404, title: 'No such link' },
   'api-key-not-found': { status: 404, title: 'No such API key' },
+  'blocked-host-configured': { status: 409, title: 'The host is blocked by configuration' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'link-gone': { status: 410, title: 'The link is no longer available' },

@@ -4,6 +4,7 @@ import { Clock, DomainError, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
+import { LinkAuditService } from '../audit/link-audit.service';
 import { normalizeAlias } from '../domain/alias';
 import { ShortCodeGenerator } from '../domain/short-code';
 import { LinkCacheService } from '../redirect/link-cache.service';
@@ -26,7 +27,8 @@ export interface LinkPage {
 
 /**
  * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).
- * Every write invalidates the redirect caches of every process after it commits.
+ * Every write invalidates the redirect caches of every process after it commits,
+ * and is recorded in the audit trail inside its own transaction.
  */
 @Injectable()
 export class LinkService {
@@ -42,6 +44,7 @@ export class LinkService {
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     private readonly dataSource: DataSource,
+    private readonly audit: LinkAuditService,
   ) {
     this.codes = new ShortCodeGenerator(config.links.codePermutationKey);
   }
@@ -105,10 +108,16 @@ export class LinkService {
     return result;
   }
 
-  /** Validates and inserts one link inside the caller's transaction. */
+  /** Validates and inserts one link inside the caller's transaction, with its audit record. */
   async insert(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
+    const row = await this.insertLink(m, principal, input);
+    await this.audit.record(m, principal, 'create', null, row);
+    return row;
+  }
+
+  private async insertLink(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
     const domain = this.domains.resolve(input.domain);
-    const target = this.targets.normalize(input.url);
+    const target = this.targets.normalize(input.url, 'create');
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
     if (expiresAt && expiresAt.getTime() <= this.clock.now()) {
       throw new DomainError('expires-at-invalid', 'expiresAt must be in the future');
@@ -180,7 +189,7 @@ export class LinkService {
       const link = await this.findAccessible(m, principal, code, domainHost, true);
       if (link.deletedAt) throw new DomainError('link-gone', 'A deleted link cannot be changed');
       const changes: Record<string, unknown> = {};
-      if (patch.url !== undefined) changes.target = this.targets.normalize(patch.url);
+      if (patch.url !== undefined) changes.target = this.targets.normalize(patch.url, 'update');
       if (patch.expiresAt !== undefined) {
         changes.expires_at = patch.expiresAt === null ? null : new Date(patch.expiresAt);
         changes.expired_at = null;
@@ -194,7 +203,10 @@ export class LinkService {
       if (patch.forwardQuery !== undefined) changes.forward_query = patch.forwardQuery ?? true;
       if (patch.tags !== undefined) changes.tags = [...new Set(patch.tags ?? [])];
       if (patch.title !== undefined) changes.title = patch.title;
-      return Object.keys(changes).length ? this.repo.update(m, link.id, changes) : link;
+      if (Object.keys(changes).length === 0) return link;
+      const updated = await this.repo.update(m, link.id, changes);
+      await this.audit.record(m, principal, 'update', link, updated);
+      return updated;
     });
     await this.cache.invalidate(row.domain, row.code);
     return presentLink(row, this.domains.byName(row.domain), this.clock.now());
@@ -208,7 +220,10 @@ export class LinkService {
   async delete(principal: Principal, code: string, domainHost?: string): Promise<void> {
     const row = await this.dataSource.transaction(async (m: EntityManager) => {
       const link = await this.findAccessible(m, principal, code, domainHost, true);
-      return link.deletedAt ? link : this.repo.update(m, link.id, { deleted_at: new Date(this.clock.now()) });
+      if (link.deletedAt) return link;
+      const deleted = await this.repo.update(m, link.id, { deleted_at: new Date(this.clock.now()) });
+      await this.audit.record(m, principal, 'delete', link, deleted);
+      return deleted;
     });
     await this.cache.invalidate(row.domain, row.code);
   }

@@ -3,9 +3,11 @@ import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
 import { MetricsService, sampledTraceparent } from '@shortener/observability';
+import { RedirectRateLimiter } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { ShortDomains } from '../application/short-domains';
+import { BlocklistService } from '../blocklist/blocklist.service';
 import { appendForwardedQuery } from '../domain/redirect-location';
 import { ClickRecorder } from './click-recorder';
 import { CacheLayer, CacheLookup, LinkCacheService } from './link-cache.service';
@@ -40,6 +42,12 @@ const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL
  *   ones `max-age` bounded by configuration and by the link's expiry.
  * - Max clicks: every GET consumes one in PostgreSQL, except link-preview
  *   bots; HEAD never consumes and is never counted.
+ * - 429 past `RATE_LIMIT_REDIRECT_PER_SECOND` per client address, counted
+ *   in-process ({@link RedirectRateLimiter}); 410 for a link whose target host
+ *   is on the blocklist, checked in memory ({@link BlocklistService}): neither
+ *   adds a network round trip.
+ * - No security headers (helmet) and no rate-limit fields on 3xx: a redirect
+ *   has no document to protect, and the hot path stays lean.
  */
 @Injectable()
 export class RedirectService {
@@ -56,6 +64,8 @@ export class RedirectService {
     private readonly clicks: ClickRecorder,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly limiter: RedirectRateLimiter,
+    private readonly blocklist: BlocklistService,
   ) {
     this.maxAge = config.links.permanentRedirectMaxAgeSeconds;
     this.ipSalt = config.clicks.ipSalt;
@@ -64,6 +74,16 @@ export class RedirectService {
 
   /** Fastify handler of `GET /:code` (Fastify answers HEAD through it without a body). */
   handle(request: FastifyRequest, reply: FastifyReply): Promise<void> | void {
+    const admitted = this.limiter.admit(request.ip);
+    if (admitted === null) return this.serve(request, reply);
+    return admitted.then((refused) => {
+      if (refused === null) return this.serve(request, reply);
+      this.count('rate_limited', 'none');
+      this.limiter.refuse(reply, refused);
+    });
+  }
+
+  private serve(request: FastifyRequest, reply: FastifyReply): Promise<void> | void {
     let code = (request.params as { code: string }).code;
     if (NON_ASCII.test(code)) code = code.normalize('NFC');
     const domain = this.domains.forRequestHost(request.hostname).host;
@@ -76,6 +96,7 @@ export class RedirectService {
     if (link === null) return this.refuse(reply, 404, 'not_found', layer);
     const now = this.clock.now();
     if (link.unavailable || (link.expiresAt !== null && now >= link.expiresAt)) return this.refuse(reply, 410, 'gone', layer);
+    if (this.blocklist.blocksRedirect(link)) return this.refuse(reply, 410, 'gone', layer);
     if (!link.limited) return this.redirect(request, reply, link, layer, now);
     const consumes = request.method === 'GET' && !isPreviewBot(request.headers['user-agent']);
     return this.pools.write.query(consumes ? CONSUME_SQL : REMAINING_SQL, [link.id]).then(({ rowCount }) => {
@@ -125,7 +146,7 @@ export class RedirectService {
     });
   }
 
-  private count(outcome: RedirectOutcome, layer: CacheLayer): void {
+  private count(outcome: RedirectOutcome, layer: CacheLayer | 'none'): void {
     const key = `${outcome}|${layer}`;
     let child = this.outcomes.get(key);
     if (!child) {

@@ -1,0 +1,141 @@
+import { Injectable } from '@nestjs/common';
+import { Principal } from '@shortener/auth';
+import { DomainError } from '@shortener/common';
+import { LinkAuditAction, LinkEntity } from '@shortener/database';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** A link's audited state: what an API client can change, and whether it is disabled or deleted. Instants are RFC 3339 UTC. */
+export interface AuditedLinkState {
+  url: string;
+  title: string | null;
+  tags: string[];
+  redirectType: number;
+  forwardQuery: boolean;
+  expiresAt: string | null;
+  maxClicks: number | null;
+  disabledAt: string | null;
+  deletedAt: string | null;
+}
+
+/** One audit record as the API returns it. */
+export interface LinkAuditRecord {
+  /** Decimal string of a bigint; increasing. */
+  id: string;
+  /** RFC 3339 UTC instant of the change (its transaction's start). */
+  at: string;
+  action: LinkAuditAction;
+  link: { id: string; domain: string; code: string; accountId: string };
+  /** The API key that made the change, and its account. */
+  actor: { keyId: string; accountId: string };
+  before: AuditedLinkState | null;
+  after: AuditedLinkState;
+}
+
+/** A page of audit records, newest first. */
+export interface LinkAuditPage {
+  items: LinkAuditRecord[];
+  nextCursor: string | null;
+}
+
+/** Filters of {@link LinkAuditService.list}. */
+export interface LinkAuditQuery {
+  /** Only the trail of this link (domain host and code). */
+  link?: { domain: string; code: string };
+  cursor?: string;
+  limit: number;
+}
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+/** The audited state of a link row. */
+export function auditedState(link: LinkEntity): AuditedLinkState {
+  return {
+    url: link.target,
+    title: link.title,
+    tags: link.tags,
+    redirectType: Number(link.redirectType),
+    forwardQuery: link.forwardQuery,
+    expiresAt: iso(link.expiresAt),
+    maxClicks: link.maxClicks,
+    disabledAt: iso(link.disabledAt),
+    deletedAt: iso(link.deletedAt),
+  };
+}
+
+/**
+ * The audit trail of link changes (who, what, when; before and after),
+ * written by the link service inside the transaction of each change, so
+ * there is never a change without its record or a record of a change that
+ * rolled back. Read by admins through `GET /api/v1/audit`, newest first,
+ * with keyset pagination on the record id.
+ */
+@Injectable()
+export class LinkAuditService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Records one change inside the caller's transaction.
+   * @param m the transaction of the change
+   * @param before the link before the change; null for a create
+   * @param after the link as the change left it
+   */
+  async record(m: EntityManager, actor: Principal, action: LinkAuditAction, before: LinkEntity | null, after: LinkEntity): Promise<void> {
+    await m.query(
+      `INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [after.id, after.domain, after.code, after.accountId, actor.keyId, actor.accountId, action, before ? JSON.stringify(auditedState(before)) : null, JSON.stringify(auditedState(after))],
+    );
+  }
+
+  /**
+   * A page of records, newest first.
+   * @throws DomainError `cursor-invalid` for a cursor not made by this API
+   */
+  async list(q: LinkAuditQuery): Promise<LinkAuditPage> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (q.link) {
+      params.push(q.link.domain, q.link.code);
+      where.push(`domain = $${params.length - 1} AND code = $${params.length}`);
+    }
+    if (q.cursor !== undefined) {
+      params.push(decodeAuditCursor(q.cursor));
+      where.push(`id < $${params.length}`);
+    }
+    params.push(q.limit + 1);
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT id::text AS id, link_id::text AS link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after, at
+         FROM link_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, q.limit).map(
+      (r): LinkAuditRecord => ({
+        id: r.id,
+        at: new Date(r.at).toISOString(),
+        action: r.action,
+        link: { id: r.link_id, domain: r.domain, code: r.code, accountId: r.link_account_id },
+        actor: { keyId: r.actor_key_id, accountId: r.actor_account_id },
+        before: r.before,
+        after: r.after,
+      }),
+    );
+    const last = page[page.length - 1];
+    return { items: page, nextCursor: rows.length > q.limit && last ? encodeAuditCursor(last.id) : null };
+  }
+}
+
+/** An opaque base64url token of the last id of a page. */
+export function encodeAuditCursor(id: string): string {
+  return Buffer.from(`audit.${id}`, 'utf8').toString('base64url');
+}
+
+/**
+ * The id behind a token made by {@link encodeAuditCursor}.
+ * @throws DomainError `cursor-invalid` for anything else
+ */
+export function decodeAuditCursor(token: string): string {
+  const m = /^audit\.(\d{1,19})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!m || BigInt(m[1]) > 9_223_372_036_854_775_807n) throw new DomainError('cursor-invalid', 'Use the nextCursor value of a previous page');
+  return m[1];
+}
