@@ -10,7 +10,7 @@ export const DASHBOARDS_DIR = 'deploy/grafana/dashboards';
 export const RULES_DIR = 'deploy/prometheus/rules';
 
 export interface PromQuery {
-  /** Where it comes from: `<dashboard uid> / <panel title> / <refId>` or `<rule file> / <group> / <record or alert>`. */
+  /** Where it comes from: `<dashboard uid> / <row title> / <panel title> / <refId>` or `<rule file> / <group> / <record or alert>`. */
   source: string;
   kind: 'panel' | 'recording' | 'alert';
   /** The expression as sent to Prometheus (variables expanded). */
@@ -124,15 +124,27 @@ function expectsData(expr: string): boolean {
   return !/\bALERTS\b|\babsent(_over_time)?\s*\(/.test(expr);
 }
 
-/** Every Prometheus target of a dashboard (Jaeger and other targets have no `expr`), rows included. */
+/**
+ * Every Prometheus target of a dashboard (Jaeger and other targets have no
+ * `expr`), in collapsed rows too. The source names the row, since panel
+ * titles repeat from row to row.
+ */
 export function dashboardQueries(json: DashboardJson, expansion: Expansion): PromQuery[] {
   const values = variableValues(json.templating?.list ?? []);
-  const panels = (json.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
-  return panels.flatMap((panel) =>
+  const located: { panel: PanelJson; row?: string }[] = [];
+  let row: string | undefined;
+  for (const p of json.panels ?? []) {
+    if (p.type === 'row') {
+      row = p.title;
+      for (const inner of p.panels ?? []) located.push({ panel: inner, row });
+    } else located.push({ panel: p, row });
+  }
+  return located.flatMap(({ panel, row }) =>
     (panel.targets ?? []).flatMap((t) => {
       if (t.expr === undefined) return [];
       const expr = expandVariables(t.expr, expansion, values);
-      return [{ source: `${json.uid} / ${panel.title ?? panel.type} / ${t.refId ?? '?'}`, kind: 'panel' as const, expr, instant: t.instant === true, expectsData: expectsData(expr) }];
+      const source = [json.uid, row, panel.title ?? panel.type, t.refId ?? '?'].filter((x) => x !== undefined).join(' / ');
+      return [{ source, kind: 'panel' as const, expr, instant: t.instant === true, expectsData: expectsData(expr) }];
     }),
   );
 }
