@@ -41,6 +41,7 @@ async function scrape(app: CompiledApp, accept?: string): Promise<{ contentType:
 describe('tracing, exemplars and request logs (compiled apps)', () => {
   let receiver: OtlpReceiver;
   let api: CompiledApp;
+  let worker: CompiledApp;
   const alias = `tr-${process.env.JEST_WORKER_ID ?? '1'}-${hex(4)}`;
   const missTrace = hex(16);
   const hitTrace = hex(16);
@@ -51,8 +52,12 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    // Ratio 0: only requests with a sampled incoming traceparent are traced.
-    api = await startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), LOG_LEVEL: 'info' }, { tracing: true });
+    // API at ratio 0: only requests with a sampled incoming traceparent are
+    // traced. Worker with the default sampler: every batch span is sampled.
+    [api, worker] = await Promise.all([
+      startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), LOG_LEVEL: 'info' }, { tracing: true }),
+      startCompiledApp('worker', otelEnv(receiver, {}), { tracing: true }),
+    ]);
     const created = await fetch(`${api.url}/api/v1/links`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json', 'x-request-id': `create-${alias}` },
@@ -73,7 +78,7 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await api?.stop();
+    await Promise.all([api?.stop(), worker?.stop()]);
     await receiver?.close();
   });
 
@@ -102,6 +107,26 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     expect([...new Set(receiver.spans.filter((s) => s.service === 'shortener-api').map((s) => s.traceId))].sort()).toEqual([missTrace, hitTrace].sort());
   });
 
+  it('links the worker batch spans to the sampled redirect spans whose clicks they counted', async () => {
+    const handlerOf = (traceId: string) => spansOf(traceId).find((s) => s.scope === SCOPE.fastify && s.name.startsWith('handler'))!;
+    const expected = [missTrace, hitTrace].map((t) => ({ traceId: t, spanId: handlerOf(t).spanId }));
+    const batches = () => receiver.spans.filter((s) => s.service === 'shortener-worker' && s.name === 'process clicks');
+    const links = () => batches().flatMap((s) => s.links);
+    await pollUntil('batch spans linking both sampled redirects', () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)));
+    // Only sampled redirects carry a traceparent: the unsampled click adds no link.
+    expect(links().sort((a, b) => a.traceId.localeCompare(b.traceId))).toEqual(expected.sort((a, b) => a.traceId.localeCompare(b.traceId)));
+    const batch = batches().find((s) => s.links.length > 0)!;
+    expect({ kind: batch.kind, parent: batch.parentSpanId, system: batch.attributes['messaging.system'], queue: batch.attributes['messaging.destination.name'] }).toEqual({
+      kind: 5,
+      parent: '',
+      system: 'bullmq',
+      queue: 'clicks',
+    });
+    // The rollup's queries are its children, in the worker's service.
+    await pollUntil('the rollup queries of a linked batch', () => receiver.spans.some((s) => s.parentSpanId === batch.spanId && s.scope === SCOPE.pg));
+    expect([...new Set(spansOf(batch.traceId).map((s) => s.service))]).toEqual(['shortener-worker']);
+  });
+
   it('scrapes OpenMetrics with trace id exemplars when negotiated, and promtool-clean text by default', async () => {
     const om = await scrape(api, OPENMETRICS_ACCEPT);
     expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
@@ -118,13 +143,22 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     expect(promtool(text.body)).toEqual({ status: 0, output: '' });
   });
 
+  it('serves promtool-clean text metrics from the worker after it processed batches', async () => {
+    const text = await scrape(worker);
+    expect(text.body).toMatch(/^shortener_job_duration_seconds_count\{queue="clicks",name="click-batch",status="completed"\} [1-9]\d*$/m);
+    expect(text.body).toMatch(/^shortener_queue_jobs\{queue="clicks",state="waiting"\} \d+$/m);
+    expect(promtool(text.body)).toEqual({ status: 0, output: '' });
+  });
+
   it('logs one JSON line per API request and per traced redirect, with trace ids, never a secret', () => {
     const requests = api.logLines().filter((l) => l.msg === 'request completed');
-    const strip = ({ time, level, service, duration_ms, ...rest }: Record<string, unknown>) => ({ level, service, duration: typeof duration_ms, ...rest });
+    // The time and the duration vary; their presence and type do not.
+    const strip = ({ time, duration_ms, ...rest }: Record<string, unknown>): Record<string, unknown> => ({ ...rest, time: typeof time, duration: typeof duration_ms });
     const lines = requests.map(strip);
     expect(lines.find((l) => l.route === '/api/v1/links')).toEqual({
       level: 'info',
       service: 'shortener-api',
+      time: 'string',
       duration: 'number',
       msg: 'request completed',
       request_id: `create-${alias}`,

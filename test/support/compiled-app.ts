@@ -18,10 +18,10 @@ export interface CompiledApp {
   output(): string;
   /** stdout lines that parse as JSON (the pino log lines). */
   logLines(): Array<Record<string, unknown>>;
-  /** Resolves with the exit code once the process exited. */
-  exited: Promise<number | null>;
-  /** SIGTERM, then the exit code; SIGKILL if it is still running after `timeoutMs`. */
-  stop(timeoutMs?: number): Promise<number | null>;
+  /** Resolves once the process exited: its exit code, or the signal that ended it. */
+  exited: Promise<number | NodeJS.Signals | null>;
+  /** SIGTERM, then what {@link exited} resolves with; SIGKILL if it is still running after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | NodeJS.Signals | null>;
 }
 
 /**
@@ -53,7 +53,7 @@ export async function startCompiledApp(
     stdout += d.toString();
   });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const managementUrl = `http://127.0.0.1:${managementPort}`;
   const app: CompiledApp = {
     child,
@@ -67,7 +67,7 @@ export async function startCompiledApp(
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     exited,
     stop: async (timeoutMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.kill('SIGTERM');
       const code = await exited;

@@ -3,17 +3,25 @@
  * `node --require ./dist/libs/observability/src/tracing/register.js dist/apps/worker/src/main.js`
  * so tracing loads before any instrumented module.
  *
- * SIGTERM/SIGINT close the application: BullMQ workers stop taking jobs and
- * finish their active ones, then connections close (enableShutdownHooks).
+ * Order: build the app (its BullMQ workers run once it resolves), start the
+ * management server (9465: /metrics, /health/*), then mark the process ready.
+ * SIGTERM/SIGINT run the graceful shutdown (libs/observability): readiness
+ * fails at once, BullMQ workers stop taking jobs and finish their active ones,
+ * connections close, all within SHUTDOWN_TIMEOUT_MS; the process then ends by
+ * the signal.
  */
 import { ConfigError, loadConfig } from '@shortener/config';
+import { installGracefulShutdown, ProcessLifecycle, startManagementServer, useJsonLogger } from '@shortener/observability';
 import { createWorkerApp } from './worker.app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('worker');
   const app = await createWorkerApp(config);
-  app.enableShutdownHooks();
-  process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'worker started', pid: process.pid })}\n`);
+  useJsonLogger(app);
+  const management = await startManagementServer(app, config);
+  installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, management });
+  app.get(ProcessLifecycle).markReady();
+  process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'worker started', pid: process.pid, management_port: management.port })}\n`);
 }
 
 bootstrap().catch((error: unknown) => {

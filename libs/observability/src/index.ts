@@ -3,6 +3,7 @@ export * from './health/process-lifecycle';
 export * from './health/with-timeout';
 export * from './http/http-observability';
 export * from './logging/logger';
+export * from './logging/use-json-logger';
 export * from './management/management-server';
 export * from './metrics/exposition';
 export * from './metrics/metric-names';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { withJobSpan } from '@shortener/observability';
 import { CLICK_BATCH_MAX_CLICKS, CLICK_BATCH_VERSION, ClickBatchJobData, HandlesJob, JOBS, JobHandler } from '@shortener/queue';
 import { Job, UnrecoverableError } from 'bullmq';
 import { ClickRollupResult, ClickRollupService } from './click-rollup.service';
@@ -20,7 +21,9 @@ export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRol
     const data = job.data;
     const problem = payloadProblem(data);
     if (problem) throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
-    return this.rollup.commit(data.batchId, data.clicks);
+    // The batch's span links to the sampled redirects it counts (DESIGN.md section 7).
+    const traced = { queue: job.queueName, name: job.name, id: job.id, messageCount: data.clicks.length };
+    return withJobSpan(traced, data.clicks.map((c) => c.traceparent), () => this.rollup.commit(data.batchId, data.clicks));
   }
 }
 

@@ -1,10 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger as NestPinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProcessLifecycle } from '../health/process-lifecycle';
 import { ROOT_LOGGER } from '../logging/logger';
+import { useJsonLogger } from '../logging/use-json-logger';
 import { UNMATCHED_ROUTE } from '../metrics/metric-names';
 import { MetricsService } from '../metrics/metrics.service';
 import { activeSampledSpanContext } from '../tracing/trace-context';
@@ -42,7 +42,7 @@ type Observe = (seconds: number) => void;
  *   route, status, duration_ms, request_id, trace_id/span_id when traced).
  */
 export function installHttpObservability(app: INestApplicationContext & { getHttpAdapter(): { getInstance(): unknown } }, options: HttpObservabilityOptions = {}): void {
-  app.useLogger(app.get(NestPinoLogger));
+  useJsonLogger(app);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const metrics = app.get(MetricsService);
   const lifecycle = app.get(ProcessLifecycle);

@@ -16,14 +16,19 @@ export interface GracefulShutdownOptions {
   management?: ManagementServer;
   /** Signals that start the shutdown; SIGTERM (kubelet) and SIGINT (a terminal) by default. */
   signals?: NodeJS.Signals[];
-  /** How the process ends; `process.exit` by default (tests pass a spy). */
-  exit?: (code: number) => void;
+  /**
+   * How the process ends: after a clean shutdown `code` is 0 and `signal` the
+   * signal that started it, if any; 1 on a timeout or a failure. By default
+   * the signal is raised again with no listener left (as Nest's shutdown hooks
+   * do), so the parent sees the process ended by it; `process.exit` otherwise.
+   */
+  exit?: (code: number, signal?: NodeJS.Signals) => void;
 }
 
 /** Handle of an installed graceful shutdown. */
 export interface GracefulShutdown {
-  /** Starts the shutdown (as a signal would); resolves once it finished. Idempotent. */
-  shutdown(reason: string): Promise<void>;
+  /** Starts the shutdown (as `signal` would); resolves once it finished. Idempotent. */
+  shutdown(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -48,7 +53,7 @@ const POLL_MS = 10;
  *    (in-flight requests finish), the click buffer flushes, BullMQ workers
  *    finish their active jobs, PostgreSQL and Redis connections close;
  * 4. the tracing SDK flushes its spans, the management server closes, and the
- *    process exits 0.
+ *    process ends by the signal that started it (exit code 0 without one).
  *
  * The whole is bounded by `timeoutMs`: past it the process exits 1 (jobs
  * still active are then retried elsewhere once their lock expires).
@@ -56,14 +61,16 @@ const POLL_MS = 10;
 export function installGracefulShutdown(app: INestApplicationContext, options: GracefulShutdownOptions): GracefulShutdown {
   const lifecycle = app.get(ProcessLifecycle);
   const logger = app.get<Logger>(ROOT_LOGGER);
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  const listeners = new Map<NodeJS.Signals, () => void>();
+  const exit = options.exit ?? defaultExit(listeners);
   let running: Promise<void> | undefined;
 
-  const run = async (reason: string): Promise<void> => {
+  const run = async (signal: NodeJS.Signals | undefined): Promise<void> => {
     const started = Date.now();
     const deadline = started + options.timeoutMs;
     lifecycle.markDraining();
-    logger.info({ reason, timeout_ms: options.timeoutMs }, 'shutdown started: readiness fails from now on');
+    logger.info({ signal, timeout_ms: options.timeoutMs }, 'shutdown started: readiness fails from now on');
     const force = setTimeout(() => {
       logger.error({ timeout_ms: options.timeoutMs }, 'shutdown timed out: forcing exit');
       exit(1);
@@ -76,7 +83,7 @@ export function installGracefulShutdown(app: INestApplicationContext, options: G
       await options.management?.close();
       logger.info({ duration_ms: Date.now() - started }, 'shutdown complete');
       clearTimeout(force);
-      exit(0);
+      exit(0, signal);
     } catch (e) {
       logger.error({ err: e }, 'shutdown failed');
       clearTimeout(force);
@@ -84,9 +91,25 @@ export function installGracefulShutdown(app: INestApplicationContext, options: G
     }
   };
 
-  const shutdown = (reason: string): Promise<void> => (running ??= run(reason));
-  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.once(signal, () => void shutdown(signal));
+  const shutdown = (signal?: NodeJS.Signals): Promise<void> => (running ??= run(signal));
+  for (const signal of signals) {
+    const listener = (): void => void shutdown(signal);
+    listeners.set(signal, listener);
+    process.on(signal, listener);
+  }
   return { shutdown };
+}
+
+/** Ends the process: by re-raising the signal without our listeners (default action), else by exit code. */
+function defaultExit(listeners: Map<NodeJS.Signals, () => void>): (code: number, signal?: NodeJS.Signals) => void {
+  return (code, signal) => {
+    for (const [s, l] of listeners) process.off(s, l);
+    if (code === 0 && signal && process.listenerCount(signal) === 0) {
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exit(code);
+  };
 }
 
 /**
