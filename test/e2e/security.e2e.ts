@@ -1,0 +1,227 @@
+import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
+import { ChildApp, startChildApp } from '../support/child-process';
+import { createdCode, mintKey } from '../support/links';
+import { expectProblem } from '../support/problem';
+
+/**
+ * API hardening (DESIGN.md section 9): security headers on API responses
+ * (not on redirects), a CSP the docs UI works under, CORS off unless
+ * configured, body size limits, JSON-only bodies; and access control between
+ * accounts and roles, with revocation effective at once on every process.
+ */
+
+/** What @fastify/helmet sends on JSON responses, with our CSP and frameguard. */
+const API_SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'DENY',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+const DOCS_CSP =
+  "default-src 'self';base-uri 'self';connect-src 'self';font-src 'self' data:;form-action 'self';frame-ancestors 'none';" +
+  "img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline'";
+
+function securityHeaders(headers: Record<string, string>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.keys(API_SECURITY_HEADERS).map((name) => [name, headers[name]]));
+}
+
+/** A CSP as directive name -> sources. */
+function parseCsp(header: string): Record<string, string[]> {
+  return Object.fromEntries(header.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
+}
+
+describe('security headers, CORS, body limits and JSON only', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ HTTP_BODY_LIMIT_BYTES: '2048' });
+  });
+  afterAll(() => api.close());
+
+  it('sends the security headers on API responses, successes and errors alike', async () => {
+    const responses = [
+      await api.http().get('/api/v1/links').set('authorization', api.adminAuth),
+      await api.http().get('/api/v1/links'),
+      await api.http().get('/api/v1/links/no-such-link').set('authorization', api.adminAuth),
+      await api.http().get('/api/openapi.json'),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([200, 401, 404, 200]);
+    for (const res of responses) expect(securityHeaders(res.headers)).toEqual(API_SECURITY_HEADERS);
+  });
+
+  it('sends none on the redirect (no document to protect; the hot path stays lean)', async () => {
+    const code = await createdCode(api, { url: 'https://example.com/plain', alias: uniqueAlias('plain') });
+    for (const res of [await api.http().get(`/${code}`), await api.http().get(`/${code}-missing`)]) {
+      expect(Object.values(securityHeaders(res.headers)).filter((v) => v !== undefined)).toEqual([]);
+    }
+  });
+
+  it('serves the docs UI under a CSP it works with: every script and style is same-origin, no inline script', async () => {
+    const page = await api.http().get('/api/docs');
+    expect(page.status).toBe(200);
+    const csp = parseCsp(page.headers['content-security-policy']);
+    expect(page.headers['content-security-policy']).toBe(DOCS_CSP);
+    expect({ script: csp['script-src'], style: csp['style-src'] }).toEqual({ script: ["'self'"], style: ["'self'", "'unsafe-inline'"] });
+
+    const scripts = [...page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map(([, attrs, body]) => ({ src: /\bsrc="([^"]+)"/.exec(attrs)?.[1], body: body.trim() }));
+    const stylesheets = [...page.text.matchAll(/<link\b[^>]*rel="stylesheet"[^>]*>/gi)].map(([tag]) => /\bhref="([^"]+)"/.exec(tag)?.[1]);
+    // Inline script would need 'unsafe-inline' or a hash; the UI's configuration is an external script.
+    expect(scripts.filter((s) => !s.src || s.body !== '')).toEqual([]);
+    expect(scripts.map((s) => s.src)).toEqual(['./docs/swagger-ui-bundle.js', './docs/swagger-ui-standalone-preset.js', './docs/swagger-ui-init.js']);
+    expect(stylesheets).toEqual(['./docs/swagger-ui.css']);
+    const base = new URL('http://short.example/api/docs');
+    for (const [href, type] of [...scripts.map((s) => [s.src!, 'application/javascript'] as const), ...stylesheets.map((h) => [h!, 'text/css'] as const)]) {
+      const url = new URL(href, base);
+      expect(url.origin).toBe(base.origin);
+      const asset = await api.http().get(url.pathname);
+      expect({ href, status: asset.status, type: String(asset.headers['content-type']).split(';')[0], nosniff: asset.headers['x-content-type-options'] }).toEqual({
+        href,
+        status: 200,
+        type,
+        nosniff: 'nosniff',
+      });
+    }
+    // `script-src 'self'` without 'unsafe-eval': the UI's own configuration script does not eval.
+    const init = await api.http().get('/api/docs/swagger-ui-init.js');
+    expect(/\beval\s*\(|new Function\s*\(/.test(init.text)).toBe(false);
+  });
+
+  it('answers cross-origin requests without CORS headers when CORS_ORIGINS is not set', async () => {
+    const preflight = await api
+      .http()
+      .options('/api/v1/links')
+      .set('origin', 'https://app.example')
+      .set('access-control-request-method', 'POST')
+      .set('access-control-request-headers', 'authorization,content-type');
+    const simple = await api.http().get('/api/v1/links').set('origin', 'https://app.example').set('authorization', api.adminAuth);
+    expect([preflight.status, simple.status]).toEqual([404, 200]);
+    for (const res of [preflight, simple]) expect(Object.keys(res.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+  });
+
+  it('refuses a body above HTTP_BODY_LIMIT_BYTES with 413 and stores nothing', async () => {
+    const alias = uniqueAlias('big');
+    const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: `https://example.com/?q=${'a'.repeat(3000)}`, alias });
+    expectProblem(res, 413, 'payload-too-large');
+    expect((await api.http().get(`/api/v1/links/${alias}`).set('authorization', api.adminAuth)).status).toBe(404);
+  });
+
+  it.each([
+    ['text/plain', 'https://example.com/'],
+    ['application/x-www-form-urlencoded', 'url=https%3A%2F%2Fexample.com%2F'],
+    ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="url"\r\n\r\nhttps://example.com/\r\n--x--\r\n'],
+    ['application/xml', '<link><url>https://example.com/</url></link>'],
+  ])('refuses a %s body with 415 on create and on PATCH', async (type, body) => {
+    const code = await createdCode(api, { url: 'https://example.com/json-only', alias: uniqueAlias('json') });
+    const create = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', type).send(body);
+    const patch = await api.http().patch(`/api/v1/links/${code}`).set('authorization', api.adminAuth).set('content-type', type).send(body);
+    expectProblem(create, 415, 'unsupported-media-type');
+    expectProblem(patch, 415, 'unsupported-media-type');
+  });
+
+  it('accepts JSON with a charset, and JSON Merge Patch on PATCH', async () => {
+    const alias = uniqueAlias('json');
+    const created = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ url: 'https://example.com/a', alias }));
+    const patched = await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json').send(JSON.stringify({ title: 'merged' }));
+    expect([created.status, patched.status, patched.body.title]).toEqual([201, 200, 'merged']);
+  });
+
+  it('answers a path with broken percent-encoding with a 400 problem, on the API and the redirect', async () => {
+    expectProblem(await api.http().get('/%E0%A4%A'), 400, 'validation-failed');
+    expectProblem(await api.http().get('/api/v1/links/%E0%A4%A').set('authorization', api.adminAuth), 400, 'validation-failed');
+  });
+});
+
+describe('CORS when CORS_ORIGINS is set', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ CORS_ORIGINS: 'https://app.example' });
+  });
+  afterAll(() => api.close());
+
+  it('answers preflights of the configured origin only, and exposes the rate-limit fields', async () => {
+    const preflight = (origin: string) =>
+      api.http().options('/api/v1/links').set('origin', origin).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization,content-type');
+    const allowed = await preflight('https://app.example');
+    expect(allowed.status).toBe(204);
+    expect({
+      origin: allowed.headers['access-control-allow-origin'],
+      methods: allowed.headers['access-control-allow-methods'],
+      headers: allowed.headers['access-control-allow-headers'],
+      maxAge: allowed.headers['access-control-max-age'],
+    }).toEqual({ origin: 'https://app.example', methods: 'GET, HEAD, POST, PATCH, DELETE', headers: 'authorization, content-type, idempotency-key, x-request-id', maxAge: '600' });
+    const simple = await api.http().get('/api/v1/links').set('origin', 'https://app.example').set('authorization', api.adminAuth);
+    expect({ origin: simple.headers['access-control-allow-origin'], exposed: simple.headers['access-control-expose-headers'] }).toEqual({
+      origin: 'https://app.example',
+      exposed: 'location, retry-after, ratelimit, ratelimit-policy, idempotent-replayed, x-request-id',
+    });
+    const other = await preflight('https://evil.example');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('access control between accounts and roles', () => {
+  let api: TestApi;
+  let replica: ChildApp;
+  beforeAll(async () => {
+    api = await startTestApi();
+    replica = await startChildApp('api');
+  });
+  afterAll(async () => {
+    await api.close();
+    await replica.stop();
+  });
+
+  it("a member key cannot read, change or delete another account's links: 404, and the link is untouched", async () => {
+    const owner = await mintKey(api, 'member');
+    const stranger = await mintKey(api, 'member');
+    const code = await createdCode(api, { url: 'https://example.com/mine', alias: uniqueAlias('mine'), title: 'mine' }, owner.auth);
+    const path = `/api/v1/links/${code}`;
+    const attempts = [
+      await api.http().get(path).set('authorization', stranger.auth),
+      await api.http().patch(path).set('authorization', stranger.auth).send({ url: 'https://attacker.example/' }),
+      await api.http().delete(path).set('authorization', stranger.auth),
+      await api.http().get(`/api/v1/links/${code}/stats`).set('authorization', stranger.auth),
+    ];
+    for (const res of attempts) expectProblem(res, 404, 'link-not-found');
+    const listed = await api.http().get('/api/v1/links?limit=100').set('authorization', stranger.auth);
+    expect(listed.body.items).toEqual([]);
+    const mine = await api.http().get(path).set('authorization', owner.auth);
+    expect({ status: mine.status, url: mine.body.url, title: mine.body.title, state: mine.body.state }).toEqual({ status: 200, url: 'https://example.com/mine', title: 'mine', state: 'active' });
+    expect((await api.http().get(`/${code}`)).headers.location).toBe('https://example.com/mine');
+  });
+
+  it("a read-only key reads its account's links and cannot write: 403", async () => {
+    const member = await mintKey(api, 'member');
+    const reader = await mintKey(api, 'read_only', member.accountId);
+    const code = await createdCode(api, { url: 'https://example.com/ro', alias: uniqueAlias('ro') }, member.auth);
+    expect((await api.http().get(`/api/v1/links/${code}`).set('authorization', reader.auth)).status).toBe(200);
+    const writes = [
+      await api.http().post('/api/v1/links').set('authorization', reader.auth).send({ url: 'https://example.com/new' }),
+      await api.http().patch(`/api/v1/links/${code}`).set('authorization', reader.auth).send({ title: 'changed' }),
+      await api.http().delete(`/api/v1/links/${code}`).set('authorization', reader.auth),
+      await api.http().post('/api/v1/api-keys').set('authorization', reader.auth).send({ name: 'escalate', role: 'admin' }),
+      await api.http().post('/api/v1/blocklist').set('authorization', reader.auth).send({ host: 'example.com' }),
+    ];
+    for (const res of writes) expectProblem(res, 403, 'forbidden');
+    const after = await api.http().get(`/api/v1/links/${code}`).set('authorization', member.auth);
+    expect({ title: after.body.title, state: after.body.state }).toEqual({ title: null, state: 'active' });
+  });
+
+  it('a revoked key is refused at once on every API process', async () => {
+    const key = await mintKey(api, 'member');
+    const onReplica = () => fetch(`${replica.url}/api/v1/links`, { headers: { authorization: key.auth } }).then((r) => r.status);
+    expect([(await api.http().get('/api/v1/links').set('authorization', key.auth)).status, await onReplica()]).toEqual([200, 200]);
+    expect((await api.http().delete(`/api/v1/api-keys/${key.id}`).set('authorization', api.adminAuth)).status).toBe(200);
+    // The very next request, on this process and the other one: no grace period.
+    const [here, there] = await Promise.all([api.http().get('/api/v1/links').set('authorization', key.auth), fetch(`${replica.url}/api/v1/links`, { headers: { authorization: key.auth } })]);
+    expectProblem(here, 401, 'unauthenticated');
+    expect({ status: there.status, type: ((await there.json()) as { type: string }).type }).toEqual({ status: 401, type: 'urn:shortener:problem:unauthenticated' });
+  });
+});
