@@ -1,12 +1,12 @@
-import { Processor } from '@nestjs/bullmq';
-import type { WorkerOptions } from 'bullmq';
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { Processor, getQueueToken } from '@nestjs/bullmq';
+import type { Queue, WorkerOptions } from 'bullmq';
+import { DynamicModule, Logger, Module, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '@shortener/config';
 import { ALL_QUEUES, QUEUES, QueueName } from '../queues.contract';
 import { JobDispatcher } from './job.dispatcher';
 import { JobHandlerRegistry, PROCESSED_QUEUES } from './job-handler.registry';
-import { QUEUE_PROCESSORS, QueueWorkersService } from './queue-workers.service';
+import { PROCESSED_QUEUE_HANDLES, QUEUE_PROCESSORS, QueueWorkersService } from './queue-workers.service';
 
 /**
  * BullMQ worker options of a queue. Workers are created stopped
@@ -56,6 +56,16 @@ export class QueueWorkersModule {
         JobHandlerRegistry,
         ...processors,
         { provide: QUEUE_PROCESSORS, inject: processors, useFactory: (...instances: JobDispatcher[]) => instances },
+        {
+          provide: PROCESSED_QUEUE_HANDLES,
+          inject: queues.map((q) => getQueueToken(q)),
+          // Listeners from the start: a queue's connection error with no listener would crash the process.
+          useFactory: (...handles: Queue[]) => {
+            const logger = new Logger('Queue');
+            for (const q of handles) q.on('error', (e: Error) => logger.warn(`queue ${q.name}: ${e.message}`));
+            return handles;
+          },
+        },
         QueueWorkersService,
       ],
       exports: [QueueWorkersService],

@@ -1,12 +1,12 @@
-import { getQueueToken } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { MetricsService } from '@shortener/observability';
 import { Queue, Worker } from 'bullmq';
 import { JobDispatcher } from './job.dispatcher';
 
 /** Injection token: the processors (one per queue) of the process. */
 export const QUEUE_PROCESSORS = Symbol('QUEUE_PROCESSORS');
+/** Injection token: the BullMQ queues the process runs workers for. */
+export const PROCESSED_QUEUE_HANDLES = Symbol('PROCESSED_QUEUE_HANDLES');
 
 /** How often the per-queue job counts gauge is refreshed. */
 const QUEUE_GAUGE_INTERVAL_MS = 5_000;
@@ -27,7 +27,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, OnApplicatio
 
   constructor(
     @Inject(QUEUE_PROCESSORS) private readonly processors: JobDispatcher[],
-    private readonly moduleRef: ModuleRef,
+    @Inject(PROCESSED_QUEUE_HANDLES) private readonly queues: Queue[],
     private readonly metrics: MetricsService,
   ) {}
 
@@ -36,7 +36,6 @@ export class QueueWorkersService implements OnApplicationBootstrap, OnApplicatio
       await p.worker.waitUntilReady();
       p.worker.run().catch((e: Error) => this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`));
     }
-    for (const q of this.queues()) q.on('error', (e: Error) => this.logger.warn(`queue ${q.name}: ${e.message}`));
     this.gaugeTimer = setInterval(() => void this.refreshGauge(), QUEUE_GAUGE_INTERVAL_MS);
     this.gaugeTimer.unref();
     void this.refreshGauge();
@@ -53,15 +52,11 @@ export class QueueWorkersService implements OnApplicationBootstrap, OnApplicatio
     return p.worker;
   }
 
-  private queues(): Queue[] {
-    return this.processors.map((p) => this.moduleRef.get<Queue>(getQueueToken(p.worker.name), { strict: false }));
-  }
-
   private async refreshGauge(): Promise<void> {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      for (const q of this.queues()) {
+      for (const q of this.queues) {
         const counts = await q.getJobCounts(...GAUGE_STATES, 'prioritized');
         for (const state of GAUGE_STATES) {
           // Prioritized jobs are waiting jobs with a priority.
