@@ -1,4 +1,3 @@
-import { QueuedClickRecorder } from '@shortener/clicks';
 import { MetricsService } from '@shortener/observability';
 import type { Queue } from 'bullmq';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
@@ -159,35 +158,5 @@ describe('click pipeline: redirects become exact stats', () => {
     expectProblem(await stats(code, { from: '2030-01-01T00:00:00' }), 400, 'validation-failed');
     expectProblem(await stats(code, { granularity: 'week' }), 400, 'validation-failed');
     expectProblem(await stats(uniqueAlias('missing')), 404, 'link-not-found');
-  });
-});
-
-describe('click capture backpressure', () => {
-  const env = { QUEUE_PREFIX: uniqueQueuePrefix('backpressure'), CLICK_MAX_QUEUE_DEPTH: '1', CLICK_BATCH_SIZE: '100' };
-  let api: TestApi;
-  let clicks: Queue;
-  beforeAll(async () => {
-    api = await startTestApi(env);
-    clicks = testQueue(api.config);
-  });
-  afterAll(async () => {
-    await api?.close();
-    await clicks?.obliterate({ force: true });
-    await clicks?.close();
-  });
-
-  it('drops and counts clicks while the queue holds CLICK_MAX_QUEUE_DEPTH waiting jobs, instead of buffering them', async () => {
-    const code = await createLinkCode(api, { url: 'https://example.com/bp', alias: uniqueAlias('bp') });
-    const recorder = api.app.get(QueuedClickRecorder);
-    const metrics = api.app.get(MetricsService);
-    const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
-    expect((await api.http().get(`/${code}`)).status).toBe(302);
-    expect(await recorder.drain(10_000)).toBe(true);
-    // No worker runs: the one job waits, and the recorder knows (it counts its own publishes).
-    expect([await clicks.getWaitingCount(), recorder.queueDepth]).toEqual([1, 1]);
-    for (let i = 0; i < 5; i += 1) expect((await api.http().get(`/${code}`)).status).toBe(302);
-    expect({ dropped: await dropped('queue_full'), pending: recorder.pending }).toEqual({ dropped: 5, pending: 0 });
-    const [job] = await clicks.getWaiting();
-    expect(job.data.clicks).toHaveLength(1);
   });
 });
