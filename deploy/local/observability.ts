@@ -83,6 +83,7 @@ async function down(): Promise<void> {
   rmSync(pidFile());
 }
 
+/** `up [--interval SECONDS] [--port PORT]` or `down`. */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'up') return up(rest);

@@ -177,6 +177,7 @@ export async function stopPid(pid: number, what: string): Promise<void> {
   await pollUntil(`${what} (pid ${pid}) to exit`, async () => !isAlive(pid), 10_000);
 }
 
+/** Whether process `pid` still runs (signal 0 reaches it and it is not a zombie). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -36,6 +36,7 @@ export function sloFiles(spec: SloSpec = SPEC): Map<string, string> {
   return files;
 }
 
+/** Writes every file of `sloFiles()` under `--out DIR`, or the repository. */
 export function main(argv: string[]): void {
   const root = outRoot(argv);
   const files = sloFiles();

@@ -9,7 +9,8 @@ import { ensurePrometheus, freePort, isAlive, pollUntil, prometheusConfig, proje
 import type { RuleFile } from '../../deploy/slo/rules';
 import { run } from './support/exec';
 
-beforeAll(() => ensurePrometheus());
+// Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
+beforeAll(() => ensurePrometheus(), 600_000);
 
 describe(prometheusConfig.name, () => {
   it.each([1, 15])('passes promtool check config at a %i s interval, with every rule file', async (seconds) => {

@@ -9,7 +9,8 @@ import { REPO_ROOT } from '../../deploy/slo/files';
 import { collectQueries, dashboardQueries, expandVariables, grafanaExpansion, variableValues } from '../../deploy/slo/queries';
 import { run } from './support/exec';
 
-beforeAll(() => ensurePrometheus());
+// Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
+beforeAll(() => ensurePrometheus(), 600_000);
 
 describe(grafanaExpansion.name, () => {
   it('gives $__rate_interval four scrape intervals, or one interval plus one scrape if longer', () => {

@@ -15,7 +15,8 @@ const TESTS = join(REPO_ROOT, 'deploy/prometheus/tests');
 const ruleFile = (name: string) => parse(readFileSync(join(RULES, name), 'utf8')) as RuleFile;
 const alerts = () => ['slo-alerts.yaml', 'operational-alerts.yaml'].flatMap((f) => ruleFile(f).groups.flatMap((g) => g.rules as AlertingRule[]));
 
-beforeAll(() => ensurePrometheus());
+// Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
+beforeAll(() => ensurePrometheus(), 600_000);
 
 describe('promtool check rules', () => {
   it.each([

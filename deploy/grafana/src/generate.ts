@@ -30,6 +30,7 @@ export function dashboardFiles(): Map<string, string> {
   return files;
 }
 
+/** Writes every file of `dashboardFiles()` under `--out DIR`, or the repository. */
 export function main(argv: string[]): void {
   const root = outRoot(argv);
   const files = dashboardFiles();
