@@ -39,8 +39,8 @@ const LISTS: Record<ClickDimension, keyof Pick<LinkStatsResponse, 'referrers' | 
  * The analytics of one link over a range (DESIGN.md section 3): totals, a
  * dense UTC series (every bucket, zeros included), the top {@link TOP_N}
  * referrer hosts, countries, browsers, operating systems and device types,
- * and unique visitors as the union of the daily HyperLogLogs. Reads go to a
- * replica when one is configured.
+ * and unique visitors as the union of the daily HyperLogLogs. Analytics are
+ * read from a replica when one is configured.
  */
 @Injectable()
 export class LinkStatsService {
@@ -59,11 +59,15 @@ export class LinkStatsService {
    */
   async stats(principal: Principal, code: string, q: LinkStatsQuery): Promise<LinkStatsResponse> {
     const domain = this.domains.resolve(q.domain);
-    const db = this.pools.read;
-    const { rows: links } = await db.query<{ id: string; account_id: string; domain: string; code: string }>(FIND_LINK, [domain.host, code.normalize('NFC')]);
+    // The link itself from the primary, as LinkService.get reads it: a link created a moment ago is never a 404.
+    const { rows: links } = await this.pools.write.query<{ id: string; account_id: string; domain: string; code: string }>(FIND_LINK, [
+      domain.host,
+      code.normalize('NFC'),
+    ]);
     const link = links[0];
     if (!link || !canAccessAccount(principal, link.account_id)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
     const range = planStatsRange(q, this.clock);
+    const db = this.pools.read;
 
     const [hourly, tops, visitors] = await Promise.all([
       db.query<{ ms: string; human: string; bot: string }>(HOURLY, [link.id, new Date(range.start), new Date(range.end)]),
