@@ -9,7 +9,14 @@ const { swcOptions } = require('./scripts/swc-options.cjs');
 // swc rewrites the path aliases itself, so the global setup (which Jest
 // loads without its module mapper) resolves them too.
 const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcOptions({ withPaths: true }), swcrc: false }] };
-const base = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+// ESM-only dependencies that Jest's CommonJS runtime must have transformed (Node itself loads them natively).
+const ESM_ONLY = ['content-disposition'];
+const base = {
+  transform: { ...transform, '^.+\\.m?js$': ['@swc/jest', { ...swcOptions({ withPaths: false }), swcrc: false }] },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 const withServices = { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' };
 
 module.exports = {
