@@ -74,10 +74,12 @@ export function ensurePrometheus(log: (line: string) => void = () => {}): void {
     if (process.getuid?.() !== 0) throw new Error('prometheus is not installed: run `apt-get install -y prometheus` as root');
     log('installing Debian package prometheus');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-q', 'prometheus'], { stdio: 'inherit', env });
+    // Test files call this in parallel: the others wait for dpkg's lock instead of failing.
+    const apt = (...args: string[]) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], { stdio: 'inherit', env });
+    let r = apt('install', '-y', '-q', 'prometheus');
     if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-      r = spawnSync('apt-get', ['install', '-y', '-q', 'prometheus'], { stdio: 'inherit', env });
+      apt('update', '-q');
+      r = apt('install', '-y', '-q', 'prometheus');
     }
     if (r.status !== 0) throw new Error('apt-get install prometheus failed');
   }
