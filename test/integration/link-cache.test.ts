@@ -1,0 +1,130 @@
+import { loadConfig } from '@shortener/config';
+import { PgPools } from '@shortener/database';
+import { LinkCacheService } from '@shortener/links';
+import { MetricsService } from '@shortener/observability';
+import { InvalidationBus, createCacheRedis } from '@shortener/redis';
+import Redis from 'ioredis';
+import { Pool } from 'pg';
+import { testEnv } from '../support/test-env';
+
+/** Real PostgreSQL pool wrapped to count the queries the cache sends (the pool itself is untouched). */
+function countingPools(pool: Pool): { pools: PgPools; count: () => number } {
+  let queries = 0;
+  const counted = new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop === 'query') return (...args: unknown[]) => ((queries += 1), (target.query as (...a: unknown[]) => unknown)(...args));
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  const pools = Object.create(PgPools.prototype) as PgPools;
+  Object.defineProperty(pools, 'read', { get: () => counted });
+  Object.defineProperty(pools, 'write', { get: () => counted });
+  return { pools, count: () => queries };
+}
+
+describe(LinkCacheService.name, () => {
+  const config = loadConfig('api', testEnv({ REDIS_KEY_PREFIX: `test:${process.env.TEST_RUN_ID}:cache:${Date.now()}:` }));
+  let pool: Pool;
+  let redis: Redis;
+  let bus: InvalidationBus;
+  let accountId: string;
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: config.db.url, max: 4 });
+    redis = createCacheRedis(config);
+    await new Promise((r) => redis.once('ready', r));
+    bus = new InvalidationBus(config, redis);
+    await bus.onModuleInit();
+    const { rows } = await pool.query(`INSERT INTO accounts (name) VALUES ('cache test') RETURNING id`);
+    accountId = rows[0].id;
+  });
+  afterAll(async () => {
+    await bus.onModuleDestroy();
+    redis.disconnect();
+    await pool.end();
+  });
+
+  let n = 0;
+  async function insertLink(target: string): Promise<string> {
+    n += 1;
+    const code = `cache-${Date.now().toString(36)}-${n}`;
+    await pool.query(`INSERT INTO links (domain, code, account_id, target, is_alias) VALUES ('short.example', $1, $2, $3, true)`, [code, accountId, target]);
+    return code;
+  }
+
+  function newCache(pools: PgPools, overrides: Partial<typeof config.cache> = {}, client: Redis = redis) {
+    const sut = new LinkCacheService({ ...config, cache: { ...config.cache, ...overrides } }, client, bus, pools, new MetricsService());
+    sut.onModuleInit();
+    return sut;
+  }
+
+  it('coalesces concurrent misses for one code into one PostgreSQL query', async () => {
+    const code = await insertLink('https://example.com/coalesce');
+    const { pools, count } = countingPools(pool);
+    const sut = newCache(pools);
+    const results = await Promise.all(Array.from({ length: 50 }, () => sut.get('short.example', code)));
+    expect(new Set(results.map((r) => r.snapshot?.target))).toEqual(new Set(['https://example.com/coalesce']));
+    expect(count()).toBe(1);
+  });
+
+  it('answers a cached link from the LRU without I/O, synchronously', async () => {
+    const code = await insertLink('https://example.com/lru');
+    const { pools, count } = countingPools(pool);
+    const sut = newCache(pools);
+    await sut.get('short.example', code);
+    const hit = sut.get('short.example', code);
+    expect('then' in hit).toBe(false);
+    expect((hit as { layer: string }).layer).toBe('lru');
+    expect(count()).toBe(1);
+  });
+
+  it('caches unknown codes negatively in Redis and the LRU', async () => {
+    const { pools, count } = countingPools(pool);
+    const first = newCache(pools);
+    expect(await first.get('short.example', 'never-created-code')).toEqual({ snapshot: null, layer: 'db' });
+    const second = newCache(pools);
+    expect(await second.get('short.example', 'never-created-code')).toEqual({ snapshot: null, layer: 'redis' });
+    expect(await second.get('short.example', 'never-created-code')).toEqual({ snapshot: null, layer: 'lru' });
+    expect(count()).toBe(1);
+  });
+
+  it('falls through to PostgreSQL when the cache Redis is unreachable, without waiting for it', async () => {
+    const code = await insertLink('https://example.com/no-redis');
+    const down = createCacheRedis(loadConfig('api', testEnv({ REDIS_CACHE_URL: 'redis://127.0.0.1:1/0', REDIS_COMMAND_TIMEOUT_MS: '200' })));
+    down.on('error', () => undefined);
+    const { pools } = countingPools(pool);
+    const sut = newCache(pools, {}, down);
+    const started = Date.now();
+    const result = await sut.get('short.example', code);
+    expect(result.snapshot?.target).toBe('https://example.com/no-redis');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    down.disconnect();
+  });
+
+  it('never caches a row read before an invalidation that came after it', async () => {
+    const code = await insertLink('https://example.com/before');
+    const { pools } = countingPools(pool);
+    const sut = newCache(pools, {}, redis);
+    const pending = sut.get('short.example', code) as Promise<unknown>;
+    // The write commits and invalidates while the first read is in flight.
+    await pool.query(`UPDATE links SET target = 'https://example.com/after' WHERE code = $1`, [code]);
+    await sut.invalidate('short.example', code);
+    await pending;
+    expect((await sut.get('short.example', code)).snapshot?.target).toBe('https://example.com/after');
+    const other = newCache(pools);
+    expect((await other.get('short.example', code)).snapshot?.target).toBe('https://example.com/after');
+  });
+
+  it('drops a link from another process-local cache through the bus', async () => {
+    const code = await insertLink('https://example.com/v1');
+    const { pools } = countingPools(pool);
+    const a = newCache(pools);
+    const b = newCache(pools);
+    await a.get('short.example', code);
+    await b.get('short.example', code);
+    await pool.query(`UPDATE links SET target = 'https://example.com/v2' WHERE code = $1`, [code]);
+    await a.invalidate('short.example', code);
+    expect((await b.get('short.example', code)).snapshot?.target).toBe('https://example.com/v2');
+  });
+});
+
