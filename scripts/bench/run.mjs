@@ -1,0 +1,589 @@
+// `npm run bench`: the performance bench of issue 7 (method in docs/benchmarks.md).
+//
+// Starts everything it measures on loopback: the compiled API and worker as
+// child processes on databases of its own (`shortener_bench_<links>`, one per
+// scale, seeded with scripts/seed.mjs), a bare Fastify baseline server, and
+// an OTLP sink that takes the 1% of traces. Redis is the local server, under
+// a key prefix and a BullMQ prefix of this run, deleted at the end. The
+// server under test runs on the last CPU and the load generator (wrk) on the
+// first, with taskset. Every load run is bounded in time and stops by itself.
+//
+// Prints one table; every speed has its ratio against the baseline measured
+// in the same run. Then checks the issue's targets and exits 1 naming each
+// line that falls short (not with --smoke, which only proves the bench works).
+//
+//   npm run bench                        full run: 10k, 1M and 10M links
+//   npm run bench -- --smoke             seconds-long run on tiny data (CI)
+//   options: --scales 10k,1m,10m  --duration S  --warmup S  --connections C
+//            --keep-db (keep and reuse the seeded databases)  --no-build
+//            --out DIR (results.json and the PNG plot)  --profile DIR (API --cpu-prof)
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { seed, parseCount } from '../seed.mjs';
+import { detectLoadTool, killLoads, runLoad } from './lib/load.mjs';
+import { histogramDelta, scrape, sum } from './lib/metrics.mjs';
+import { CPUS, PLACEMENT, freePort, rssSampler, startChild, stopAll, waitUntil } from './lib/processes.mjs';
+import { checkTargets, formatTable, machineInfo, writePlot } from './lib/report.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const { Client } = require('pg');
+const Redis = require('ioredis');
+
+// ------------------------------------------------------------------ options
+
+function parseArgs(argv) {
+  const o = { smoke: false, keepDb: false, build: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--smoke') o.smoke = true;
+    else if (a === '--keep-db') o.keepDb = true;
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--scales') o.scales = next().split(',').map(parseCount);
+    else if (a === '--duration') o.duration = Number(next());
+    else if (a === '--warmup') o.warmup = Number(next());
+    else if (a === '--connections') o.connections = Number(next());
+    else if (a === '--out') o.out = path.resolve(next());
+    else if (a === '--profile') o.profile = path.resolve(next());
+    else if (a === '--admin-url') o.adminUrl = next();
+    else if (a === '--redis-url') o.redisUrl = next();
+    else throw new Error(`unknown option ${a}`);
+  }
+  o.scales ??= o.smoke ? [2_000] : [10_000, 1_000_000, 10_000_000];
+  if (o.scales.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scales takes link counts, e.g. 10k,1m,10m');
+  o.scales.sort((a, b) => a - b);
+  o.duration ??= o.smoke ? 1 : 10;
+  o.warmup ??= o.smoke ? 0 : 3;
+  o.connections ??= 50;
+  o.hot = o.smoke ? 100 : 1_000;
+  o.adminUrl ??= process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  o.redisUrl ??= process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  return o;
+}
+
+/** `10k`, `1M`, `10M` for a link count. */
+export function scaleLabel(n) {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;
+  if (n >= 1_000 && n % 1_000 === 0) return `${n / 1_000}k`;
+  return String(n);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const runId = `${process.pid}${Date.now().toString(36).slice(-4)}`;
+const work = mkdtempSync(path.join(os.tmpdir(), 'shortener-bench-'));
+const t0 = Date.now();
+const log = (m) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
+
+// Fixed secrets: the seed and the apps must agree on the code permutation key.
+const SECRETS = {
+  CODE_PERMUTATION_KEY: 'bench-code-permutation-key-0123456789',
+  CLICK_IP_SALT: 'bench-click-ip-salt-0123456789abcdef',
+  API_KEY_PEPPER: 'bench-api-key-pepper-0123456789abcdef',
+};
+const ADMIN_KEY = 'sk_benchadmin0001_BenchOnlyAdminKeyNotForProduction000001';
+const DOMAIN_URL = 'https://bench.example';
+const redisPrefix = `bench:${runId}:`;
+const queuePrefix = `{bench-${runId}}`;
+
+function databaseUrl(name) {
+  const u = new URL(opts.adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+function databaseName(links) {
+  // Smoke databases are per run (CI may run beside a full bench); full ones are reusable with --keep-db.
+  return opts.smoke ? `shortener_bench_smoke_${runId}_${scaleLabel(links).toLowerCase()}` : `shortener_bench_${scaleLabel(links).toLowerCase()}`;
+}
+
+// ------------------------------------------------------------------ setup
+
+let distDir;
+/** Compiles and snapshots dist/ so that another build in the same tree cannot change the apps mid-run. */
+function prepareApps() {
+  if (opts.build) {
+    log('building');
+    const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error('npm run build failed');
+  }
+  const app = path.join(work, 'app');
+  mkdirSync(app);
+  cpSync(path.join(root, 'dist'), path.join(app, 'dist'), { recursive: true });
+  symlinkSync(path.join(root, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  distDir = path.join(app, 'dist');
+}
+
+function appEnv(overrides) {
+  const env = { ...process.env };
+  // Nothing of the caller's OpenTelemetry or app settings leaks in.
+  for (const k of Object.keys(env)) if (k.startsWith('OTEL_') || k.startsWith('CACHE_') || k.startsWith('RATE_LIMIT_')) delete env[k];
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    HTTP_HOST: '127.0.0.1',
+    MANAGEMENT_HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: DOMAIN_URL,
+    REDIS_QUEUE_URL: opts.redisUrl,
+    REDIS_CACHE_URL: opts.redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix,
+    QUEUE_PREFIX: queuePrefix,
+    BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    // One client address sends everything here: the per-address limits would refuse it.
+    RATE_LIMIT_API_PER_MINUTE: '0',
+    RATE_LIMIT_CLIENT_PER_MINUTE: '0',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
+    RATE_LIMIT_REDIRECT_PER_SECOND: '0',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...SECRETS,
+    ...overrides,
+  };
+}
+
+/** The environment of traced processes: 1% head sampling, OTLP to the local sink. */
+function tracingEnv(sinkPort, service) {
+  return {
+    OTEL_SDK_DISABLED: 'false',
+    OTEL_SERVICE_NAME: service,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.01',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+  };
+}
+
+/** A local OTLP/HTTP receiver that accepts and discards trace exports, so nothing leaves the machine. */
+function startSink() {
+  const stats = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (d) => (stats.bytes += d.length));
+    req.on('end', () => {
+      stats.requests += 1;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' });
+      res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: server.address().port, stats })));
+}
+
+async function adminQuery(sql, params) {
+  const c = new Client({ connectionString: opts.adminUrl });
+  await c.connect();
+  try {
+    return await c.query(sql, params);
+  } finally {
+    await c.end();
+  }
+}
+
+async function withDb(name, fn) {
+  const c = new Client({ connectionString: databaseUrl(name) });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function migrate(name) {
+  const r = spawnSync(process.execPath, [path.join(distDir, 'libs/database/src/migration/migrate.main.js')], {
+    cwd: root,
+    env: appEnv({ DATABASE_URL: databaseUrl(name), LOG_LEVEL: 'warn' }),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`migrating ${name} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * A database holding exactly `links` seeded links, migrated to the current
+ * schema. With --keep-db a database seeded by an earlier run with the same
+ * count and key is reused (its seed time is kept from then).
+ */
+async function ensureSeeded(links) {
+  const name = databaseName(links);
+  const exists = (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
+  if (exists && opts.keepDb && !opts.smoke) {
+    const meta = await withDb(name, (c) =>
+      c.query(`SELECT links, key, seconds, index_seconds FROM bench_seed`).then((r) => r.rows[0], () => undefined),
+    );
+    if (meta && Number(meta.links) === links && meta.key === SECRETS.CODE_PERMUTATION_KEY) {
+      migrate(name);
+      log(`reusing ${name} (${links.toLocaleString('en-US')} links, seeded in ${Math.round(meta.seconds)} s)`);
+      return { name, links, seedSeconds: Number(meta.seconds), indexSeconds: Number(meta.index_seconds), reused: true };
+    }
+  }
+  if (exists) await adminQuery(`DROP DATABASE "${name}" WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  migrate(name);
+  log(`seeding ${name} with ${links.toLocaleString('en-US')} links`);
+  const result = await seed({ links, env: appEnv({ DATABASE_URL: databaseUrl(name) }), distDir, indexes: 'auto', quiet: opts.smoke });
+  await withDb(name, async (c) => {
+    await c.query(`CREATE TABLE bench_seed (links bigint NOT NULL, key text NOT NULL, seconds double precision NOT NULL, index_seconds double precision NOT NULL)`);
+    await c.query(`INSERT INTO bench_seed VALUES ($1, $2, $3, $4)`, [links, SECRETS.CODE_PERMUTATION_KEY, result.seconds, result.indexSeconds]);
+  });
+  return { name, links, seedSeconds: result.seconds, indexSeconds: result.indexSeconds, reused: false };
+}
+
+/** A uniform random sample of `want` codes of the database (all of them when it has fewer), shuffled. */
+async function sampleCodes(name, want) {
+  return withDb(name, async (c) => {
+    const total = Number((await c.query(`SELECT count(*) AS n FROM links WHERE domain = $1`, [new URL(DOMAIN_URL).hostname])).rows[0].n);
+    const percent = Math.min(100, ((want * 1.2) / Math.max(1, total)) * 100);
+    const { rows } = await c.query(`SELECT code FROM links TABLESAMPLE BERNOULLI (${percent}) WHERE domain = $1`, [new URL(DOMAIN_URL).hostname]);
+    const codes = rows.map((r) => r.code);
+    shuffle(codes);
+    return codes.slice(0, want);
+  });
+}
+
+function shuffle(a) {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+function writeCodes(file, codes) {
+  writeFileSync(file, `${codes.join('\n')}\n`);
+  return file;
+}
+
+/** `count` uniform picks of `codes`. */
+function uniformPicks(codes, count) {
+  return Array.from({ length: count }, () => codes[Math.floor(Math.random() * codes.length)]);
+}
+
+/** `count` picks of `codes` by rank with Zipf exponent `s` (rank 1 the most requested). */
+export function zipfPicks(codes, count, s = 1) {
+  const cdf = new Float64Array(codes.length);
+  let total = 0;
+  for (let k = 0; k < codes.length; k++) cdf[k] = total += 1 / (k + 1) ** s;
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = Math.random() * total;
+    let lo = 0;
+    let hi = codes.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = codes[lo];
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ processes
+
+async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) {
+  const port = await freePort();
+  const managementPort = await freePort();
+  const env = appEnv({
+    DATABASE_URL: databaseUrl(db),
+    HTTP_PORT: String(port),
+    MANAGEMENT_PORT: String(managementPort),
+    ...(tracing ? tracingEnv(sinkPort, 'shortener-bench-api') : { OTEL_SDK_DISABLED: 'true' }),
+    ...overrides,
+  });
+  const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const handle = startChild(name, process.execPath, [...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
+    env,
+    cwd: root,
+    logFile: path.join(work, `${name}.log`),
+    cpu: PLACEMENT.server,
+  });
+  await waitUntil(`${name} to be ready`, async () => (await fetch(`http://127.0.0.1:${managementPort}/health/ready`)).ok, { child: handle, timeoutMs: 90_000 });
+  return { handle, url: `http://127.0.0.1:${port}`, managementPort };
+}
+
+async function startWorker(sinkPort, db) {
+  const managementPort = await freePort();
+  const env = appEnv({ DATABASE_URL: databaseUrl(db), MANAGEMENT_PORT: String(managementPort), ...tracingEnv(sinkPort, 'shortener-bench-worker') });
+  const handle = startChild('worker', process.execPath, ['--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/worker/src/main.js')], {
+    env,
+    cwd: root,
+    logFile: path.join(work, 'worker.log'),
+  });
+  await waitUntil('the worker to be ready', async () => (await fetch(`http://127.0.0.1:${managementPort}/health/ready`)).ok, { child: handle, timeoutMs: 90_000 });
+  return { handle, managementPort };
+}
+
+async function startBaseline(codesFile) {
+  const port = await freePort();
+  const handle = startChild('baseline', process.execPath, [path.join(root, 'scripts/bench/baseline-server.mjs'), codesFile, String(port)], {
+    env: process.env,
+    cwd: root,
+    logFile: path.join(work, 'baseline.log'),
+    cpu: PLACEMENT.server,
+  });
+  await waitUntil('the baseline server', async () => handle.log().includes('listening'), { child: handle });
+  return { handle, url: `http://127.0.0.1:${port}` };
+}
+
+// ------------------------------------------------------------------ measuring
+
+const loadTool = detectLoadTool();
+
+/**
+ * Warm-up (discarded), then one measured load run with RSS sampling and
+ * metric scrapes around it.
+ */
+async function measure(server, { kind = 'codes', codesFile, warmFile, warmup = opts.warmup, seconds = opts.duration, connections = opts.connections, delayMs, watch = [] }) {
+  const base = { tool: loadTool, url: server.url, kind, apiKey: ADMIN_KEY, connections };
+  if (warmup > 0) await runLoad({ ...base, codesFile: warmFile ?? codesFile, seconds: warmup, delayMs });
+  const before = server.managementPort ? await scrape(server.managementPort) : null;
+  const sampler = rssSampler([server.handle, ...watch]);
+  const load = await runLoad({ ...base, codesFile, seconds, delayMs });
+  const rss = sampler.stop();
+  const after = server.managementPort ? await scrape(server.managementPort) : null;
+  return { load, rss, before, after };
+}
+
+/** Where redirects of a run were answered, from the API's counters: `lru 99.9%` etc. */
+function servedFrom(before, after) {
+  if (!before) return '';
+  const parts = [];
+  let total = 0;
+  const counts = {};
+  for (const layer of ['lru', 'redis', 'db']) {
+    counts[layer] = sum(after, 'shortener_redirects_total', { outcome: 'redirect', cache: layer }) - sum(before, 'shortener_redirects_total', { outcome: 'redirect', cache: layer });
+    total += counts[layer];
+  }
+  for (const layer of ['lru', 'redis', 'db']) if (counts[layer] > 0) parts.push(`${layer} ${((counts[layer] / total) * 100).toFixed(1)}%`);
+  const other = sum(after, 'shortener_redirects_total') - sum(before, 'shortener_redirects_total') - total;
+  if (other > 0) parts.push(`${other} not redirected`);
+  return parts.join(', ');
+}
+
+function row(name, m, extra = {}) {
+  return {
+    name,
+    rps: m.load.rps,
+    requests: m.load.requests,
+    latencyMs: m.load.latencyMs,
+    errors: m.load.errors,
+    rssMiB: m.rss,
+    ...extra,
+  };
+}
+
+/** Deletes keys matching `pattern` (SCAN, never KEYS). */
+async function deleteKeys(redis, pattern) {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** Connections and per-connection delay whose closed loop offers about `rate` requests per second. */
+export function pacing(rate, latencyMs = 0.3) {
+  let best = { connections: opts.connections, delayMs: 1, error: Infinity };
+  for (let c = 10; c <= 400; c++) {
+    const d = Math.round((c * 1000) / rate - latencyMs);
+    if (d < 1) continue;
+    const error = Math.abs((c * 1000) / (d + latencyMs) - rate) / rate;
+    if (error < best.error - 0.002) best = { connections: c, delayMs: d, error };
+  }
+  return best;
+}
+
+// ------------------------------------------------------------------ the run
+
+async function main() {
+  const started = Date.now();
+  log(`run ${runId} in ${work}: ${opts.smoke ? 'smoke' : 'full'}, scales ${opts.scales.map(scaleLabel).join(', ')}, ${opts.duration} s per row, ${opts.connections} connections, load tool ${loadTool}, ${CPUS} CPUs (server on ${PLACEMENT.server ?? 'any'}, load on ${PLACEMENT.load ?? 'any'})`);
+  if (opts.profile) mkdirSync(opts.profile, { recursive: true });
+  prepareApps();
+  const sink = await startSink();
+  const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, settings: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, placement: PLACEMENT }, seeds: [], rows: [] };
+  const databases = [];
+  try {
+    for (const links of opts.scales) databases.push(await ensureSeeded(links));
+    results.seeds = databases.map(({ links, seedSeconds, indexSeconds, reused }) => ({ links, seedSeconds, indexSeconds, reused }));
+    const main = databases[databases.length - 1];
+
+    const sample = await sampleCodes(main.name, Math.min(main.links, opts.smoke ? 2_000 : 1_000_000));
+    const hot = sample.slice(0, Math.min(opts.hot, sample.length));
+    const picks = opts.smoke ? 20_000 : 400_000;
+    const hotFile = writeCodes(path.join(work, 'hot.txt'), hot);
+    const hotPicks = writeCodes(path.join(work, 'hot-picks.txt'), uniformPicks(hot, picks));
+    const zipfWarm = writeCodes(path.join(work, 'zipf-warm.txt'), zipfPicks(sample, picks));
+    const zipf = writeCodes(path.join(work, 'zipf.txt'), zipfPicks(sample, picks));
+
+    // 1. Baseline.
+    log('baseline');
+    const baseline = await startBaseline(hotFile);
+    const b = await measure(baseline, { codesFile: hotPicks });
+    await baseline.handle.stop();
+    results.rows.push(row('baseline: bare Fastify, Map, 302', b, { key: 'baseline', links: hot.length }));
+
+    // 2. LRU hits with tracing off, right beside the same with tracing on.
+    log('redirect, LRU hit, tracing off');
+    const plain = await startApi('api-untraced', { db: main.name, tracing: false });
+    const off = await measure(plain, { codesFile: hotPicks });
+    await plain.handle.stop();
+    results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after) }));
+
+    // 3. The full API: tracing at 1%, metrics, clicks.
+    log('redirect, LRU hit (tracing 1%, metrics, clicks)');
+    const api = await startApi('api', { db: main.name, sinkPort: sink.port });
+    const lru = await measure(api, { codesFile: hotPicks });
+    const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after) });
+    results.rows.push(lruRow);
+    results.rows.push({
+      key: 'tracing',
+      name: 'tracing overhead: on at 1% / off',
+      links: main.links,
+      rps: null,
+      ratio: lruRow.rps / results.rows.find((r) => r.key === 'lru-untraced').rps,
+      note: `LRU-hit throughput with tracing on is ${((lruRow.rps / results.rows.find((r) => r.key === 'lru-untraced').rps) * 100).toFixed(0)}% of tracing off`,
+    });
+
+    log('redirect, Zipf');
+    const z = await measure(api, { codesFile: zipf, warmFile: zipfWarm });
+    results.rows.push(row(`redirect, Zipf s=1 over ${scaleLabel(sample.length)} codes`, z, { key: 'zipf', links: main.links, served: servedFrom(z.before, z.after) }));
+
+    log('creates');
+    const cr = await measure(api, { kind: 'create' });
+    const created = sum(cr.after, 'shortener_links_created_total') - sum(cr.before, 'shortener_links_created_total');
+    results.rows.push(row('create: single POST /api/v1/links', cr, { key: 'create', links: main.links, note: `${created} created` }));
+
+    // 4. Click ingest at a fixed offered rate: half the LRU-hit rate. The
+    // max-rate rows above published more clicks than a worker sharing two
+    // cores can commit; that backlog is deleted unprocessed so that it does
+    // not count as lag here (their capture cost is already in their figures).
+    log('click ingest');
+    await new Promise((r) => setTimeout(r, 1_500));
+    await deleteKeys(redis, `${queuePrefix}:clicks:*`);
+    const worker = await startWorker(sink.port, main.name);
+    const wanted = lruRow.rps / 2;
+    const pace = pacing(wanted, lruRow.latencyMs.p50 > 2 ? 0.5 : lruRow.latencyMs.p50);
+    const apiBefore = await scrape(api.managementPort);
+    const workerBefore = await scrape(worker.managementPort);
+    const sampler = rssSampler([api.handle, worker.handle]);
+    const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections: pace.connections, delayMs: pace.delayMs, seconds: opts.duration });
+    const workerAtEnd = await scrape(worker.managementPort);
+    const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
+    const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
+    const servedCount = await served();
+    const drainStarted = Date.now();
+    await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
+    const drainSeconds = (Date.now() - drainStarted) / 1000;
+    const rssIngest = sampler.stop();
+    const apiAfter = await scrape(api.managementPort);
+    const workerAfter = await scrape(worker.managementPort);
+    const committedCount = sum(workerAfter, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
+    const dropped = sum(apiAfter, 'shortener_clicks_dropped_total') - sum(apiBefore, 'shortener_clicks_dropped_total');
+    const lag = histogramDelta(workerBefore, workerAfter, 'shortener_click_ingest_lag_seconds', 0.99);
+    const committedInWindow = sum(workerAtEnd, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
+    results.rows.push({
+      key: 'clicks',
+      name: 'click ingest at half the LRU-hit rate',
+      links: main.links,
+      rps: committedCount / ingestLoad.seconds,
+      offeredRps: ingestLoad.rps,
+      wantedRps: wanted,
+      latencyMs: ingestLoad.latencyMs,
+      errors: ingestLoad.errors,
+      rssMiB: rssIngest,
+      clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count },
+      note: `offered ${Math.round(ingestLoad.rps)}/s (${pace.connections} conn, ${pace.delayMs} ms pause); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
+    });
+    await worker.handle.stop();
+    await api.handle.stop();
+
+    // 5. Cache-Redis hits: the LRU off.
+    log('redirect, Redis hit');
+    const lruOff = await startApi('api-lru-off', { db: main.name, sinkPort: sink.port, overrides: { CACHE_LRU_MAX_ENTRIES: '0' } });
+    const rh = await measure(lruOff, { codesFile: hotPicks });
+    await lruOff.handle.stop();
+    results.rows.push(row('redirect, cache-Redis hit (LRU off)', rh, { key: 'redis', links: main.links, served: servedFrom(rh.before, rh.after) }));
+
+    // 6. Cold: every scale, both caches missing (LRU off; Redis entries live
+    // 1 s and every code of the run is new, or last asked for over 1 s ago).
+    for (const db of databases) {
+      log(`redirect, cold, ${scaleLabel(db.links)} links`);
+      const codes = await sampleCodes(db.name, Math.min(db.links, opts.smoke ? 2_000 : 400_000));
+      const half = Math.floor(codes.length / 2);
+      const warmFile = writeCodes(path.join(work, `cold-warm-${db.links}.txt`), db.links > 100_000 ? codes.slice(half) : codes);
+      const coldFile = writeCodes(path.join(work, `cold-${db.links}.txt`), db.links > 100_000 ? codes.slice(0, half) : codes);
+      const cold = await startApi(`api-cold-${scaleLabel(db.links)}`, {
+        db: db.name,
+        sinkPort: sink.port,
+        // Its own queue: nothing consumes these clicks (they would count against the main database's links).
+        overrides: { CACHE_LRU_MAX_ENTRIES: '0', CACHE_REDIS_TTL_SECONDS: '1', QUEUE_PREFIX: `{bench-${runId}-cold}` },
+      });
+      if (opts.warmup > 0) {
+        await runLoad({ tool: loadTool, url: cold.url, kind: 'codes', codesFile: warmFile, connections: opts.connections, seconds: opts.warmup });
+        await new Promise((r) => setTimeout(r, 1_200));
+      }
+      await deleteKeys(redis, `${redisPrefix}link:*`);
+      // Warmed up above, on other codes: warming on these would fill Redis with them.
+      const c = await measure(cold, { codesFile: coldFile, warmup: 0 });
+      await cold.handle.stop();
+      results.rows.push(row(`redirect, cold (PostgreSQL), ${scaleLabel(db.links)} links`, c, { key: `cold-${db.links}`, links: db.links, served: servedFrom(c.before, c.after) }));
+    }
+
+    const baselineRps = results.rows[0].rps;
+    for (const r of results.rows) if (r.rps !== null && r.ratio === undefined) r.ratio = r.rps / baselineRps;
+    results.sink = sink.stats;
+    results.seconds = (Date.now() - started) / 1000;
+
+    process.stdout.write(`\n${formatTable(results)}\n`);
+    if (opts.out) {
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      const png = writePlot(results, opts.out, work);
+      if (png) log(`plot: ${png}`);
+    }
+    if (opts.smoke) return 0;
+    const checks = checkTargets(results, opts.scales);
+    process.stdout.write(`\n${checks.text}\n`);
+    return checks.failed.length > 0 ? 1 : 0;
+  } finally {
+    await stopAll();
+    sink.server.close();
+    await deleteKeys(redis, `${redisPrefix}*`).catch(() => undefined);
+    await deleteKeys(redis, `{bench-${runId}*`).catch(() => undefined);
+    redis.disconnect();
+    if (opts.smoke || !opts.keepDb) {
+      for (const links of opts.scales) await adminQuery(`DROP DATABASE IF EXISTS "${databaseName(links)}" WITH (FORCE)`).catch((e) => log(`could not drop ${databaseName(links)}: ${e.message}`));
+    }
+    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// Ctrl-C: stop the children and the load generator; the run then fails and
+// its finally block deletes what it made.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    killLoads();
+    void stopAll();
+    setTimeout(() => process.exit(130), 30_000).unref();
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    process.exit(2);
+  },
+);

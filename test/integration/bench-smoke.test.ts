@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { REPO_ROOT } from '../support/child-process';
+import { ADMIN_URL, REDIS_URL } from '../support/test-env';
+
+/**
+ * `npm run bench -- --smoke` (issue 7) as CI runs it: the whole bench on
+ * tiny data for a second per row, proving that it starts what it needs,
+ * measures every row and prints a table with numeric ratios. Speed is not
+ * checked here (the full bench checks its own figures). Needs the compiled
+ * apps (`npm run build`, which `npm test` runs first).
+ */
+const ROWS: [string, RegExp][] = [
+  ['baseline', /^baseline: bare Fastify/],
+  ['LRU hit, tracing off', /^redirect, LRU hit, tracing off$/],
+  ['LRU hit', /^redirect, LRU hit$/],
+  ['tracing overhead', /^tracing overhead: on at 1% \/ off$/],
+  ['Zipf', /^redirect, Zipf /],
+  ['creates', /^create: single POST/],
+  ['click ingest', /^click ingest at half the LRU-hit rate$/],
+  ['cache-Redis hit', /^redirect, cache-Redis hit/],
+  ['cold', /^redirect, cold \(PostgreSQL\), /],
+];
+
+function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '-s', 'bench', '--', '--smoke', '--no-build', '--admin-url', ADMIN_URL, '--redis-url', REDIS_URL], {
+      cwd: REPO_ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The table's body rows as cells (Markdown pipes, header and separator skipped). */
+function tableRows(stdout: string): string[][] {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('| '));
+  return lines.slice(1).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trim()));
+}
+
+describe('npm run bench -- --smoke', () => {
+  let result: { code: number | null; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    result = await runBench();
+  }, 240_000);
+
+  it('exits 0', () => {
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-4000) }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('prints every row of issue 7', () => {
+    const names = tableRows(result.stdout).map((cells) => cells[0]);
+    for (const [label, pattern] of ROWS) expect({ label, found: names.some((n) => pattern.test(n)) }).toEqual({ label, found: true });
+  });
+
+  it('prints a numeric ratio against the baseline on every row, and numeric speeds', () => {
+    const header = result.stdout.split('\n').find((l) => l.startsWith('| row'))!;
+    const columns = header.slice(2, -2).split(' | ').map((c) => c.trim());
+    const ratio = columns.indexOf('x baseline');
+    const speed = columns.indexOf('req/s');
+    const rows = tableRows(result.stdout);
+    expect(rows.length).toBeGreaterThanOrEqual(ROWS.length);
+    for (const cells of rows) {
+      expect({ row: cells[0], ratio: Number.isFinite(Number(cells[ratio])) }).toEqual({ row: cells[0], ratio: true });
+      if (!cells[0].startsWith('tracing overhead')) {
+        const value = Number(cells[speed].replace(/,/g, '').replace(/ clicks\/s$/, ''));
+        expect({ row: cells[0], speed: Number.isFinite(value) && value > 0 }).toEqual({ row: cells[0], speed: true });
+      }
+    }
+  });
+
+  it('counts every click it served (click ingest row)', () => {
+    const row = tableRows(result.stdout).find((cells) => cells[0].startsWith('click ingest'))!;
+    const m = /(\d+) served, (\d+) committed, (\d+) dropped/.exec(row[row.length - 1]);
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBe(Number(m![1]));
+  });
+});
