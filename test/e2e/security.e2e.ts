@@ -132,6 +132,28 @@ describe('security headers, CORS, body limits and JSON only', () => {
     expect([created.status, patched.status, patched.body.title]).toEqual([201, 200, 'merged']);
   });
 
+  it('refuses U+0000 anywhere in API input with a 400 naming the member, and answers 404 for such a code at the redirect', async () => {
+    const auth = api.adminAuth;
+    const cases = [
+      await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/', title: 'a\u0000b' }),
+      await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/', tags: ['ok', '\u0000'] }),
+      await api.http().post('/api/v1/links/bulk').set('authorization', auth).send({ items: [{ url: 'https://example.com/', 'x\u0000': 1 }] }),
+      await api.http().get('/api/v1/links?tag=%00').set('authorization', auth),
+      await api.http().get('/api/v1/links/a%00b/stats').set('authorization', auth),
+      await api.http().get('/api/v1/audit?link=%00').set('authorization', auth),
+    ];
+    for (const res of cases) expectProblem(res, 400, 'validation-failed');
+    expect(cases.map((r) => r.body.errors[0])).toEqual([
+      { pointer: '/title', detail: 'must not contain U+0000 (body member)' },
+      { pointer: '/tags/1', detail: 'must not contain U+0000 (body member)' },
+      { pointer: '/items/0/x\u0000', detail: 'must not contain U+0000 (body member)' },
+      { pointer: '/tag', detail: 'must not contain U+0000 (query parameter)' },
+      { pointer: '/code', detail: 'must not contain U+0000 (path parameter)' },
+      { pointer: '/link', detail: 'must not contain U+0000 (query parameter)' },
+    ]);
+    expectProblem(await api.http().get('/a%00b'), 404, 'link-not-found');
+  });
+
   it('answers a path with broken percent-encoding with a 400 problem, on the API and the redirect', async () => {
     expectProblem(await api.http().get('/%E0%A4%A'), 400, 'validation-failed');
     expectProblem(await api.http().get('/api/v1/links/%E0%A4%A').set('authorization', api.adminAuth), 400, 'validation-failed');

@@ -1,7 +1,8 @@
 import fastifyHelmet, { FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DomainError } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
-import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler, RouteOptions } from 'fastify';
 
 /** First path segment of everything the API serves (REST routes, OpenAPI document, docs UI). */
 const API_PREFIX = '/api';
@@ -76,6 +77,11 @@ const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'
  *   The app must be created with `bodyParser: false`, or Nest would add a
  *   form (`application/x-www-form-urlencoded`) parser at `init()`.
  *   Body size is Fastify's `bodyLimit` (`HTTP_BODY_LIMIT_BYTES`): 413 above it.
+ * - No U+0000 in path parameters, query parameters or JSON bodies (member
+ *   names and string values) of API routes: PostgreSQL text cannot hold it,
+ *   so it would otherwise fail the query with a 500 wherever a string
+ *   reaches the database. Refused with a 400 `validation-failed` problem
+ *   naming the member ({@link findNulCharacter}).
  */
 export async function installHttpHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
@@ -88,6 +94,7 @@ export async function installHttpHardening(app: NestFastifyApplication, config: 
     if (url !== API_PREFIX && !url.startsWith(`${API_PREFIX}/`)) return;
     const hook = url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`) ? sendDocsHeaders : sendApiHeaders;
     route.onRequest = [...toArray(route.onRequest), hook];
+    route.preValidation = [...toArray(route.preValidation), refuseNulCharacters];
   });
   fastify.removeContentTypeParser('text/plain');
   const origins = config.http.corsOrigins;
@@ -135,3 +142,38 @@ function toArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
 }
+
+const NUL = '\u0000';
+
+/**
+ * The JSON Pointer (RFC 6901) of the first member name or string value that
+ * contains U+0000, or null. Iterative, so any nesting depth the JSON parser
+ * accepted is scanned without exhausting the stack.
+ */
+export function findNulCharacter(value: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length > 0) {
+    const [current, pointer] = stack.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes(NUL)) return pointer || '/';
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, member] of Object.entries(current)) {
+        const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (key.includes(NUL)) return at;
+        stack.push([member, at]);
+      }
+    }
+  }
+  return null;
+}
+
+const refuseNulCharacters: preValidationHookHandler = function refuseNulCharacters(request, _reply, done) {
+  for (const [part, value] of [['path parameter', request.params], ['query parameter', request.query], ['body member', request.body]] as const) {
+    const pointer = findNulCharacter(value);
+    if (pointer !== null) {
+      const detail = `must not contain U+0000 (${part})`;
+      return done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
+    }
+  }
+  done();
+};

@@ -86,6 +86,8 @@ export class RedirectService {
   private serve(request: FastifyRequest, reply: FastifyReply): Promise<void> | void {
     let code = (request.params as { code: string }).code;
     if (NON_ASCII.test(code)) code = code.normalize('NFC');
+    // PostgreSQL text cannot hold U+0000: no code has it, and looking one up would fail.
+    if (code.includes('\u0000')) return this.refuse(reply, 404, 'not_found', 'none');
     const domain = this.domains.forRequestHost(request.hostname).host;
     const lookup = this.cache.get(domain, code);
     if ('then' in lookup) return lookup.then((l: CacheLookup) => this.respond(request, reply, l.snapshot, l.layer));
@@ -120,7 +122,7 @@ export class RedirectService {
     void reply.code(link.redirectType).header('location', location).header('cache-control', cacheControl).send();
   }
 
-  private refuse(reply: FastifyReply, status: 404 | 410, outcome: RedirectOutcome, layer: CacheLayer): void {
+  private refuse(reply: FastifyReply, status: 404 | 410, outcome: RedirectOutcome, layer: CacheLayer | 'none'): void {
     this.count(outcome, layer);
     void reply
       .code(status)
