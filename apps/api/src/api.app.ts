@@ -20,6 +20,8 @@ import { serveOpenApi } from './openapi';
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     // proxy-addr semantics: the right-most address not in a trusted range (DESIGN.md section 9).
+    // X-Forwarded-For is the one forwarding header honoured, and only from a
+    // trusted peer; X-Real-IP and Forwarded never change request.ip.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     bodyLimit: config.http.bodyLimitBytes,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,

@@ -1,0 +1,23 @@
+import { findNulCharacter } from './http-hardening';
+
+describe(findNulCharacter.name, () => {
+  it.each([
+    [{ title: 'fine', tags: ['a', 'b'] }, null],
+    ['plain', null],
+    [null, null],
+    [42, null],
+    ['a\u0000b', '/'],
+    [{ title: 'a\u0000' }, '/title'],
+    [{ tags: ['ok', 'x\u0000'] }, '/tags/1'],
+    [{ items: [{ 'k\u0000': 1 }] }, '/items/0/k\u0000'],
+    [{ 'a/b': { '~c': '\u0000' } }, '/a~1b/~0c'],
+  ])('finds U+0000 in %p at %p', (value, pointer) => {
+    expect(findNulCharacter(value)).toBe(pointer);
+  });
+
+  it('walks nesting deeper than the call stack would allow', () => {
+    let deep: unknown = ['\u0000'];
+    for (let i = 0; i < 100_000; i += 1) deep = [deep];
+    expect(findNulCharacter(deep)).toBe(`${'/0'.repeat(100_000)}/0`);
+  });
+});
