@@ -100,7 +100,7 @@ describe(collectQueries.name, () => {
   it('expands $__rate_interval, $__interval, $__range and the dashboard variables', () => {
     const bySource = new Map(queries.map((q) => [q.source, q.expr]));
     expect(bySource.get('shortener-api-red / Rate / Requests by route / A')).toBe('sum by (route) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s]))');
-    expect(bySource.get('shortener-api-red / Rate / Responses per interval by method / A')).toBe('sum by (method) (increase(http_server_request_duration_seconds_count{route=~".*"}[1s]))');
+    expect(bySource.get('shortener-api-red / Rate / Responses per interval by method / A')).toBe('sum by (method) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s])) * 1000 / 1000');
     expect(bySource.get('shortener-redirect-cache / Summary / Redirects in range / A')).toBe('sum(increase(shortener_redirects_total[3600s]))');
     expect(bySource.get('shortener-runtime / Event loop / CPU / A')).toBe('rate(process_cpu_seconds_total{job=~".*", instance=~".*"}[4s])');
     expect(bySource.get('shortener-slo-overview / Redirect availability: 99.9% over 30 days / Budget spent in range / A')).toBe(

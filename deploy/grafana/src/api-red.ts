@@ -19,8 +19,10 @@ export function apiRed(): dashboard.DashboardBuilder {
     timeseriesPanel('Responses by status code', [{ expr: `sum by (status_code) (rate(${H}_count{${ROUTE}}[$__rate_interval]))`, legend: '{{status_code}}' }], { unit: 'reqps' }),
   );
   b.withPanel(
-    timeseriesPanel('Responses per interval by method', [{ expr: `sum by (method) (increase(${H}_count{${ROUTE}}[$__interval]))`, legend: '{{method}}' }], {
-      description: 'Responses counted in each interval of the graph.',
+    // Not `increase(...[$__interval])`: at the smallest interval (the scrape
+    // interval) that window holds one sample and the panel shows no data.
+    timeseriesPanel('Responses per interval by method', [{ expr: `sum by (method) (rate(${H}_count{${ROUTE}}[$__rate_interval])) * $__interval_ms / 1000`, legend: '{{method}}' }], {
+      description: 'Responses in each interval of the graph: the per-second rate over the rate interval times the interval.',
       unit: 'short',
       span: 12,
     }),
