@@ -15,6 +15,13 @@ describe(findNulCharacter.name, () => {
     expect(findNulCharacter(value)).toBe(pointer);
   });
 
+  it('skips the values of the given members, not their names', () => {
+    const skip = new Set(['url']);
+    expect(findNulCharacter({ url: 'https://example.com/\u0000', items: [{ url: '\u0000' }] }, skip)).toBeNull();
+    expect(findNulCharacter({ url: 'https://example.com/', title: '\u0000' }, skip)).toBe('/title');
+    expect(findNulCharacter({ 'url\u0000': 'x' }, skip)).toBe('/url\u0000');
+  });
+
   it('walks nesting deeper than the call stack would allow', () => {
     let deep: unknown = ['\u0000'];
     for (let i = 0; i < 100_000; i += 1) deep = [deep];

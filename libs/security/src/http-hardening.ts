@@ -81,7 +81,9 @@ const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'
  *   names and string values) of API routes: PostgreSQL text cannot hold it,
  *   so it would otherwise fail the query with a 500 wherever a string
  *   reaches the database. Refused with a 400 `validation-failed` problem
- *   naming the member ({@link findNulCharacter}).
+ *   naming the member ({@link findNulCharacter}). Body members named `url`
+ *   are left to the target policy, which refuses every control character in
+ *   a target with its own problem type (`target-control-character`, CASES C11).
  */
 export async function installHttpHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
@@ -149,8 +151,11 @@ const NUL = '\u0000';
  * The JSON Pointer (RFC 6901) of the first member name or string value that
  * contains U+0000, or null. Iterative, so any nesting depth the JSON parser
  * accepted is scanned without exhausting the stack.
+ *
+ * @param skipMembers names of object members whose values are not scanned
+ *   (validated more precisely elsewhere)
  */
-export function findNulCharacter(value: unknown): string | null {
+export function findNulCharacter(value: unknown, skipMembers: ReadonlySet<string> = new Set()): string | null {
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0) {
     const [current, pointer] = stack.pop()!;
@@ -160,16 +165,23 @@ export function findNulCharacter(value: unknown): string | null {
       for (const [key, member] of Object.entries(current)) {
         const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
         if (key.includes(NUL)) return at;
-        stack.push([member, at]);
+        if (!skipMembers.has(key)) stack.push([member, at]);
       }
     }
   }
   return null;
 }
 
+// Targets: normalizeTarget refuses control characters with `target-control-character`.
+const CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['url']);
+
 const refuseNulCharacters: preValidationHookHandler = function refuseNulCharacters(request, _reply, done) {
-  for (const [part, value] of [['path parameter', request.params], ['query parameter', request.query], ['body member', request.body]] as const) {
-    const pointer = findNulCharacter(value);
+  for (const [part, value, skip] of [
+    ['path parameter', request.params, undefined],
+    ['query parameter', request.query, undefined],
+    ['body member', request.body, CHECKED_ELSEWHERE],
+  ] as const) {
+    const pointer = findNulCharacter(value, skip);
     if (pointer !== null) {
       const detail = `must not contain U+0000 (${part})`;
       return done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
