@@ -92,7 +92,8 @@ export function sliEventQueries(sli: Sli, window: string): { errors: string; tot
   const total = `sum(rate(${sli.histogram}_count${matchers(sli.selector)}[${window}]))`;
   switch (sli.kind) {
     case 'server-errors':
-      return { errors: `sum(rate(${sli.histogram}_count${matchers(sli.selector, 'status_code=~"5.."')}[${window}]))`, total };
+      // A service that never failed has no 5xx series: count zero errors while it has traffic, not "no data".
+      return { errors: `(sum(rate(${sli.histogram}_count${matchers(sli.selector, 'status_code=~"5.."')}[${window}])) or (0 * ${total}))`, total };
     case 'over-threshold': {
       // Good events are the `le` bucket; prom-client writes `le` as JavaScript prints the number.
       const good = `sum(rate(${sli.histogram}_bucket${matchers(sli.selector, `le="${String(sli.le)}"`)}[${window}]))`;

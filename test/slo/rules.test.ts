@@ -69,9 +69,9 @@ describe('Sloth-compatible recordings', () => {
   it('derives each SLI from the metric names of libs/observability', () => {
     const exprs = ruleFile('slo-recording.yaml').groups.flatMap((g) => g.rules.filter((r) => 'record' in r && r.record === 'slo:sli_error:ratio_rate5m').map((r) => r.expr));
     expect(exprs).toEqual([
-      '(sum(rate(http_server_request_duration_seconds_count{route="/:code",status_code=~"5.."}[5m])))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
+      '((sum(rate(http_server_request_duration_seconds_count{route="/:code",status_code=~"5.."}[5m])) or (0 * sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
       '((sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])) - sum(rate(http_server_request_duration_seconds_bucket{route="/:code",le="0.05"}[5m]))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
-      '(sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*",status_code=~"5.."}[5m])))\n/\n(sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*"}[5m])))\n',
+      '((sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*",status_code=~"5.."}[5m])) or (0 * sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*"}[5m])))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*"}[5m])))\n',
       '((sum(rate(shortener_click_ingest_lag_seconds_count[5m])) - sum(rate(shortener_click_ingest_lag_seconds_bucket{le="60"}[5m]))))\n/\n(sum(rate(shortener_click_ingest_lag_seconds_count[5m])))\n',
     ]);
   });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
@@ -19,6 +19,7 @@ export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited'
 
 // Bodies are built once: the hot path sends constant strings.
 const NOT_FOUND_BODY = JSON.stringify(problem('link-not-found', 'No link with this code'));
+const INTERNAL_BODY = JSON.stringify(problem('internal', 'The redirect could not be resolved; retry later'));
 const GONE_BODY = JSON.stringify(problem('link-gone', 'This link has expired, was disabled or deleted, or reached its click limit'));
 const NO_STORE = 'private, no-store';
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -52,6 +53,7 @@ const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL
 @Injectable()
 export class RedirectService {
   private readonly outcomes = new Map<string, { inc(): void }>();
+  private readonly logger = new Logger(RedirectService.name);
   private readonly maxAge: number;
   private readonly ipSalt: string;
   private readonly countryHeader?: string;
@@ -75,11 +77,24 @@ export class RedirectService {
   /** Fastify handler of `GET /:code` (Fastify answers HEAD through it without a body). */
   handle(request: FastifyRequest, reply: FastifyReply): Promise<void> | void {
     const admitted = this.limiter.admit(request.ip);
-    if (admitted === null) return this.serve(request, reply);
-    return admitted.then((refused) => {
-      if (refused === null) return this.serve(request, reply);
-      this.count('rate_limited', 'none');
-      this.limiter.refuse(reply, refused);
+    if (admitted === null) return this.guard(reply, this.serve(request, reply));
+    return this.guard(
+      reply,
+      admitted.then((refused) => {
+        if (refused === null) return this.serve(request, reply);
+        this.count('rate_limited', 'none');
+        this.limiter.refuse(reply, refused);
+      }),
+    );
+  }
+
+  /** A failed lookup (PostgreSQL unreachable and the link not cached) is a counted 500 problem. */
+  private guard(reply: FastifyReply, outcome: Promise<void> | void): Promise<void> | void {
+    if (!outcome) return outcome;
+    return outcome.catch((error: unknown) => {
+      this.count('error', 'none');
+      this.logger.error(`redirect failed: ${(error as Error)?.message ?? String(error)}`);
+      void reply.code(500).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(INTERNAL_BODY);
     });
   }
 
