@@ -55,6 +55,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     BOOTSTRAP_ADMIN_KEY: TEST_ADMIN_KEY,
     CLICK_FLUSH_INTERVAL_MS: '50',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // A loaded CI machine must not shed test traffic; load-shedding.e2e.ts turns it on.
+    HTTP_MAX_EVENT_LOOP_DELAY_MS: '0',
     // Every test client is 127.0.0.1 with the one bootstrapped admin key, and
     // rate-limit counters live a minute: tests that test limits set their own.
     RATE_LIMIT_API_PER_MINUTE: '1000000',

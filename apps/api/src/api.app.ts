@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, problem, sendProblem } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, installLoadShedding, problem, sendProblem } from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { AppConfig } from '@shortener/config';
@@ -44,6 +44,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     bodyParser: false,
   });
   installHttpObservability(app, { sampledLogRoutes: [REDIRECT_ROUTE] });
+  await installLoadShedding(app, config.http.maxEventLoopDelayMs);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ZodValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();

@@ -3,3 +3,4 @@ export * from './errors/problem-types';
 export * from './http/problem';
 export * from './http/problem-details.filter';
 export * from './time/clock';
+export * from './http/load-shedding';

@@ -22,6 +22,7 @@ export interface AppConfig {
     port: number;
     keepAliveTimeoutMs: number;
     bodyLimitBytes: number;
+    maxEventLoopDelayMs: number;
     corsOrigins: string[];
     trustedProxies: string[];
   };
@@ -144,6 +145,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       port: e.HTTP_PORT,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      maxEventLoopDelayMs: e.HTTP_MAX_EVENT_LOOP_DELAY_MS,
       corsOrigins: e.CORS_ORIGINS,
       trustedProxies: e.TRUSTED_PROXIES,
     },

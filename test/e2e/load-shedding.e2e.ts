@@ -1,0 +1,35 @@
+import { TestApi, startTestApi } from '../support/api-app';
+import { expectProblem } from '../support/problem';
+import { waitFor } from '../support/wait';
+
+/** Blocks this process's event loop, as a CPU-bound burst would. */
+function blockEventLoop(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+}
+
+describe('load shedding under event-loop pressure (DESIGN.md section 7)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ HTTP_MAX_EVENT_LOOP_DELAY_MS: '20' });
+  });
+  afterAll(() => api.close());
+
+  it('answers 503 overloaded with Retry-After while the event loop lags, and serves again once it recovers', async () => {
+    const shed = await waitFor('a shed request', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      blockEventLoop(1_200);
+      const res = await api.http().get('/api/openapi.json');
+      return res.status === 503 ? res : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 10 });
+    expectProblem(shed, 503, 'overloaded');
+    expect(shed.headers['retry-after']).toBe('1');
+    const recovered = await waitFor('the API to serve again', async () => {
+      const res = await api.http().get('/api/openapi.json');
+      return res.status === 200 ? res : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(recovered.status).toBe(200);
+  });
+});
