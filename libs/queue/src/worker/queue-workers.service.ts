@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@shortener/observability';
 import { Queue, Worker } from 'bullmq';
 import { JobDispatcher } from './job.dispatcher';
@@ -11,6 +11,12 @@ export const PROCESSED_QUEUE_HANDLES = Symbol('PROCESSED_QUEUE_HANDLES');
 /** How often the per-queue job counts gauge is refreshed. */
 const QUEUE_GAUGE_INTERVAL_MS = 5_000;
 const GAUGE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'] as const;
+/** At shutdown, how long a worker's blocking connection may take to finish reconnecting before the workers are closed. */
+export const RECONNECT_SETTLE_MS = 5_000;
+
+type BlockingClient = { status: string };
+// BullMQ keeps the blocking connection protected; only its ioredis status is read.
+const blockingClient = (w: Worker) => (w as unknown as { blockingConnection?: { client: Promise<BlockingClient> } }).blockingConnection?.client;
 
 /**
  * Starts the BullMQ workers once the application has booted (the job wiring
@@ -18,9 +24,15 @@ const GAUGE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'pa
  * then), after their queue Redis connection is ready; keeps
  * `shortener_queue_jobs{queue,state}` current. The workers themselves are
  * closed by @nestjs/bullmq on shutdown, after their active jobs finish.
+ *
+ * BullMQ 5 never resolves `Worker.close()` when it is called while the
+ * worker's blocking connection is reconnecting (taskforcesh/bullmq#4656), e.g.
+ * right after the queue Redis came back; before shutdown such a connection
+ * gets up to {@link RECONNECT_SETTLE_MS} to be ready again. (When Redis stays
+ * down, the process-level shutdown deadline still ends the process.)
  */
 @Injectable()
-export class QueueWorkersService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(QueueWorkersService.name);
   private gaugeTimer?: NodeJS.Timeout;
   private refreshing = false;
@@ -39,6 +51,17 @@ export class QueueWorkersService implements OnApplicationBootstrap, OnApplicatio
     this.gaugeTimer = setInterval(() => void this.refreshGauge(), QUEUE_GAUGE_INTERVAL_MS);
     this.gaugeTimer.unref();
     void this.refreshGauge();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.gaugeTimer);
+    const deadline = Date.now() + RECONNECT_SETTLE_MS;
+    for (const p of this.processors) {
+      const pending = blockingClient(p.worker);
+      if (!pending) continue;
+      const client = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(0, deadline - Date.now())).unref())]);
+      while (client && client.status === 'reconnecting' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   onApplicationShutdown(): void {
