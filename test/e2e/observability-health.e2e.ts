@@ -1,13 +1,12 @@
-import { INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ConfigModule, loadConfig } from '@shortener/config';
-import { CODE_SCHEMA_VERSION, DatabaseModule, OLDEST_COMPATIBLE_SCHEMA_VERSION, runMigrations } from '@shortener/database';
-import { ManagementServer, ObservabilityModule, ProcessLifecycle, startManagementServer } from '@shortener/observability';
-import { RedisModule } from '@shortener/redis';
+import { loadConfig } from '@shortener/config';
+import { CODE_SCHEMA_VERSION, OLDEST_COMPATIBLE_SCHEMA_VERSION, runMigrations } from '@shortener/database';
+import { ManagementServer, ProcessLifecycle, startManagementServer } from '@shortener/observability';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { startTestApi, TestApi, uniqueAlias } from '../support/api-app';
 import { OwnedPostgres, OwnedRedis, pollUntil, startOwnedPostgres, startOwnedRedis } from '../support/owned-services';
-import { testConfig } from '../support/test-env';
+import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/compiled-app';
+import { runId, workerId } from '../support/test-env';
 
 /**
  * Probes as DESIGN.md section 7 says, on a test-owned redis-server and
@@ -40,6 +39,23 @@ describe('health probes (API)', () => {
     expect(res.status).toBe(201);
   };
   const ready = () => get(base, '/health/ready');
+  const pgAlias = uniqueAlias('h-pg');
+  const lruHits = async (): Promise<number> => {
+    const { body } = await get(base, '/metrics');
+    return Number(/^shortener_cache_requests_total\{layer="lru",result="hit"\} (\d+)$/m.exec(body)?.[1] ?? 0);
+  };
+  const busSubscribers = async (): Promise<number> => {
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await client.connect();
+      const [, n] = (await client.pubsub('NUMSUB', `${api.config.redis.keyPrefix}invalidation`)) as [string, number];
+      return Number(n);
+    } catch {
+      return -1;
+    } finally {
+      client.disconnect();
+    }
+  };
   const dependencyGauge = async (dependency: string): Promise<string | undefined> => {
     const { body } = await get(base, '/metrics');
     return new RegExp(`^shortener_dependency_up\\{dependency="${dependency}"\\} (\\d+)$`, 'm').exec(body)?.[1];
@@ -63,6 +79,7 @@ describe('health probes (API)', () => {
     });
     management = await startManagementServer(api.app, api.config);
     base = `http://127.0.0.1:${management.port}`;
+    await createLink(pgAlias);
   }, 60_000);
 
   afterAll(async () => {
@@ -124,6 +141,16 @@ describe('health probes (API)', () => {
     expect((await api.http().get(`/${cached}`)).status).toBe(302);
 
     await redis.stop();
+    try {
+      await expectServedWhileRedisDown(cached, uncached);
+    } finally {
+      await redis.start();
+    }
+    await pollUntil('readiness to report Redis up again', async () => (await ready()).body.status === 'ok');
+    expect(await dependencyGauge('redis_cache')).toBe('1');
+  }, 30_000);
+
+  const expectServedWhileRedisDown = async (cached: string, uncached: string): Promise<void> => {
     const res = await ready();
     expect({ status: res.status, body: res.body.status, error: res.body.error }).toEqual({
       status: 200,
@@ -144,18 +171,29 @@ describe('health probes (API)', () => {
       `https://example.com/${uncached}`,
     ]);
     expect((await get(base, '/health/live')).status).toBe(200);
-
-    await redis.start();
-    await pollUntil('readiness to report Redis up again', async () => (await ready()).body.status === 'ok');
-    expect(await dependencyGauge('redis_cache')).toBe('1');
-  }, 30_000);
+  };
 
   it('stays ready while PostgreSQL is down, reports it, and keeps serving cached redirects', async () => {
-    const alias = uniqueAlias('h-pg');
-    await createLink(alias);
-    expect((await api.http().get(`/${alias}`)).status).toBe(302);
+    // A link created well before (its own invalidation echo long delivered),
+    // in the LRU once the bus is back (its reconnect clears the LRU) and a
+    // redirect was answered from there.
+    await pollUntil('the invalidation bus to resubscribe', async () => (await busSubscribers()) === 1);
+    await pollUntil('a redirect answered by the LRU', async () => {
+      const before = await lruHits();
+      expect((await api.http().get(`/${pgAlias}`)).status).toBe(302);
+      return (await lruHits()) > before;
+    });
 
     await pg.stop();
+    try {
+      await expectServedWhilePostgresDown();
+    } finally {
+      await pg.start();
+    }
+    await pollUntil('readiness to report PostgreSQL up again', async () => (await ready()).body.status === 'ok');
+  }, 60_000);
+
+  const expectServedWhilePostgresDown = async (): Promise<void> => {
     const res = await ready();
     expect({ status: res.status, body: res.body.status, postgres: res.body.error.postgres?.status, schema: res.body.details.schema }).toEqual({
       status: 200,
@@ -172,12 +210,9 @@ describe('health probes (API)', () => {
       },
     });
     expect(await dependencyGauge('postgres')).toBe('0');
-    const redirect = await api.http().get(`/${alias}`);
-    expect([redirect.status, redirect.headers.location]).toEqual([302, `https://example.com/${alias}`]);
-
-    await pg.start();
-    await pollUntil('readiness to report PostgreSQL up again', async () => (await ready()).body.status === 'ok');
-  }, 60_000);
+    const redirect = await api.http().get(`/${pgAlias}`);
+    expect([redirect.status, redirect.headers.location]).toEqual([302, `https://example.com/${pgAlias}`]);
+  };
 
   it('fails readiness when the schema is outside the code compatible range', async () => {
     const db = new Client({ connectionString: pg.url(DB_NAME) });
@@ -226,45 +261,59 @@ describe('health probes (API)', () => {
   });
 });
 
-describe('health probes (worker role)', () => {
+describe('health probes (compiled worker)', () => {
+  const SHUTDOWN_TIMEOUT_MS = 3_000;
   let redis: OwnedRedis;
-  let app: INestApplicationContext;
-  let management: ManagementServer;
+  let worker: CompiledApp;
   let base: string;
 
   beforeAll(async () => {
     redis = await startOwnedRedis();
-    const config = testConfig('worker', { REDIS_CACHE_URL: redis.url, REDIS_QUEUE_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' });
-    // The worker's observability composition: config, database, cache Redis and the observability module.
-    @Module({ imports: [ConfigModule.forRoot(config), ObservabilityModule, DatabaseModule.forRoot(), RedisModule] })
-    class WorkerHealthModule {}
-    app = await NestFactory.createApplicationContext(WorkerHealthModule, { logger: false });
-    await app.init();
-    management = await startManagementServer(app, config);
-    base = `http://127.0.0.1:${management.port}`;
-    app.get(ProcessLifecycle).markReady();
-  }, 30_000);
+    // The real worker process, its queues and caches on the test-owned Redis.
+    worker = await startCompiledApp('worker', {
+      REDIS_CACHE_URL: redis.url,
+      REDIS_QUEUE_URL: redis.url,
+      REDIS_COMMAND_TIMEOUT_MS: '200',
+      QUEUE_PREFIX: `{test-${runId()}-w${workerId()}-health}`,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      LOG_LEVEL: 'info',
+    });
+    base = worker.managementUrl;
+  }, 2 * READY_TIMEOUT_MS);
 
   afterAll(async () => {
-    await management?.close();
-    await app?.close();
+    await worker?.stop();
     await redis?.stop();
-  });
+  }, 30_000);
 
   it('requires the queue Redis: not ready while it is down, ready again after it restarts', async () => {
     const up = await get(base, '/health/ready');
     expect([up.status, up.body.status, up.body.details.redis_queue.critical]).toEqual([200, 'ok', true]);
 
     await redis.stop();
-    const down = await get(base, '/health/ready');
-    expect([down.status, down.body.status, down.body.error.redis_queue]).toEqual([
-      503,
-      'error',
-      { status: 'down', critical: true, reason: 'not connected (reconnecting)' },
-    ]);
-    expect((await get(base, '/health/live')).status).toBe(200);
-
-    await redis.start();
+    try {
+      const down = await get(base, '/health/ready');
+      expect([down.status, down.body.status, down.body.error.redis_queue]).toEqual([
+        503,
+        'error',
+        { status: 'down', critical: true, reason: 'not connected (reconnecting)' },
+      ]);
+      expect((await get(base, '/health/live')).status).toBe(200);
+    } finally {
+      await redis.start();
+    }
     await pollUntil('worker readiness after the Redis restart', async () => (await get(base, '/health/ready')).status === 200);
+  }, 30_000);
+
+  it('ends within SHUTDOWN_TIMEOUT_MS of SIGTERM, readiness failing first', async () => {
+    const started = Date.now();
+    worker.child.kill('SIGTERM');
+    await pollUntil('readiness to fail after SIGTERM', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status !== 200);
+    await worker.exited;
+    expect(Date.now() - started).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 2_000);
+    // Either clean, or forced out at the deadline (BullMQ workers that cannot close in time).
+    const messages = worker.logLines().map((l) => String(l.msg)).filter((m) => m.startsWith('shutdown'));
+    expect(messages[0]).toBe('shutdown started: readiness fails from now on');
+    expect(['shutdown complete', 'shutdown timed out: forcing exit']).toContain(messages[1]);
   }, 30_000);
 });

@@ -1,7 +1,7 @@
 import { loadConfig } from '@shortener/config';
 import { createQueue, QUEUES } from '@shortener/queue';
 import { Agent, request } from 'node:http';
-import { CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/compiled-app';
 import { pollUntil } from '../support/owned-services';
 import { runId, TEST_ADMIN_KEY, testEnv, workerId } from '../support/test-env';
 
@@ -35,7 +35,7 @@ describe('graceful shutdown of the API (compiled, SIGTERM under load)', () => {
 
   afterAll(async () => {
     await api?.stop();
-  });
+  }, 30_000);
 
   it('answers every request it accepted and publishes every click before it exits', async () => {
     api = await startCompiledApp('api', { ...prefixes, CLICK_FLUSH_INTERVAL_MS: '1000', LOG_LEVEL: 'info' });
@@ -95,5 +95,5 @@ describe('graceful shutdown of the API (compiled, SIGTERM under load)', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
-  }, 60_000);
+  }, 2 * READY_TIMEOUT_MS);
 });

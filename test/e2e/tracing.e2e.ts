@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp, TRACING_REGISTER } from '../support/compiled-app';
 import { pollUntil } from '../support/owned-services';
 import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver';
-import { TEST_ADMIN_KEY } from '../support/test-env';
+import { runId, TEST_ADMIN_KEY, workerId } from '../support/test-env';
 
 /**
  * Traces, exemplars and logs of the compiled apps (auto-instrumentation does
@@ -54,9 +55,12 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     receiver = await startOtlpReceiver();
     // API at ratio 0: only requests with a sampled incoming traceparent are
     // traced. Worker with the default sampler: every batch span is sampled.
+    // A queue of their own: the worker must not first chew through clicks
+    // other files of this Jest worker left in the default queue.
+    const queue = { QUEUE_PREFIX: `{test-${runId()}-w${workerId()}-tracing}`, REDIS_KEY_PREFIX: `test:${runId()}:w${workerId()}:tracing:` };
     [api, worker] = await Promise.all([
-      startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), LOG_LEVEL: 'info' }, { tracing: true }),
-      startCompiledApp('worker', otelEnv(receiver, {}), { tracing: true }),
+      startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), ...queue, LOG_LEVEL: 'info' }, { tracing: true }),
+      startCompiledApp('worker', { ...otelEnv(receiver, {}), ...queue }, { tracing: true }),
     ]);
     const created = await fetch(`${api.url}/api/v1/links`, {
       method: 'POST',
@@ -75,12 +79,12 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     await pollUntil('the server spans of both sampled redirects', () =>
       [missTrace, hitTrace].every((t) => spansOf(t).some((s) => s.scope === SCOPE.http && s.kind === 2)),
     );
-  }, 60_000);
+  }, 2 * READY_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all([api?.stop(), worker?.stop()]);
     await receiver?.close();
-  });
+  }, 30_000);
 
   it('traces a sampled redirect: a server span with Fastify, ioredis and pg children, service shortener-api', () => {
     const spans = spansOf(missTrace);
@@ -112,7 +116,7 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const expected = [missTrace, hitTrace].map((t) => ({ traceId: t, spanId: handlerOf(t).spanId }));
     const batches = () => receiver.spans.filter((s) => s.service === 'shortener-worker' && s.name === 'process clicks');
     const links = () => batches().flatMap((s) => s.links);
-    await pollUntil('batch spans linking both sampled redirects', () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)));
+    await pollUntil('batch spans linking both sampled redirects', () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)), 30_000);
     // Only sampled redirects carry a traceparent: the unsampled click adds no link.
     expect(links().sort((a, b) => a.traceId.localeCompare(b.traceId))).toEqual(expected.sort((a, b) => a.traceId.localeCompare(b.traceId)));
     const batch = batches().find((s) => s.links.length > 0)!;
@@ -125,7 +129,7 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     // The rollup's queries are its children, in the worker's service.
     await pollUntil('the rollup queries of a linked batch', () => receiver.spans.some((s) => s.parentSpanId === batch.spanId && s.scope === SCOPE.pg));
     expect([...new Set(spansOf(batch.traceId).map((s) => s.service))]).toEqual(['shortener-worker']);
-  });
+  }, 60_000);
 
   it('scrapes OpenMetrics with trace id exemplars when negotiated, and promtool-clean text by default', async () => {
     const om = await scrape(api, OPENMETRICS_ACCEPT);
@@ -174,5 +178,29 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const server = spansOf(missTrace).find((s) => s.scope === SCOPE.http)!;
     expect(redirects[0].span_id).toBe(server.spanId);
     expect(api.output().includes(TEST_ADMIN_KEY.split('_')[2])).toBe(false);
+  });
+});
+
+describe('OTEL_SDK_DISABLED', () => {
+  it('turns all of it off: no module patched, no tracer provider registered', () => {
+    const probe = [
+      "const http = require('http');",
+      "const api = require('@opentelemetry/api');",
+      'process.stdout.write(JSON.stringify({',
+      '  http: Boolean(http.Server.prototype.emit.__wrapped),',
+      "  pg: Boolean(require('pg').Client.prototype.query.__wrapped),",
+      '  provider: api.trace.getTracerProvider().getDelegate().constructor.name,',
+      '}));',
+      'process.exit(0);',
+    ].join('\n');
+    const run = (disabled: string) => {
+      const env = { ...process.env, OTEL_SDK_DISABLED: disabled, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' };
+      const r = spawnSync(process.execPath, ['--require', TRACING_REGISTER, '-e', probe], { cwd: path.resolve(__dirname, '../..'), env, encoding: 'utf8' });
+      return JSON.parse(r.stdout || `{"stderr":${JSON.stringify(r.stderr)}}`);
+    };
+    expect([run('true'), run('false')]).toEqual([
+      { http: false, pg: false, provider: 'NoopTracerProvider' },
+      { http: true, pg: true, provider: 'TracerProvider' },
+    ]);
   });
 });

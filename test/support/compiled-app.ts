@@ -5,6 +5,12 @@ import { freeTcpPort, pollUntil } from './owned-services';
 import { testEnv } from './test-env';
 
 const ROOT = path.resolve(__dirname, '../..');
+/**
+ * Deadline of a compiled app's boot. Loading the app with the tracing
+ * instrumentation takes a few seconds on an idle 2-core machine and several
+ * times that when other test files load theirs at the same time.
+ */
+export const READY_TIMEOUT_MS = 90_000;
 /** The tracing bootstrap the `start:*` scripts `--require` before the app. */
 export const TRACING_REGISTER = path.join(ROOT, 'dist/libs/observability/src/tracing/register.js');
 
@@ -31,7 +37,8 @@ export interface CompiledApp {
  * `overrides`, and waits until its management server answers
  * `/health/ready` with 200.
  *
- * @throws when the build is missing, the process exits, or it is not ready within 30 s.
+ * @throws when the build is missing, the process exits, or it is not ready
+ *   within {@link READY_TIMEOUT_MS}.
  */
 export async function startCompiledApp(
   name: 'api' | 'worker',
@@ -83,7 +90,7 @@ export async function startCompiledApp(
         const res = await fetch(`${managementUrl}/health/ready`).catch(() => null);
         return res?.status === 200;
       },
-      30_000,
+      READY_TIMEOUT_MS,
     );
   } catch (e) {
     child.kill('SIGKILL');
