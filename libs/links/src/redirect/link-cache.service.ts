@@ -17,6 +17,7 @@ export interface CacheLookup {
 }
 
 const NEGATIVE = '0';
+const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshot';
 // An invalidation leaves a marker for this long; a fill that read PostgreSQL
 // before the write committed finds it and does not cache the stale row.
 const INVALIDATION_MARKER_MS = 5_000;
@@ -131,7 +132,8 @@ export class LinkCacheService implements OnModuleInit {
     } catch {
       this.redisMiss.inc();
     }
-    const { rows } = await this.pools.read.query(SNAPSHOT_SQL, [domain, code]);
+    // A named statement: each pooled connection parses and plans it once, not per miss.
+    const { rows } = await this.pools.read.query({ name: SNAPSHOT_STATEMENT, text: SNAPSHOT_SQL, values: [domain, code] });
     const snapshot = rows.length ? snapshotFromRow(rows[0]) : null;
     const ttl = snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds;
     const value = snapshot ? JSON.stringify(snapshot) : NEGATIVE;

@@ -5,7 +5,6 @@ import { PgPools } from '@shortener/database';
 import { MetricsService, sampledTraceparent } from '@shortener/observability';
 import { RedirectRateLimiter } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createHmac } from 'node:crypto';
 import { ShortDomains } from '../application/short-domains';
 import { BlocklistService } from '../blocklist/blocklist.service';
 import { appendForwardedQuery } from '../domain/redirect-location';
@@ -13,6 +12,7 @@ import { ClickRecorder } from './click-recorder';
 import { CacheLayer, CacheLookup, LinkCacheService } from './link-cache.service';
 import { isPreviewBot } from './preview-bots';
 import { RedirectSnapshot } from './redirect-snapshot';
+import { VisitorHasher } from './visitor-hash';
 
 /** Outcome label of `shortener_redirects_total`. */
 export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited' | 'error';
@@ -55,7 +55,7 @@ export class RedirectService {
   private readonly outcomes = new Map<string, { inc(): void }>();
   private readonly logger = new Logger(RedirectService.name);
   private readonly maxAge: number;
-  private readonly ipSalt: string;
+  private readonly visitors: VisitorHasher;
   private readonly countryHeader?: string;
 
   constructor(
@@ -70,7 +70,7 @@ export class RedirectService {
     private readonly blocklist: BlocklistService,
   ) {
     this.maxAge = config.links.permanentRedirectMaxAgeSeconds;
-    this.ipSalt = config.clicks.ipSalt;
+    this.visitors = new VisitorHasher(config.clicks.ipSalt);
     this.countryHeader = config.clicks.countryHeader;
   }
 
@@ -156,7 +156,7 @@ export class RedirectService {
       at: now,
       referrerHost: m && m[1] ? m[1].toLowerCase() : null,
       userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'].slice(0, 512) : null,
-      visitorHash: createHmac('sha256', this.ipSalt).update(request.ip).digest('base64url').slice(0, 22),
+      visitorHash: this.visitors.hash(request.ip),
       country: typeof country === 'string' && COUNTRY.test(country) ? country.toUpperCase() : null,
       // Sampled redirects only (undefined otherwise): the worker's batch span links to them.
       traceparent: sampledTraceparent(),
