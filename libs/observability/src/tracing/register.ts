@@ -6,7 +6,8 @@
  *
  * `OTEL_SDK_DISABLED=true` turns all of it off: nothing is loaded or patched.
  */
-import { createTracingSdk } from './tracing-sdk';
+import { headSamplingPolicyFromEnv } from './head-sampling';
+import { createTracingSdk, gateIncomingRequests } from './tracing-sdk';
 import { setTracingShutdown } from './tracing-shutdown';
 
 function disabled(value: string | undefined): boolean {
@@ -16,5 +17,6 @@ function disabled(value: string | undefined): boolean {
 if (!disabled(process.env.OTEL_SDK_DISABLED)) {
   const sdk = createTracingSdk();
   sdk.start();
+  gateIncomingRequests(headSamplingPolicyFromEnv());
   setTracingShutdown(() => sdk.shutdown());
 }
