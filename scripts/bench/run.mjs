@@ -17,6 +17,7 @@
 //   options: --scales 10k,1m,10m  --duration S  --warmup S  --connections C
 //            --keep-db (keep and reuse the seeded databases)  --no-build
 //            --out DIR (results.json and the PNG plot)  --profile DIR (API --cpu-prof)
+//            --api-node-flags "--max-semi-space-size=16" (V8 flags of every API process)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { seed, parseCount } from '../seed.mjs';
 import { detectLoadTool, killLoads, runLoad } from './lib/load.mjs';
 import { histogramDelta, scrape, sum } from './lib/metrics.mjs';
-import { CPUS, PLACEMENT, freePort, rssSampler, startChild, stopAll, waitUntil } from './lib/processes.mjs';
+import { CPUS, PLACEMENT, cpuSeconds, freePort, rssSampler, startChild, stopAll, waitUntil } from './lib/processes.mjs';
 import { checkTargets, formatTable, machineInfo, writePlot } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,6 +54,7 @@ function parseArgs(argv) {
     else if (a === '--profile') o.profile = path.resolve(next());
     else if (a === '--admin-url') o.adminUrl = next();
     else if (a === '--redis-url') o.redisUrl = next();
+    else if (a === '--api-node-flags') o.apiNodeFlags = next().split(/\s+/).filter(Boolean);
     else throw new Error(`unknown option ${a}`);
   }
   o.scales ??= o.smoke ? [2_000] : [10_000, 1_000_000, 10_000_000];
@@ -295,7 +297,7 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) 
     ...overrides,
   });
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const handle = startChild(name, process.execPath, [...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
+  const handle = startChild(name, process.execPath, [...(opts.apiNodeFlags ?? []), ...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
     env,
     cwd: root,
     logFile: path.join(work, `${name}.log`),
@@ -342,10 +344,12 @@ async function measure(server, { kind = 'codes', codesFile, warmFile, warmup = o
   if (warmup > 0) await runLoad({ ...base, codesFile: warmFile ?? codesFile, seconds: warmup, delayMs });
   const before = server.managementPort ? await scrape(server.managementPort) : null;
   const sampler = rssSampler([server.handle, ...watch]);
+  const cpu0 = cpuSeconds(server.handle.pid);
   const load = await runLoad({ ...base, codesFile, seconds, delayMs });
+  const cpu = cpuSeconds(server.handle.pid) - cpu0;
   const rss = sampler.stop();
   const after = server.managementPort ? await scrape(server.managementPort) : null;
-  return { load, rss, before, after };
+  return { load, rss, before, after, cpuUsPerRequest: load.requests > 0 ? (cpu * 1e6) / load.requests : null, cpuShare: cpu / load.seconds };
 }
 
 /** Where redirects of a run were answered, from the API's counters: `lru 99.9%` etc. */
@@ -372,6 +376,8 @@ function row(name, m, extra = {}) {
     latencyMs: m.load.latencyMs,
     errors: m.load.errors,
     rssMiB: m.rss,
+    cpuUsPerRequest: m.cpuUsPerRequest,
+    cpuShare: m.cpuShare,
     ...extra,
   };
 }
@@ -388,16 +394,18 @@ async function deleteKeys(redis, pattern) {
   return deleted;
 }
 
-/** Connections and per-connection delay whose closed loop offers about `rate` requests per second. */
-export function pacing(rate, latencyMs = 0.3) {
-  let best = { connections: opts.connections, delayMs: 1, error: Infinity };
-  for (let c = 10; c <= 400; c++) {
-    const d = Math.round((c * 1000) / rate - latencyMs);
-    if (d < 1) continue;
-    const error = Math.abs((c * 1000) / (d + latencyMs) - rate) / rate;
-    if (error < best.error - 0.002) best = { connections: c, delayMs: d, error };
+/**
+ * Connections and per-connection pause whose closed loop offers about `rate`
+ * requests per second: the longest pause (up to 50 ms) that needs at most 400
+ * connections, so that response latency (about `latencyMs`) moves the offered
+ * rate by a few percent at most.
+ */
+export function pacing(rate, latencyMs = 0.5) {
+  for (let delayMs = 50; delayMs >= 1; delayMs--) {
+    const connections = Math.round((rate * (delayMs + latencyMs)) / 1000);
+    if (connections >= 1 && connections <= 400) return { connections, delayMs };
   }
-  return best;
+  return { connections: 400, delayMs: 1 };
 }
 
 // ------------------------------------------------------------------ the run
@@ -411,7 +419,7 @@ async function main() {
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, settings: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, placement: PLACEMENT }, seeds: [], rows: [] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags ?? [] }, seeds: [], rows: [] };
   const databases = [];
   try {
     for (const links of opts.scales) databases.push(await ensureSeeded(links));
@@ -446,13 +454,14 @@ async function main() {
     const lru = await measure(api, { codesFile: hotPicks });
     const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after) });
     results.rows.push(lruRow);
+    const untraced = results.rows.find((r) => r.key === 'lru-untraced');
     results.rows.push({
       key: 'tracing',
       name: 'tracing overhead: on at 1% / off',
       links: main.links,
       rps: null,
-      ratio: lruRow.rps / results.rows.find((r) => r.key === 'lru-untraced').rps,
-      note: `LRU-hit throughput with tracing on is ${((lruRow.rps / results.rows.find((r) => r.key === 'lru-untraced').rps) * 100).toFixed(0)}% of tracing off`,
+      ratio: lruRow.rps / untraced.rps,
+      note: `throughput on/off ${(lruRow.rps / untraced.rps).toFixed(2)}; CPU per request ${Math.round(untraced.cpuUsPerRequest)} us off, ${Math.round(lruRow.cpuUsPerRequest)} us on (${lruRow.cpuUsPerRequest >= untraced.cpuUsPerRequest ? '+' : ''}${Math.round(lruRow.cpuUsPerRequest - untraced.cpuUsPerRequest)} us)`,
     });
 
     log('redirect, Zipf');
@@ -473,7 +482,7 @@ async function main() {
     await deleteKeys(redis, `${queuePrefix}:clicks:*`);
     const worker = await startWorker(sink.port, main.name);
     const wanted = lruRow.rps / 2;
-    const pace = pacing(wanted, lruRow.latencyMs.p50 > 2 ? 0.5 : lruRow.latencyMs.p50);
+    const pace = pacing(wanted);
     const apiBefore = await scrape(api.managementPort);
     const workerBefore = await scrape(worker.managementPort);
     const sampler = rssSampler([api.handle, worker.handle]);
@@ -543,6 +552,7 @@ async function main() {
     const baselineRps = results.rows[0].rps;
     for (const r of results.rows) if (r.rps !== null && r.ratio === undefined) r.ratio = r.rps / baselineRps;
     results.sink = sink.stats;
+    results.loadAverageAtEnd = os.loadavg()[0];
     results.seconds = (Date.now() - started) / 1000;
 
     process.stdout.write(`\n${formatTable(results)}\n`);

@@ -46,6 +46,25 @@ export function rssMiB(pid) {
   }
 }
 
+// Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ) on every supported architecture.
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time (user + system) a process has used so far, in seconds, or null once
+ * it is gone. Divided by the requests of a run it gives CPU per request, a
+ * figure that other load on the machine disturbs far less than throughput.
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
 const running = new Set();
 
 /**

@@ -28,7 +28,7 @@ function rssText(rss) {
 
 /** The results as a Markdown table (readable on a terminal too). */
 export function formatTable(results) {
-  const head = ['row', 'links', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'RSS MiB', 'notes'];
+  const head = ['row', 'links', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'CPU us/req', 'RSS MiB', 'notes'];
   const lines = results.rows.map((r) => [
     r.name,
     r.links === undefined ? '-' : r.links.toLocaleString('en-US'),
@@ -38,6 +38,7 @@ export function formatTable(results) {
     fmtMs(r.latencyMs?.p99),
     fmtMs(r.latencyMs?.p999),
     r.errors === undefined ? '-' : String(r.errors),
+    r.cpuUsPerRequest === undefined || r.cpuUsPerRequest === null ? '-' : `${Math.round(r.cpuUsPerRequest)} (${Math.round(r.cpuShare * 100)}%)`,
     rssText(r.rssMiB),
     [r.served, r.note].filter(Boolean).join('; '),
   ]);
@@ -50,9 +51,11 @@ export function formatTable(results) {
     `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? ':' : '-').padEnd(w + 1, '-') + (i === 0 || i === widths.length - 1 ? '-' : ':')).join('|')}|`,
     ...lines.map(fmt),
     '',
-    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}`,
+    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}; API node flags: ${results.settings.apiNodeFlags.length ? results.settings.apiNodeFlags.join(' ') : 'none'}`,
     `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}${m.redis ? `, Redis ${m.redis}` : ''}`,
     `seeded: ${seeds}; traces exported to the local sink: ${results.sink?.requests ?? 0} requests`,
+    // Other work on the machine takes CPU from the pinned server: the load average says how much there was.
+    `1-minute load average: ${results.loadAverageAtStart?.toFixed(2)} at the start, ${results.loadAverageAtEnd?.toFixed(2)} at the end; run took ${Math.round(results.seconds)} s`,
   ].join('\n');
 }
 
