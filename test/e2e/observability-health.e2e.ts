@@ -24,6 +24,22 @@ async function get(base: string, path: string): Promise<Probe> {
   return { status: res.status, body: path === '/metrics' ? text : JSON.parse(text) };
 }
 
+/**
+ * Probes until the clients have noticed the outage: the first probes after a
+ * stop may still see a connection that is going away (ioredis then says the
+ * stream is not writeable) before every check settles on `reconnecting`.
+ * Every probe on the way must already report the checks down.
+ */
+async function settledOutage(probe: () => Promise<Probe>, checks: string[]): Promise<Probe> {
+  let last: Probe | undefined;
+  await pollUntil(`${checks.join(', ')} to settle down`, async () => {
+    last = await probe();
+    expect(checks.map((c) => last!.body.error[c]?.status)).toEqual(checks.map(() => 'down'));
+    return checks.every((c) => last!.body.error[c].reason === 'not connected (reconnecting)');
+  });
+  return last!;
+}
+
 const DB_NAME = 'shortener_test_owned_health';
 const CODE = { codeVersion: CODE_SCHEMA_VERSION, oldestCompatible: OLDEST_COMPATIBLE_SCHEMA_VERSION };
 
@@ -151,7 +167,7 @@ describe('health probes (API)', () => {
   }, 30_000);
 
   const expectServedWhileRedisDown = async (cached: string, uncached: string): Promise<void> => {
-    const res = await ready();
+    const res = await settledOutage(ready, ['redis_cache', 'redis_queue']);
     expect({ status: res.status, body: res.body.status, error: res.body.error }).toEqual({
       status: 200,
       body: 'degraded',
@@ -292,7 +308,7 @@ describe('health probes (compiled worker)', () => {
 
     await redis.stop();
     try {
-      const down = await get(base, '/health/ready');
+      const down = await settledOutage(() => get(base, '/health/ready'), ['redis_queue']);
       expect([down.status, down.body.status, down.body.error.redis_queue]).toEqual([
         503,
         'error',
