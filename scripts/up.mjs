@@ -97,7 +97,7 @@ for (;;) {
   if (Date.now() > deadline) {
     console.error('the API did not answer within 60 s');
     stop(1);
-    break;
+    await new Promise(() => undefined); // stop() exits the process
   }
   await new Promise((r) => setTimeout(r, 250));
 }

@@ -60,7 +60,7 @@ describe('aliases (CASES C13-C17)', () => {
     expect((await api.http().get(`/${alias}`)).headers.location).toBe('https://a.example/sale');
   });
 
-  it('C15 kind: a deleted alias stays reserved for its account only', async () => {
+  it('C15 kind: a deleted alias stays reserved: never handed to another account, nor re-created', async () => {
     const a = await mintKey(api, 'member');
     const b = await mintKey(api, 'member');
     const alias = uniqueAlias('keep');
@@ -68,8 +68,9 @@ describe('aliases (CASES C13-C17)', () => {
     expect((await api.http().delete(`/api/v1/links/${alias}`).set('authorization', a.auth)).status).toBe(204);
     expectProblem(await createLink(api, { url: 'https://b.example/1', alias }, b.auth), 409, 'alias-taken');
     expect((await api.http().get(`/${alias}`)).status).toBe(410);
-    expect((await createLink(api, { url: 'https://a.example/2', alias }, a.auth)).status).toBe(201);
-    expect((await api.http().get(`/${alias}`)).headers.location).toBe('https://a.example/2');
+    expectProblem(await createLink(api, { url: 'https://a.example/2', alias }, a.auth), 409, 'alias-taken');
+    expect((await api.http().get(`/${alias}`)).status).toBe(410);
+    expect((await api.http().get(`/api/v1/links/${alias}`).set('authorization', a.auth)).body.state).toBe('deleted');
   });
 
   it('C16: 20 simultaneous creates of one alias give exactly one 201 and nineteen 409', async () => {

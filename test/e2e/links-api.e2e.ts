@@ -37,7 +37,7 @@ describe('links API', () => {
     it.each([
       [{ url: 'https://example.com/', expiresAt: '2099-01-01T00:00:00' }, 'validation-failed'],
       [{ url: 'https://example.com/', expiresAt: 'tomorrow' }, 'validation-failed'],
-      [{ url: 'https://example.com/', expiresAt: '2001-01-01T00:00:00Z' }, 'expires-at-invalid'],
+      [{ url: 'https://example.com/', expiresAt: '2001-01-01T00:00:00Z' }, 'expires-at-past'],
       [{ url: 'https://example.com/', redirectType: 303 }, 'validation-failed'],
       [{ url: 'https://example.com/', maxClicks: 0 }, 'validation-failed'],
       [{ url: 'https://example.com/', unknown: 1 }, 'validation-failed'],
@@ -50,8 +50,10 @@ describe('links API', () => {
   });
 
   describe('authentication and roles', () => {
-    it('refuses missing, malformed and unknown keys with 401', async () => {
-      expectProblem(await api.http().get('/api/v1/links'), 401, 'unauthenticated');
+    it('refuses missing, malformed and unknown keys with 401 naming the Bearer scheme', async () => {
+      const missing = await api.http().get('/api/v1/links');
+      expectProblem(missing, 401, 'unauthenticated');
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="shortener"');
       expectProblem(await api.http().get('/api/v1/links').set('authorization', 'Basic abc'), 401, 'unauthenticated');
       expectProblem(await api.http().get('/api/v1/links').set('authorization', 'Bearer sk_unknownkey01_0123456789abcdefghijklmnopqrstuv'), 401, 'unauthenticated');
     });
@@ -122,6 +124,21 @@ describe('links API', () => {
       expect((await api.http().get(`/api/v1/links/${code}`).set('authorization', api.adminAuth)).body.state).toBe('deleted');
       expect((await api.http().get(`/${code}`)).status).toBe(410);
       expectProblem(await api.http().patch(`/api/v1/links/${code}`).set('authorization', api.adminAuth).send({ title: 'x' }), 410, 'link-gone');
+    });
+
+    it('deletes with a Content-Type header and no body', async () => {
+      const code = await createdCode(api, { url: 'https://example.com/ct', alias: uniqueAlias('ct') });
+      expect((await api.http().delete(`/api/v1/links/${code}`).set('authorization', api.adminAuth).set('content-type', 'application/json')).status).toBe(204);
+      expectProblem(await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json'), 400, 'validation-failed');
+    });
+
+    it('lists exhausted links by state', async () => {
+      const member = await mintKey(api, 'member');
+      const code = await createdCode(api, { url: 'https://example.com/ex', alias: uniqueAlias('ex'), maxClicks: 1 }, member.auth);
+      await api.http().get(`/${code}`);
+      const exhausted = await api.http().get('/api/v1/links?state=exhausted').set('authorization', member.auth);
+      expect(exhausted.body.items.map((l: { code: string; state: string }) => [l.code, l.state])).toEqual([[code, 'exhausted']]);
+      expect((await api.http().get('/api/v1/links?state=active').set('authorization', member.auth)).body.items).toEqual([]);
     });
 
     it('answers 404 for an unknown code', async () => {

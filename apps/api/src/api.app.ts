@@ -48,8 +48,15 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ZodValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON Merge Patch documents (RFC 7396) are JSON.
-  fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  // JSON and JSON Merge Patch documents (RFC 7396). An empty body is no body
+  // (a DELETE sent with a Content-Type header), not malformed JSON; routes
+  // that need a body refuse its absence through validation.
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  const jsonOrNothing = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) =>
+    body.length === 0 ? done(null, undefined) : json(request, body, done);
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonOrNothing);
+  fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonOrNothing);
   // Before any route is registered: it attaches the security headers as routes are added.
   await installHttpHardening(app, config);
   serveOpenApi(app);

@@ -15,5 +15,7 @@ export async function createWorkerApp(config: AppConfig): Promise<INestApplicati
   return NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
     abortOnError: false,
+    // Held until main.ts hands Nest the JSON (pino) logger, so boot lines are JSON too.
+    bufferLogs: true,
   });
 }

@@ -20,6 +20,7 @@ export const PROBLEM_TYPES = {
   'alias-taken': { status: 409, title: 'The alias is already taken' },
   'domain-unknown': { status: 400, title: 'The domain is not configured' },
   'expires-at-invalid': { status: 400, title: 'expiresAt must be an RFC 3339 timestamp with an offset' },
+  'expires-at-past': { status: 400, title: 'expiresAt must be in the future' },
   'cursor-invalid': { status: 400, title: 'The pagination cursor is invalid' },
   'stats-range-invalid': { status: 400, title: 'The statistics range is empty or has too many points' },
   'unauthenticated': { status: 401, title: 'A valid API key is required' },

@@ -22,6 +22,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, except
   if (body.status >= 500) {
     logger?.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
   }
+  // RFC 9110 section 11.6.1 and RFC 6750 section 3: a 401 names the scheme to use.
+  if (body.status === 401) void reply.header('www-authenticate', 'Bearer realm="shortener"');
   const retryAfter = body.retryAfterSeconds;
   if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));

@@ -24,7 +24,7 @@ export interface LinkListQuery {
   limit: number;
   after?: LinkCursor;
   tag?: string;
-  state?: 'active' | 'expired' | 'deleted';
+  state?: 'active' | 'expired' | 'exhausted' | 'disabled' | 'deleted';
   text?: string;
 }
 
@@ -92,19 +92,6 @@ export class LinkRepository {
     return rows.length ? toEntity(rows[0]) : null;
   }
 
-  /** Re-creates a deleted link of the same account in place: its code stays the account's (DESIGN.md section 4). */
-  async reviveDeleted(m: EntityManager, l: NewLink): Promise<LinkRow | null> {
-    const rows = await m.query(
-      `UPDATE links SET target = $4, title = $5, tags = $6, redirect_type = $7, forward_query = $8, is_alias = $9,
-              expires_at = $10, max_clicks = $11, clicks_consumed = 0, expired_at = NULL, disabled_at = NULL,
-              deleted_at = NULL, created_at = now(), updated_at = now()
-        WHERE domain = $1 AND code = $2 AND account_id = $3 AND deleted_at IS NOT NULL
-        RETURNING ${COLUMNS}`,
-      [l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks],
-    ).then(returnedRows);
-    return rows.length ? toEntity(rows[0]) : null;
-  }
-
   /** The link of (domain, code), locked for update when `forUpdate`. */
   async find(m: EntityManager | null, domain: string, code: string, forUpdate = false): Promise<LinkRow | null> {
     const rows = await (m ?? this.dataSource.manager).query(
@@ -140,6 +127,8 @@ export class LinkRepository {
     if (q.tag) where.push(`tags @> ARRAY[${p(q.tag)}]::text[]`);
     if (q.state === 'deleted') where.push('deleted_at IS NOT NULL');
     if (q.state === 'expired') where.push('deleted_at IS NULL AND expires_at <= now()');
+    if (q.state === 'exhausted') where.push('deleted_at IS NULL AND max_clicks IS NOT NULL AND clicks_consumed >= max_clicks');
+    if (q.state === 'disabled') where.push('deleted_at IS NULL AND disabled_at IS NOT NULL');
     if (q.state === 'active') {
       where.push('deleted_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (max_clicks IS NULL OR clicks_consumed < max_clicks)');
     }

@@ -66,7 +66,7 @@ export const listLinksSchema = z
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200).optional(),
     tag: tag.optional(),
-    state: z.enum(['active', 'expired', 'deleted']).optional(),
+    state: z.enum(['active', 'expired', 'exhausted', 'disabled', 'deleted']).optional(),
     q: z.string().trim().min(1).max(200).optional(),
   })
   .strict();

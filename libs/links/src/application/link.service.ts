@@ -120,7 +120,7 @@ export class LinkService {
     const target = this.targets.normalize(input.url, 'create');
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
     if (expiresAt && expiresAt.getTime() <= this.clock.now()) {
-      throw new DomainError('expires-at-invalid', 'expiresAt must be in the future');
+      throw new DomainError('expires-at-past', `expiresAt ${input.expiresAt} is not in the future`);
     }
     const base: Omit<NewLink, 'code' | 'isAlias'> = {
       domain: domain.host,
@@ -135,8 +135,9 @@ export class LinkService {
     };
     if (input.alias !== undefined) {
       const code = normalizeAlias(input.alias);
-      const row = (await this.repo.insertIfAbsent(m, { ...base, code, isAlias: true })) ?? (await this.repo.reviveDeleted(m, { ...base, code, isAlias: true }));
-      if (!row) throw new DomainError('alias-taken', `The alias ${code} is already taken on ${domain.host}`, { alias: code });
+      const row = await this.repo.insertIfAbsent(m, { ...base, code, isAlias: true });
+      // A deleted link keeps its code (and its analytics) for good: a code is never reused, not even by its account.
+      if (!row) throw new DomainError('alias-taken', `The alias ${code} is already taken on ${domain.host}, or was used by a deleted link`, { alias: code });
       return row;
     }
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
