@@ -482,7 +482,15 @@ async function main() {
     await deleteKeys(redis, `${queuePrefix}:clicks:*`);
     const worker = await startWorker(sink.port, main.name);
     const wanted = lruRow.rps / 2;
-    const pace = pacing(wanted);
+    let pace = pacing(wanted);
+    // A short probe at that pacing, then connections scaled by wanted/achieved:
+    // on a busy machine latency is several ms and would lower the offered rate.
+    const apiAtProbe = await scrape(api.managementPort);
+    const probe = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections: pace.connections, delayMs: pace.delayMs, seconds: opts.smoke ? 1 : 3 });
+    pace = { ...pace, connections: Math.max(1, Math.min(1_000, Math.round((pace.connections * wanted) / Math.max(1, probe.rps)))) };
+    // The probe's clicks are committed before the measured window starts (the new worker counts from 0).
+    const probeServed = sum(await scrape(api.managementPort), 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiAtProbe, 'shortener_redirects_total', { outcome: 'redirect' });
+    await waitUntil('the probe clicks to be committed', async () => sum(await scrape(worker.managementPort), 'shortener_clicks_committed_total') >= probeServed, { timeoutMs: 60_000, intervalMs: 250 }).catch((e) => log(e.message));
     const apiBefore = await scrape(api.managementPort);
     const workerBefore = await scrape(worker.managementPort);
     const sampler = rssSampler([api.handle, worker.handle]);
