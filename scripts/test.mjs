@@ -1,6 +1,9 @@
 // The README's test command: type check once, build (some tests run the compiled
 // apps as child processes), then every Jest tier. Extra arguments go to Jest.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
@@ -12,4 +15,16 @@ if (process.versions.node.split('.')[0] !== '24') {
 }
 run('npm', ['run', '-s', 'typecheck']);
 run('npm', ['run', '-s', 'build']);
-run('npx', ['jest', '--ci', ...process.argv.slice(2)]);
+// Jest's own summary, plus one plain closing line that any CI reader understands.
+const dir = mkdtempSync(path.join(tmpdir(), 'shortener-jest-'));
+const results = path.join(dir, 'results.json');
+const jest = spawnSync('npx', ['jest', '--ci', '--json', `--outputFile=${results}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+try {
+  const r = JSON.parse(readFileSync(results, 'utf8'));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+} catch {
+  console.log('jest: no results were written');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(jest.status ?? 1);
