@@ -16,27 +16,23 @@ const K = new Int32Array([
 const H0 = new Int32Array([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ]);
-const BLOCK_BYTES = 64;
+/** SHA-256 block size in bytes. */
+export const BLOCK_BYTES = 64;
 const PADDING_BIT = 0x80000000 | 0;
 
 /**
- * HMAC-SHA-256 (RFC 2104 over FIPS 180-4) of a single 32-bit word, truncated
- * to its first 32 bits, with the key's inner and outer states computed once.
- *
- * Why not `node:crypto`: `createHmac` allocates a native object per call,
- * which costs several microseconds, and a Feistel permutation needs one HMAC
- * per round; here a tag costs two compression-function calls on reused
- * buffers. The output is checked against `createHmac` in the spec.
- *
- * Not for authenticating data: it is the pseudo-random round function of
- * {@link ShortCodeGenerator}, which only ever MACs fixed-length messages.
+ * HMAC-SHA-256 (RFC 2104 over FIPS 180-4) with the key's inner and outer
+ * states computed once, and one SHA-256 compression on reused buffers: the
+ * shared core of the fixed-length MACs below and of the redirect's visitor
+ * hash. Subclasses fill `w[0..15]` with a block and call {@link compress}.
+ * Not reentrant: use an instance synchronously.
  */
-export class HmacSha256Word {
-  private readonly innerState = new Int32Array(8);
-  private readonly outerState = new Int32Array(8);
+export abstract class KeyedSha256 {
+  protected readonly innerState = new Int32Array(8);
+  protected readonly outerState = new Int32Array(8);
   // The block being compressed in words 0-15, its message schedule after.
-  private readonly w = new Int32Array(64);
-  private readonly digest = new Int32Array(8);
+  protected readonly w = new Int32Array(64);
+  protected readonly digest = new Int32Array(8);
 
   /** @param key the secret, any length (keys longer than 64 bytes are hashed first, as RFC 2104 says). */
   constructor(key: Uint8Array) {
@@ -49,31 +45,18 @@ export class HmacSha256Word {
     this.compress(H0, this.outerState);
   }
 
-  /**
-   * The first four bytes of HMAC-SHA-256(key, message), read big-endian.
-   * @param message an integer in [0, 2^32) (or its int32 alias), MACed as four big-endian bytes
-   * @returns an unsigned integer in [0, 2^32)
-   */
-  first32(message: number): number {
+  /** The outer hash of the inner digest now in `digest`, written back to `digest` (the HMAC). */
+  protected finishOuter(): void {
     const w = this.w;
-    const digest = this.digest;
-    // Inner hash: the ipad block (precomputed), then the message and its
-    // padding; the length field counts the ipad block too.
-    w[0] = message | 0;
-    w[1] = PADDING_BIT;
-    w.fill(0, 2, 15);
-    w[15] = (BLOCK_BYTES + 4) * 8;
-    this.compress(this.innerState, digest);
-    w.set(digest);
+    w.set(this.digest);
     w[8] = PADDING_BIT;
     w.fill(0, 9, 15);
     w[15] = (BLOCK_BYTES + 32) * 8;
-    this.compress(this.outerState, digest);
-    return digest[0] >>> 0;
+    this.compress(this.outerState, this.digest);
   }
 
   /** One SHA-256 compression (FIPS 180-4 section 6.2.2) of the block in `w[0..15]` onto `state`, written to `out`. */
-  private compress(state: Int32Array, out: Int32Array): void {
+  protected compress(state: Int32Array, out: Int32Array): void {
     const w = this.w;
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15];
@@ -112,5 +95,38 @@ export class HmacSha256Word {
     out[5] = (state[5] + f) | 0;
     out[6] = (state[6] + g) | 0;
     out[7] = (state[7] + h) | 0;
+  }
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104 over FIPS 180-4) of a single 32-bit word, truncated
+ * to its first 32 bits, with the key's inner and outer states computed once.
+ *
+ * Why not `node:crypto`: `createHmac` allocates a native object per call,
+ * which costs several microseconds, and a Feistel permutation needs one HMAC
+ * per round; here a tag costs two compression-function calls on reused
+ * buffers. The output is checked against `createHmac` in the spec.
+ *
+ * Not for authenticating data: it is the pseudo-random round function of
+ * {@link ShortCodeGenerator}, which only ever MACs fixed-length messages.
+ */
+export class HmacSha256Word extends KeyedSha256 {
+  /**
+   * The first four bytes of HMAC-SHA-256(key, message), read big-endian.
+   * @param message an integer in [0, 2^32) (or its int32 alias), MACed as four big-endian bytes
+   * @returns an unsigned integer in [0, 2^32)
+   */
+  first32(message: number): number {
+    const w = this.w;
+    const digest = this.digest;
+    // Inner hash: the ipad block (precomputed), then the message and its
+    // padding; the length field counts the ipad block too.
+    w[0] = message | 0;
+    w[1] = PADDING_BIT;
+    w.fill(0, 2, 15);
+    w[15] = (BLOCK_BYTES + 4) * 8;
+    this.compress(this.innerState, digest);
+    this.finishOuter();
+    return digest[0] >>> 0;
   }
 }
