@@ -54,10 +54,16 @@ function once() {
   });
 }
 
+// With a rate, every request takes the next slot of one shared schedule (as codes.lua does).
+let nextAt = performance.now();
 async function connection() {
   while (Date.now() < deadline) {
+    if (o.rate) {
+      const now = performance.now();
+      nextAt = Math.max(nextAt, now - 50) + 1000 / o.rate;
+      if (nextAt > now) await new Promise((r) => setTimeout(r, nextAt - now));
+    }
     await once();
-    if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
   }
 }
 

@@ -339,13 +339,13 @@ const loadTool = detectLoadTool();
  * Warm-up (discarded), then one measured load run with RSS sampling and
  * metric scrapes around it.
  */
-async function measure(server, { kind = 'codes', codesFile, warmFile, warmup = opts.warmup, seconds = opts.duration, connections = opts.connections, delayMs, watch = [] }) {
+async function measure(server, { kind = 'codes', codesFile, warmFile, warmup = opts.warmup, seconds = opts.duration, connections = opts.connections, watch = [] }) {
   const base = { tool: loadTool, url: server.url, kind, apiKey: ADMIN_KEY, connections };
-  if (warmup > 0) await runLoad({ ...base, codesFile: warmFile ?? codesFile, seconds: warmup, delayMs });
+  if (warmup > 0) await runLoad({ ...base, codesFile: warmFile ?? codesFile, seconds: warmup });
   const before = server.managementPort ? await scrape(server.managementPort) : null;
   const sampler = rssSampler([server.handle, ...watch]);
   const cpu0 = cpuSeconds(server.handle.pid);
-  const load = await runLoad({ ...base, codesFile, seconds, delayMs });
+  const load = await runLoad({ ...base, codesFile, seconds });
   const cpu = cpuSeconds(server.handle.pid) - cpu0;
   const rss = sampler.stop();
   const after = server.managementPort ? await scrape(server.managementPort) : null;
@@ -392,20 +392,6 @@ async function deleteKeys(redis, pattern) {
     if (keys.length) deleted += await redis.del(...keys);
   } while (cursor !== '0');
   return deleted;
-}
-
-/**
- * Connections and per-connection pause whose closed loop offers about `rate`
- * requests per second: the longest pause (up to 50 ms) that needs at most 400
- * connections, so that response latency (about `latencyMs`) moves the offered
- * rate by a few percent at most.
- */
-export function pacing(rate, latencyMs = 0.5) {
-  for (let delayMs = 50; delayMs >= 1; delayMs--) {
-    const connections = Math.round((rate * (delayMs + latencyMs)) / 1000);
-    if (connections >= 1 && connections <= 400) return { connections, delayMs };
-  }
-  return { connections: 400, delayMs: 1 };
 }
 
 // ------------------------------------------------------------------ the run
@@ -482,19 +468,12 @@ async function main() {
     await deleteKeys(redis, `${queuePrefix}:clicks:*`);
     const worker = await startWorker(sink.port, main.name);
     const wanted = lruRow.rps / 2;
-    let pace = pacing(wanted);
-    // A short probe at that pacing, then connections scaled by wanted/achieved:
-    // on a busy machine latency is several ms and would lower the offered rate.
-    const apiAtProbe = await scrape(api.managementPort);
-    const probe = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections: pace.connections, delayMs: pace.delayMs, seconds: opts.smoke ? 1 : 3 });
-    pace = { ...pace, connections: Math.max(1, Math.min(1_000, Math.round((pace.connections * wanted) / Math.max(1, probe.rps)))) };
-    // The probe's clicks are committed before the measured window starts (the new worker counts from 0).
-    const probeServed = sum(await scrape(api.managementPort), 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiAtProbe, 'shortener_redirects_total', { outcome: 'redirect' });
-    await waitUntil('the probe clicks to be committed', async () => sum(await scrape(worker.managementPort), 'shortener_clicks_committed_total') >= probeServed, { timeoutMs: 60_000, intervalMs: 250 }).catch((e) => log(e.message));
+    // Enough connections that a response slower than the schedule never holds it up.
+    const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 50)));
     const apiBefore = await scrape(api.managementPort);
     const workerBefore = await scrape(worker.managementPort);
     const sampler = rssSampler([api.handle, worker.handle]);
-    const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections: pace.connections, delayMs: pace.delayMs, seconds: opts.duration });
+    const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections, rate: wanted, seconds: opts.duration });
     const workerAtEnd = await scrape(worker.managementPort);
     const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
     const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
@@ -520,7 +499,7 @@ async function main() {
       errors: ingestLoad.errors,
       rssMiB: rssIngest,
       clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count },
-      note: `offered ${Math.round(ingestLoad.rps)}/s (${pace.connections} conn, ${pace.delayMs} ms pause); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
+      note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
     });
     await worker.handle.stop();
     await api.handle.stop();

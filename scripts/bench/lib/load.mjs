@@ -31,7 +31,7 @@ export function detectLoadTool() {
  * @param {string} [o.apiKey] for creates
  * @param {number} o.connections
  * @param {number} o.seconds
- * @param {number} [o.delayMs] per-connection pause before each request (fixed offered rate)
+ * @param {number} [o.rate] fixed offered rate in requests per second (else as fast as responses come)
  * @returns {Promise<{requests: number, seconds: number, rps: number, errors: number, errorDetail: object, latencyMs: {p50: number, p90: number, p99: number, p999: number, max: number, mean: number}}>}
  */
 export async function runLoad(o) {
@@ -43,10 +43,10 @@ export async function runLoad(o) {
     const script = path.join(benchDir, o.kind === 'create' ? 'create.lua' : 'codes.lua');
     // One thread: the load generator has one core of its own (more threads would only take turns on it).
     args = ['-t1', `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', script, o.url, '--', o.kind === 'create' ? o.apiKey : o.codesFile];
-    if (o.delayMs) env.BENCH_DELAY_MS = String(o.delayMs);
+    if (o.rate) env.BENCH_RATE = String(o.rate);
     [cmd, args] = pinned(PLACEMENT.load, 'wrk', args);
   } else {
-    const config = JSON.stringify({ url: o.url, kind: o.kind, codesFile: o.codesFile, apiKey: o.apiKey, connections: o.connections, seconds, delayMs: o.delayMs ?? 0 });
+    const config = JSON.stringify({ url: o.url, kind: o.kind, codesFile: o.codesFile, apiKey: o.apiKey, connections: o.connections, seconds, rate: o.rate ?? 0 });
     [cmd, args] = pinned(PLACEMENT.load, process.execPath, [path.join(benchDir, 'node-load.mjs'), config]);
   }
   const { stdout, stderr, code } = await new Promise((resolve, reject) => {

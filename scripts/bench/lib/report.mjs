@@ -128,7 +128,7 @@ set yrange [0:*]
 set y2range [0:*]
 set ytics nomirror
 set y2tics
-set key top left
+set key below horizontal
 set grid
 plot '${data}' using 1:2 with linespoints lw 2 pt 7 title "throughput (req/s)", \\
      '' using 1:3 axes x1y2 with linespoints lw 2 pt 5 title "p50 latency (ms)", \\
