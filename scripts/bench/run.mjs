@@ -15,6 +15,7 @@
 //   npm run bench                        full run: 10k, 1M and 10M links
 //   npm run bench -- --smoke             seconds-long run on tiny data (CI)
 //   options: --scales 10k,1m,10m  --duration S  --warmup S  --connections C
+//            --repeat N (rounds of the baseline and LRU-hit rows; median reported)
 //            --keep-db (keep and reuse the seeded databases)  --no-build
 //            --out DIR (results.json and the PNG plot)  --profile DIR (API --cpu-prof)
 //            --api-node-flags "--max-semi-space-size=16" (V8 flags of every API process)
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     else if (a === '--duration') o.duration = Number(next());
     else if (a === '--warmup') o.warmup = Number(next());
     else if (a === '--connections') o.connections = Number(next());
+    else if (a === '--repeat') o.repeat = Number(next());
     else if (a === '--out') o.out = path.resolve(next());
     else if (a === '--profile') o.profile = path.resolve(next());
     else if (a === '--admin-url') o.adminUrl = next();
@@ -63,6 +65,7 @@ function parseArgs(argv) {
   o.duration ??= o.smoke ? 1 : 10;
   o.warmup ??= o.smoke ? 0 : 3;
   o.connections ??= 50;
+  o.repeat ??= o.smoke ? 1 : 3;
   o.hot = o.smoke ? 100 : 1_000;
   o.adminUrl ??= process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   o.redisUrl ??= process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -405,7 +408,7 @@ async function main() {
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags ?? [] }, seeds: [], rows: [] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags ?? [] }, seeds: [], rows: [] };
   const databases = [];
   try {
     for (const links of opts.scales) databases.push(await ensureSeeded(links));
@@ -420,25 +423,36 @@ async function main() {
     const zipfWarm = writeCodes(path.join(work, 'zipf-warm.txt'), zipfPicks(sample, picks));
     const zipf = writeCodes(path.join(work, 'zipf.txt'), zipfPicks(sample, picks));
 
-    // 1. Baseline.
-    log('baseline');
+    // 1-3. The baseline and LRU hits with tracing off and on (1%, metrics,
+    // clicks): the three processes run side by side (only the one under load
+    // works), measured in turns with the order rotated, `--repeat` times; each
+    // row reports its median run, so drift in the machine's other load falls
+    // on all three alike.
+    log(`baseline and LRU hits, ${opts.repeat} rounds`);
     const baseline = await startBaseline(hotFile);
-    const b = await measure(baseline, { codesFile: hotPicks });
-    await baseline.handle.stop();
-    results.rows.push(row('baseline: bare Fastify, Map, 302', b, { key: 'baseline', links: hot.length }));
-
-    // 2. LRU hits with tracing off, right beside the same with tracing on.
-    log('redirect, LRU hit, tracing off');
     const plain = await startApi('api-untraced', { db: main.name, tracing: false });
-    const off = await measure(plain, { codesFile: hotPicks });
-    await plain.handle.stop();
-    results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after) }));
-
-    // 3. The full API: tracing at 1%, metrics, clicks.
-    log('redirect, LRU hit (tracing 1%, metrics, clicks)');
     const api = await startApi('api', { db: main.name, sinkPort: sink.port });
-    const lru = await measure(api, { codesFile: hotPicks });
-    const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after) });
+    const contenders = [
+      { key: 'baseline', server: baseline, runs: [] },
+      { key: 'lru-untraced', server: plain, runs: [] },
+      { key: 'lru', server: api, runs: [] },
+    ];
+    for (let round = 0; round < opts.repeat; round++) {
+      for (let i = 0; i < contenders.length; i++) {
+        const c = contenders[(i + round) % contenders.length];
+        c.runs.push(await measure(c.server, { codesFile: hotPicks }));
+      }
+    }
+    const median = (runs) => [...runs].sort((x, y) => x.load.rps - y.load.rps)[Math.floor((runs.length - 1) / 2)];
+    const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(r.load.rps)).join(', ')} req/s` : '');
+    await baseline.handle.stop();
+    await plain.handle.stop();
+    const [bRuns, offRuns, lruRuns] = contenders.map((c) => c.runs);
+    results.rows.push(row('baseline: bare Fastify, Map, 302', median(bRuns), { key: 'baseline', links: hot.length, note: spread(bRuns) }));
+    const off = median(offRuns);
+    results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after), note: spread(offRuns) }));
+    const lru = median(lruRuns);
+    const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after), note: spread(lruRuns) });
     results.rows.push(lruRow);
     const untraced = results.rows.find((r) => r.key === 'lru-untraced');
     results.rows.push({
