@@ -482,8 +482,8 @@ async function main() {
     await deleteKeys(redis, `${queuePrefix}:clicks:*`);
     const worker = await startWorker(sink.port, main.name);
     const wanted = lruRow.rps / 2;
-    // Enough connections that a response slower than the schedule never holds it up.
-    const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 50)));
+    // Enough connections that responses up to 100 ms slow never hold the schedule up.
+    const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 10)));
     const apiBefore = await scrape(api.managementPort);
     const workerBefore = await scrape(worker.managementPort);
     const sampler = rssSampler([api.handle, worker.handle]);

@@ -28,7 +28,8 @@ function rssText(rss) {
 
 /** The results as a Markdown table (readable on a terminal too). */
 export function formatTable(results) {
-  const head = ['row', 'links', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'CPU us/req', 'RSS MiB', 'notes'];
+  const head = ['row', 'links', 'req/s', 'x baseline', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'CPU us/req', 'x baseline CPU', 'RSS MiB', 'notes'];
+  const baseCpu = results.rows.find((r) => r.key === 'baseline')?.cpuUsPerRequest;
   const lines = results.rows.map((r) => [
     r.name,
     r.links === undefined ? '-' : r.links.toLocaleString('en-US'),
@@ -39,6 +40,8 @@ export function formatTable(results) {
     fmtMs(r.latencyMs?.p999),
     r.errors === undefined ? '-' : String(r.errors),
     r.cpuUsPerRequest === undefined || r.cpuUsPerRequest === null ? '-' : `${Math.round(r.cpuUsPerRequest)} (${Math.round(r.cpuShare * 100)}%)`,
+    // Baseline CPU per request over this row's: the throughput ratio both would have with a whole core each.
+    r.cpuUsPerRequest && baseCpu ? (baseCpu / r.cpuUsPerRequest).toFixed(2) : '-',
     rssText(r.rssMiB),
     [r.served, r.note].filter(Boolean).join('; '),
   ]);
