@@ -1,9 +1,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './child-process';
 
 /**
  * Test-owned servers (DESIGN.md section 10): a redis-server and a PostgreSQL
@@ -15,17 +16,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; released before returning). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (one implementation: test/support/child-process.ts). */
+export const freeTcpPort = freePort;
 
 /** Resolves once `probe` returns true; polls every 25 ms; throws naming `what` after `timeoutMs`. */
 export async function pollUntil(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
