@@ -19,6 +19,7 @@
 //            --keep-db (keep and reuse the seeded databases)  --no-build
 //            --out DIR (results.json and the PNG plot)  --profile DIR (API --cpu-prof)
 //            --api-node-flags "--max-semi-space-size=16" (V8 flags of every API process)
+//            --rows zipf,create,clicks,redis,cold (only these rows besides the baseline and LRU hits)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -39,6 +40,9 @@ const Redis = require('ioredis');
 
 // ------------------------------------------------------------------ options
 
+/** Rows that `--rows` may select; the baseline and the LRU-hit rows always run (every ratio needs them). */
+const OPTIONAL_ROWS = ['zipf', 'create', 'clicks', 'redis', 'cold'];
+
 function parseArgs(argv) {
   const o = { smoke: false, keepDb: false, build: true };
   for (let i = 0; i < argv.length; i++) {
@@ -57,11 +61,15 @@ function parseArgs(argv) {
     else if (a === '--admin-url') o.adminUrl = next();
     else if (a === '--redis-url') o.redisUrl = next();
     else if (a === '--api-node-flags') o.apiNodeFlags = next().split(/\s+/).filter(Boolean);
+    else if (a === '--rows') o.rows = new Set(next().split(',').filter(Boolean));
     else throw new Error(`unknown option ${a}`);
   }
   o.scales ??= o.smoke ? [2_000] : [10_000, 1_000_000, 10_000_000];
   if (o.scales.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scales takes link counts, e.g. 10k,1m,10m');
   o.scales.sort((a, b) => a - b);
+  o.rows ??= new Set(OPTIONAL_ROWS);
+  const unknown = [...o.rows].filter((r) => !OPTIONAL_ROWS.includes(r));
+  if (unknown.length) throw new Error(`--rows takes ${OPTIONAL_ROWS.join(',')}; unknown: ${unknown.join(',')}`);
   o.duration ??= o.smoke ? 1 : 10;
   o.warmup ??= o.smoke ? 0 : 3;
   o.connections ??= 50;
@@ -464,70 +472,78 @@ async function main() {
       note: `throughput on/off ${(lruRow.rps / untraced.rps).toFixed(2)}; CPU per request ${Math.round(untraced.cpuUsPerRequest)} us off, ${Math.round(lruRow.cpuUsPerRequest)} us on (${lruRow.cpuUsPerRequest >= untraced.cpuUsPerRequest ? '+' : ''}${Math.round(lruRow.cpuUsPerRequest - untraced.cpuUsPerRequest)} us)`,
     });
 
-    log('redirect, Zipf');
-    const z = await measure(api, { codesFile: zipf, warmFile: zipfWarm });
-    results.rows.push(row(`redirect, Zipf s=1 over ${scaleLabel(sample.length)} codes`, z, { key: 'zipf', links: main.links, served: servedFrom(z.before, z.after) }));
+    if (opts.rows.has('zipf')) {
+      log('redirect, Zipf');
+      const z = await measure(api, { codesFile: zipf, warmFile: zipfWarm });
+      results.rows.push(row(`redirect, Zipf s=1 over ${scaleLabel(sample.length)} codes`, z, { key: 'zipf', links: main.links, served: servedFrom(z.before, z.after) }));
+    }
 
-    log('creates');
-    const cr = await measure(api, { kind: 'create' });
-    const created = sum(cr.after, 'shortener_links_created_total') - sum(cr.before, 'shortener_links_created_total');
-    results.rows.push(row('create: single POST /api/v1/links', cr, { key: 'create', links: main.links, note: `${created} created` }));
+    if (opts.rows.has('create')) {
+      log('creates');
+      const cr = await measure(api, { kind: 'create' });
+      const created = sum(cr.after, 'shortener_links_created_total') - sum(cr.before, 'shortener_links_created_total');
+      results.rows.push(row('create: single POST /api/v1/links', cr, { key: 'create', links: main.links, note: `${created} created` }));
+    }
 
-    // 4. Click ingest at a fixed offered rate: half the LRU-hit rate. The
-    // max-rate rows above published more clicks than a worker sharing two
-    // cores can commit; that backlog is deleted unprocessed so that it does
-    // not count as lag here (their capture cost is already in their figures).
-    log('click ingest');
-    await new Promise((r) => setTimeout(r, 1_500));
-    await deleteKeys(redis, `${queuePrefix}:clicks:*`);
-    const worker = await startWorker(sink.port, main.name);
-    const wanted = lruRow.rps / 2;
-    // Enough connections that responses up to 100 ms slow never hold the schedule up.
-    const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 10)));
-    const apiBefore = await scrape(api.managementPort);
-    const workerBefore = await scrape(worker.managementPort);
-    const sampler = rssSampler([api.handle, worker.handle]);
-    const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections, rate: wanted, seconds: opts.duration });
-    const workerAtEnd = await scrape(worker.managementPort);
-    const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
-    const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
-    const servedCount = await served();
-    const drainStarted = Date.now();
-    await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
-    const drainSeconds = (Date.now() - drainStarted) / 1000;
-    const rssIngest = sampler.stop();
-    const apiAfter = await scrape(api.managementPort);
-    const workerAfter = await scrape(worker.managementPort);
-    const committedCount = sum(workerAfter, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
-    const dropped = sum(apiAfter, 'shortener_clicks_dropped_total') - sum(apiBefore, 'shortener_clicks_dropped_total');
-    const lag = histogramDelta(workerBefore, workerAfter, 'shortener_click_ingest_lag_seconds', 0.99);
-    const committedInWindow = sum(workerAtEnd, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
-    results.rows.push({
-      key: 'clicks',
-      name: 'click ingest at half the LRU-hit rate',
-      links: main.links,
-      rps: committedCount / ingestLoad.seconds,
-      offeredRps: ingestLoad.rps,
-      wantedRps: wanted,
-      latencyMs: ingestLoad.latencyMs,
-      errors: ingestLoad.errors,
-      rssMiB: rssIngest,
-      clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count },
-      note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
-    });
-    await worker.handle.stop();
+    if (opts.rows.has('clicks')) {
+      // 4. Click ingest at a fixed offered rate: half the LRU-hit rate. The
+      // max-rate rows above published more clicks than a worker sharing two
+      // cores can commit; that backlog is deleted unprocessed so that it does
+      // not count as lag here (their capture cost is already in their figures).
+      log('click ingest');
+      await new Promise((r) => setTimeout(r, 1_500));
+      await deleteKeys(redis, `${queuePrefix}:clicks:*`);
+      const worker = await startWorker(sink.port, main.name);
+      const wanted = lruRow.rps / 2;
+      // Enough connections that responses up to 100 ms slow never hold the schedule up.
+      const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 10)));
+      const apiBefore = await scrape(api.managementPort);
+      const workerBefore = await scrape(worker.managementPort);
+      const sampler = rssSampler([api.handle, worker.handle]);
+      const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections, rate: wanted, seconds: opts.duration });
+      const workerAtEnd = await scrape(worker.managementPort);
+      const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
+      const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
+      const servedCount = await served();
+      const drainStarted = Date.now();
+      await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
+      const drainSeconds = (Date.now() - drainStarted) / 1000;
+      const rssIngest = sampler.stop();
+      const apiAfter = await scrape(api.managementPort);
+      const workerAfter = await scrape(worker.managementPort);
+      const committedCount = sum(workerAfter, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
+      const dropped = sum(apiAfter, 'shortener_clicks_dropped_total') - sum(apiBefore, 'shortener_clicks_dropped_total');
+      const lag = histogramDelta(workerBefore, workerAfter, 'shortener_click_ingest_lag_seconds', 0.99);
+      const committedInWindow = sum(workerAtEnd, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total');
+      results.rows.push({
+        key: 'clicks',
+        name: 'click ingest at half the LRU-hit rate',
+        links: main.links,
+        rps: committedCount / ingestLoad.seconds,
+        offeredRps: ingestLoad.rps,
+        wantedRps: wanted,
+        latencyMs: ingestLoad.latencyMs,
+        errors: ingestLoad.errors,
+        rssMiB: rssIngest,
+        clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count },
+        note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
+      });
+      await worker.handle.stop();
+    }
     await api.handle.stop();
 
     // 5. Cache-Redis hits: the LRU off.
-    log('redirect, Redis hit');
-    const lruOff = await startApi('api-lru-off', { db: main.name, sinkPort: sink.port, overrides: { CACHE_LRU_MAX_ENTRIES: '0' } });
-    const rh = await measure(lruOff, { codesFile: hotPicks });
-    await lruOff.handle.stop();
-    results.rows.push(row('redirect, cache-Redis hit (LRU off)', rh, { key: 'redis', links: main.links, served: servedFrom(rh.before, rh.after) }));
+    if (opts.rows.has('redis')) {
+      log('redirect, Redis hit');
+      const lruOff = await startApi('api-lru-off', { db: main.name, sinkPort: sink.port, overrides: { CACHE_LRU_MAX_ENTRIES: '0' } });
+      const rh = await measure(lruOff, { codesFile: hotPicks });
+      await lruOff.handle.stop();
+      results.rows.push(row('redirect, cache-Redis hit (LRU off)', rh, { key: 'redis', links: main.links, served: servedFrom(rh.before, rh.after) }));
+    }
 
     // 6. Cold: every scale, both caches missing (LRU off; Redis entries live
     // 1 s and every code of the run is new, or last asked for over 1 s ago).
-    for (const db of databases) {
+    for (const db of opts.rows.has('cold') ? databases : []) {
       log(`redirect, cold, ${scaleLabel(db.links)} links`);
       const codes = await sampleCodes(db.name, Math.min(db.links, opts.smoke ? 2_000 : 400_000));
       const half = Math.floor(codes.length / 2);
