@@ -17,7 +17,7 @@
 //   options: --scales 10k,1m,10m  --duration S  --warmup S  --connections C
 //            --repeat N (rounds of the baseline and LRU-hit rows; median reported)
 //            --keep-db (keep and reuse the seeded databases)  --no-build
-//            --out DIR (results.json and the PNG plot)  --profile DIR (API --cpu-prof)
+//            --out DIR (results.json and the PNG plot)  --profile DIR (API and worker --cpu-prof)
 //            --api-node-flags "--max-semi-space-size=16" (V8 flags of every API process)
 //            --rows zipf,create,clicks,redis,cold (only these rows besides the baseline and LRU hits)
 import { spawnSync } from 'node:child_process';
@@ -321,7 +321,8 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) 
 async function startWorker(sinkPort, db) {
   const managementPort = await freePort();
   const env = appEnv({ DATABASE_URL: databaseUrl(db), MANAGEMENT_PORT: String(managementPort), ...tracingEnv(sinkPort, 'shortener-bench-worker') });
-  const handle = startChild('worker', process.execPath, ['--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/worker/src/main.js')], {
+  const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, '--cpu-prof-name=worker.cpuprofile'] : [];
+  const handle = startChild('worker', process.execPath, [...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/worker/src/main.js')], {
     env,
     cwd: root,
     logFile: path.join(work, 'worker.log'),
@@ -500,6 +501,7 @@ async function main() {
       const apiBefore = await scrape(api.managementPort);
       const workerBefore = await scrape(worker.managementPort);
       const sampler = rssSampler([api.handle, worker.handle]);
+      const workerCpu0 = cpuSeconds(worker.handle.pid);
       const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections, rate: wanted, seconds: opts.duration });
       const workerAtEnd = await scrape(worker.managementPort);
       const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
@@ -508,6 +510,7 @@ async function main() {
       const drainStarted = Date.now();
       await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
       const drainSeconds = (Date.now() - drainStarted) / 1000;
+      const workerCpu = cpuSeconds(worker.handle.pid) - workerCpu0;
       const rssIngest = sampler.stop();
       const apiAfter = await scrape(api.managementPort);
       const workerAfter = await scrape(worker.managementPort);
@@ -525,8 +528,8 @@ async function main() {
         latencyMs: ingestLoad.latencyMs,
         errors: ingestLoad.errors,
         rssMiB: rssIngest,
-        clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count },
-        note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
+        clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count, workerCpuSeconds: workerCpu },
+        note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; worker ${committedCount ? Math.round((workerCpu * 1e6) / committedCount) : '-'} us CPU/click; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
       });
       await worker.handle.stop();
     }
