@@ -1,7 +1,11 @@
+import { ApiKeyService } from '@shortener/auth';
+import { InvalidationBus } from '@shortener/redis';
+import { Client } from 'pg';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { ChildApp, startChildApp } from '../support/child-process';
 import { createdCode, mintKey } from '../support/links';
 import { expectProblem } from '../support/problem';
+import { waitFor } from '../support/wait';
 
 /**
  * API hardening (DESIGN.md section 9): security headers on API responses
@@ -247,5 +251,100 @@ describe('access control between accounts and roles', () => {
     const [here, there] = await Promise.all([api.http().get('/api/v1/links').set('authorization', key.auth), fetch(`${replica.url}/api/v1/links`, { headers: { authorization: key.auth } })]);
     expectProblem(here, 401, 'unauthenticated');
     expect({ status: there.status, type: ((await there.json()) as { type: string }).type }).toEqual({ status: 401, type: 'urn:shortener:problem:unauthenticated' });
+  });
+
+  it('a bootstrap re-key of a cached key: every running process refuses the old secret and takes the new one at once', async () => {
+    const prefix = `rekey${Date.now().toString(36)}w${process.env.JEST_WORKER_ID ?? '1'}`;
+    const oldKey = `sk_${prefix}_${'o'.repeat(40)}`;
+    const newKey = `sk_${prefix}_${'n'.repeat(40)}`;
+    const statuses = async (key: string) => [
+      (await api.http().get('/api/v1/links').set('authorization', `Bearer ${key}`)).status,
+      (await fetch(`${replica.url}/api/v1/links`, { headers: { authorization: `Bearer ${key}` } })).status,
+    ];
+    const first = await startTestApi({ BOOTSTRAP_ADMIN_KEY: oldKey });
+    await first.close();
+    // Both processes now hold the old key in their caches.
+    expect(await statuses(oldKey)).toEqual([200, 200]);
+    const second = await startTestApi({ BOOTSTRAP_ADMIN_KEY: newKey });
+    try {
+      expect({ old: await statuses(oldKey), new: await statuses(newKey) }).toEqual({ old: [401, 401], new: [200, 200] });
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('API-key cache (prefix -> stored hash, evicted through the invalidation bus)', () => {
+  let api: TestApi;
+  let db: Client;
+  beforeAll(async () => {
+    api = await startTestApi();
+    db = new Client({ connectionString: api.config.db.url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    await api.close();
+  });
+
+  const token = (auth: string) => auth.replace(/^Bearer /, '');
+  const prefixOf = (auth: string) => token(auth).split('_')[1];
+  /** Revokes in PostgreSQL only: no bus message, so only the cache's own rules decide what the app sees. */
+  const revokeBehindTheCache = (id: string) => db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+
+  it('answers a cached key without PostgreSQL, and a key message on the bus evicts it', async () => {
+    const keys = api.app.get(ApiKeyService);
+    const key = await mintKey(api, 'member');
+    expect((await keys.authenticate(token(key.auth)))?.accountId).toBe(key.accountId);
+    await revokeBehindTheCache(key.id);
+    expect((await keys.authenticate(token(key.auth)))?.accountId).toBe(key.accountId);
+    await api.app.get(InvalidationBus).publish({ kind: 'api-key', prefix: prefixOf(key.auth) });
+    expect(await keys.authenticate(token(key.auth))).toBeNull();
+  });
+
+  it('still checks the secret on every request: a cached prefix with a wrong secret is refused', async () => {
+    const key = await mintKey(api, 'member');
+    expect((await api.http().get('/api/v1/links').set('authorization', key.auth)).status).toBe(200);
+    const forged = `Bearer sk_${prefixOf(key.auth)}_${'x'.repeat(40)}`;
+    expectProblem(await api.http().get('/api/v1/links').set('authorization', forged), 401, 'unauthenticated');
+    expect((await api.http().get('/api/v1/links').set('authorization', key.auth)).status).toBe(200);
+  });
+
+  it('does not cache a lookup that was running when a key invalidation arrived', async () => {
+    const keys = api.app.get(ApiKeyService);
+    const key = await mintKey(api, 'member');
+    const lookup = keys.authenticate(token(key.auth));
+    // As if a revocation committed and its message arrived while the row was being read.
+    await api.app.get(InvalidationBus).publish({ kind: 'api-key', prefix: prefixOf(key.auth) });
+    expect((await lookup)?.accountId).toBe(key.accountId);
+    await revokeBehindTheCache(key.id);
+    expect(await keys.authenticate(token(key.auth))).toBeNull();
+  });
+
+  it('forgets every key on `all`', async () => {
+    const keys = api.app.get(ApiKeyService);
+    const key = await mintKey(api, 'member');
+    expect((await keys.authenticate(token(key.auth)))?.accountId).toBe(key.accountId);
+    await revokeBehindTheCache(key.id);
+    await api.app.get(InvalidationBus).publish({ kind: 'all' });
+    expect(await keys.authenticate(token(key.auth))).toBeNull();
+  });
+
+  it('lets an entry live API_KEY_CACHE_TTL_MS at most (the safety net when a message is lost), and 0 turns the cache off', async () => {
+    const short = await startTestApi({ API_KEY_CACHE_TTL_MS: '3000' });
+    const off = await startTestApi({ API_KEY_CACHE_TTL_MS: '0' });
+    try {
+      const [a, b] = [await mintKey(api, 'member'), await mintKey(api, 'member')];
+      expect((await short.app.get(ApiKeyService).authenticate(token(a.auth)))?.accountId).toBe(a.accountId);
+      expect((await off.app.get(ApiKeyService).authenticate(token(b.auth)))?.accountId).toBe(b.accountId);
+      await revokeBehindTheCache(a.id);
+      await revokeBehindTheCache(b.id);
+      expect((await short.app.get(ApiKeyService).authenticate(token(a.auth)))?.accountId).toBe(a.accountId);
+      expect(await off.app.get(ApiKeyService).authenticate(token(b.auth))).toBeNull();
+      await waitFor('the cached key to expire', async () => ((await short.app.get(ApiKeyService).authenticate(token(a.auth))) === null ? true : undefined), { timeoutMs: 10_000 });
+    } finally {
+      await short.close();
+      await off.close();
+    }
   });
 });

@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { AccountEntity, ApiKeyEntity, ApiKeyRole } from '@shortener/database';
+import { InvalidationBus, InvalidationMessage } from '@shortener/redis';
+import { LRUCache } from 'lru-cache';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { generateApiKey, parseApiKey } from './api-key.format';
@@ -14,21 +16,60 @@ export interface MintedApiKey {
   entity: ApiKeyEntity;
 }
 
+/** At most this many keys in each process's cache (least recently used go first). */
+export const API_KEY_CACHE_MAX_ENTRIES = 10_000;
+
+/**
+ * What the cache holds for a live (unrevoked) key: its stored HMAC, never a
+ * verdict, so the secret is still checked on every request.
+ */
+interface StoredApiKey {
+  secretHash: Buffer;
+  principal: Principal;
+}
+
 /**
  * API keys (DESIGN.md section 9): minted as prefix + secret and shown once,
  * stored as HMAC-SHA-256(pepper, secret), looked up by prefix, compared in
- * constant time. Revocation takes effect on the next request on every process
- * because keys are read from PostgreSQL on each request (one indexed lookup).
+ * constant time on every request.
+ *
+ * Lookups are cached in-process: prefix -> stored hash, account, role and
+ * limit of an unrevoked key, at most {@link API_KEY_CACHE_MAX_ENTRIES}, each
+ * for `API_KEY_CACHE_TTL_MS` (a safety net; 0 turns the cache off). Unknown
+ * and revoked prefixes are not cached. Revocation (and the bootstrap re-key)
+ * publishes `{ kind: 'api-key', prefix }` on the {@link InvalidationBus}
+ * after it commits: the revoking process evicts the key before it answers,
+ * every other process when the message arrives; `all` and `reset` (a bus
+ * reconnect) clear the cache. A lookup that was running when a key
+ * invalidation arrived is not cached (it may have read the row before the
+ * change committed). Concurrent misses for one prefix share one query.
  */
 @Injectable()
-export class ApiKeyService implements OnApplicationBootstrap {
+export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeyService.name);
+  private readonly cache: LRUCache<string, StoredApiKey> | null;
+  private readonly inflight = new Map<string, Promise<StoredApiKey | null>>();
+  /** Bumped by every key invalidation: a lookup that started before one is not cached. */
+  private epoch = 0;
+  private unsubscribe?: () => void;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly dataSource: DataSource,
-  ) {}
+    private readonly bus: InvalidationBus,
+  ) {
+    const ttl = config.security.apiKeyCacheTtlMs;
+    this.cache = ttl > 0 ? new LRUCache<string, StoredApiKey>({ max: API_KEY_CACHE_MAX_ENTRIES, ttl }) : null;
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.bus.subscribe((m) => this.onInvalidation(m));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   /** HMAC-SHA-256 of the secret under the server-side pepper. */
   hash(secret: string): Buffer {
@@ -37,22 +78,69 @@ export class ApiKeyService implements OnApplicationBootstrap {
 
   /**
    * The principal of a bearer token, or null when it is malformed, unknown,
-   * revoked or its secret does not match.
+   * revoked or its secret does not match (HMAC of the given secret compared
+   * with the stored one in constant time, on every call, cached or not).
+   * @throws when PostgreSQL fails on a cache miss.
    */
   async authenticate(token: string): Promise<Principal | null> {
     const parsed = parseApiKey(token);
     if (!parsed) return null;
-    const entity = await this.keys.findOne({ where: { prefix: parsed.prefix, revokedAt: IsNull() } });
-    if (!entity) return null;
+    const stored = this.cache?.get(parsed.prefix) ?? (await this.lookup(parsed.prefix));
+    if (!stored) return null;
     const given = this.hash(parsed.secret);
-    if (given.length !== entity.secretHash.length || !timingSafeEqual(given, entity.secretHash)) return null;
-    return {
-      keyId: entity.id,
-      prefix: entity.prefix,
-      accountId: entity.accountId,
-      role: entity.role,
-      rateLimitPerMinute: entity.rateLimitPerMinute,
+    if (given.length !== stored.secretHash.length || !timingSafeEqual(given, stored.secretHash)) return null;
+    return { ...stored.principal };
+  }
+
+  /** The unrevoked key of a prefix from PostgreSQL, through the cache and coalesced when it is on. */
+  private lookup(prefix: string): Promise<StoredApiKey | null> {
+    if (!this.cache) return this.load(prefix);
+    const pending = this.inflight.get(prefix);
+    if (pending) return pending;
+    const startEpoch = this.epoch;
+    const settle = () => {
+      if (this.inflight.get(prefix) === lookup) this.inflight.delete(prefix);
     };
+    const lookup = this.load(prefix).then(
+      (stored) => {
+        settle();
+        if (stored && this.epoch === startEpoch) this.cache?.set(prefix, stored);
+        return stored;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+    this.inflight.set(prefix, lookup);
+    return lookup;
+  }
+
+  private async load(prefix: string): Promise<StoredApiKey | null> {
+    const entity = await this.keys.findOne({ where: { prefix, revokedAt: IsNull() } });
+    if (!entity) return null;
+    return {
+      secretHash: entity.secretHash,
+      principal: {
+        keyId: entity.id,
+        prefix: entity.prefix,
+        accountId: entity.accountId,
+        role: entity.role,
+        rateLimitPerMinute: entity.rateLimitPerMinute,
+      },
+    };
+  }
+
+  private onInvalidation(m: InvalidationMessage): void {
+    if (m.kind === 'api-key') {
+      this.epoch += 1;
+      this.cache?.delete(m.prefix);
+      this.inflight.delete(m.prefix);
+    } else if (m.kind === 'all' || m.kind === 'reset') {
+      this.epoch += 1;
+      this.cache?.clear();
+      this.inflight.clear();
+    }
   }
 
   /**
@@ -89,7 +177,10 @@ export class ApiKeyService implements OnApplicationBootstrap {
   }
 
   /**
-   * Revokes a key at once.
+   * Revokes a key at once: after the update commits, the key leaves this
+   * process's cache before this returns, and every other process's when the
+   * bus message arrives (published again for a key already revoked, in case
+   * the first message was lost).
    * @throws DomainError `api-key-not-found`.
    */
   async revoke(id: string): Promise<ApiKeyEntity> {
@@ -99,6 +190,7 @@ export class ApiKeyService implements OnApplicationBootstrap {
       entity.revokedAt = new Date();
       await this.keys.update({ id }, { revokedAt: entity.revokedAt });
     }
+    await this.bus.publish({ kind: 'api-key', prefix: entity.prefix });
     return entity;
   }
 
@@ -112,7 +204,7 @@ export class ApiKeyService implements OnApplicationBootstrap {
       return;
     }
     const secretHash = this.hash(parsed.secret);
-    await this.dataSource.transaction(async (m) => {
+    const rekeyed = await this.dataSource.transaction(async (m): Promise<boolean> => {
       // Serialises concurrent boots of several pods.
       await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`bootstrap-admin:${parsed.prefix}`]);
       const repo = m.getRepository(ApiKeyEntity);
@@ -120,11 +212,15 @@ export class ApiKeyService implements OnApplicationBootstrap {
       if (existing) {
         if (!existing.secretHash.equals(secretHash) || existing.revokedAt) {
           await repo.update({ id: existing.id }, { secretHash, revokedAt: null, role: 'admin' });
+          return true;
         }
-        return;
+        return false;
       }
       const account = await m.getRepository(AccountEntity).save({ name: 'admin' });
       await repo.save({ accountId: account.id, prefix: parsed.prefix, secretHash, role: 'admin', name: 'bootstrap admin', rateLimitPerMinute: null, revokedAt: null });
+      return false;
     });
+    // Running processes may cache the old secret's hash: they drop it now.
+    if (rekeyed) await this.bus.publish({ kind: 'api-key', prefix: parsed.prefix });
   }
 }

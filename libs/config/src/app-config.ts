@@ -71,6 +71,8 @@ export interface AppConfig {
   security: {
     apiKeyPepper: string;
     bootstrapAdminKey?: string;
+    /** TTL (ms) of the in-process API-key cache; 0 disables it. */
+    apiKeyCacheTtlMs: number;
     rateLimits: { apiPerMinute: number; clientPerMinute: number; authFailuresPerMinute: number; redirectPerSecond: number };
   };
   otel: { disabled: boolean; serviceName: string };
@@ -198,6 +200,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     security: {
       apiKeyPepper,
       bootstrapAdminKey: e.BOOTSTRAP_ADMIN_KEY,
+      apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
       rateLimits: {
         apiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
         clientPerMinute: e.RATE_LIMIT_CLIENT_PER_MINUTE,

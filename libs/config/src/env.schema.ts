@@ -90,6 +90,11 @@ export const envSchema = z.object({
   API_KEY_PEPPER: z.string().min(16).optional(),
   /** An admin API key (`sk_<prefix>_<secret>`) created at boot if missing. */
   BOOTSTRAP_ADMIN_KEY: z.string().optional(),
+  /**
+   * Lifetime of a key in the in-process API-key cache: a safety net only, since
+   * revocation evicts it at once through the invalidation bus (0 disables the cache).
+   */
+  API_KEY_CACHE_TTL_MS: int(0, 3_600_000).default(5_000),
   RATE_LIMIT_API_PER_MINUTE: int(0, 1_000_000).default(600),
   RATE_LIMIT_CLIENT_PER_MINUTE: int(0, 1_000_000).default(1_200),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(30),
