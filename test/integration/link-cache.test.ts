@@ -67,6 +67,34 @@ describe(LinkCacheService.name, () => {
     expect(count()).toBe(1);
   });
 
+  it('answers the misses of one event-loop turn with one PostgreSQL query, each with its own link or none', async () => {
+    const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => insertLink(`https://example.com/batch/${i}`)));
+    const unknown = `batch-unknown-${Date.now().toString(36)}`;
+    const { pools, count } = countingPools(pool);
+    const sut = newCache(pools);
+    const results = await Promise.all([...codes, unknown].map((code) => sut.get('short.example', code)));
+    expect(results.map((r) => r.snapshot?.target ?? null)).toEqual([...codes.map((_, i) => `https://example.com/batch/${i}`), null]);
+    expect(results.map((r) => r.layer)).toEqual(Array(41).fill('db'));
+    expect(count()).toBe(1);
+    // The batch filled Redis: another process finds every one there.
+    const other = newCache(pools);
+    const again = await Promise.all([...codes, unknown].map((code) => other.get('short.example', code)));
+    expect(again.map((r) => r.layer)).toEqual(Array(41).fill('redis'));
+    expect(count()).toBe(1);
+  });
+
+  it('fails every miss of a batch when PostgreSQL fails, and serves them once it answers again', async () => {
+    const code = await insertLink('https://example.com/pg-fails');
+    const broken = Object.create(PgPools.prototype) as PgPools;
+    const failing = { query: () => Promise.reject(new Error('connection refused')) };
+    Object.defineProperty(broken, 'read', { get: () => failing });
+    const sut = newCache(broken);
+    const outcomes = await Promise.allSettled([sut.get('short.example', code), sut.get('short.example', `${code}-other`)]);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'fulfilled'))).toEqual(['connection refused', 'connection refused']);
+    const { pools } = countingPools(pool);
+    expect((await newCache(pools).get('short.example', code)).snapshot?.target).toBe('https://example.com/pg-fails');
+  });
+
   it('answers a cached link from the LRU without I/O, synchronously', async () => {
     const code = await insertLink('https://example.com/lru');
     const { pools, count } = countingPools(pool);

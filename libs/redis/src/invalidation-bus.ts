@@ -48,6 +48,7 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
       enableOfflineQueue: true,
       commandTimeout: undefined,
       maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
       connectionName: `shortener-${this.config.role}-bus`,
     });
     this.subscriber = subscriber;

@@ -9,7 +9,7 @@ export const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 /**
  * Options of cache-role clients (DESIGN.md section 7): no offline queue and a
  * command timeout, so a Redis outage fails a lookup at once and the redirect
- * falls through to PostgreSQL instead of hanging.
+ * falls through to PostgreSQL instead of hanging; auto-pipelining.
  */
 export function cacheRedisOptions(config: AppConfig): RedisOptions {
   return {
@@ -20,6 +20,9 @@ export function cacheRedisOptions(config: AppConfig): RedisOptions {
     // Reconnect forever with a capped backoff; callers never wait on it.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     connectionName: `shortener-${config.role}-cache`,
+    // Commands issued while a pipeline is in flight share the next write:
+    // under concurrency, one syscall carries many redirects' lookups and fills.
+    enableAutoPipelining: true,
   };
 }
 

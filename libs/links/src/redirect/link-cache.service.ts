@@ -5,7 +5,7 @@ import { CACHE_REDIS, InvalidationBus, InvalidationMessage } from '@shortener/re
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { PgPools } from '@shortener/database';
-import { RedirectSnapshot, snapshotFromRow, SNAPSHOT_SQL } from './redirect-snapshot';
+import { RedirectSnapshot, snapshotFromRow, SNAPSHOT_BATCH_SQL } from './redirect-snapshot';
 
 /** Where a lookup was answered. */
 export type CacheLayer = 'lru' | 'redis' | 'db';
@@ -17,7 +17,9 @@ export interface CacheLookup {
 }
 
 const NEGATIVE = '0';
-const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshot';
+const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshots';
+/** At most this many misses go to Redis and PostgreSQL as one batch. */
+export const MISS_BATCH_MAX = 256;
 // An invalidation leaves a marker for this long; a fill that read PostgreSQL
 // before the write committed finds it and does not cache the stale row.
 const INVALIDATION_MARKER_MS = 5_000;
@@ -30,6 +32,14 @@ const INVALIDATE_SCRIPT = `redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) return
 
 type LruValue = RedirectSnapshot | typeof NEGATIVE;
 
+/** A miss waiting for its batch. */
+interface PendingLoad {
+  domain: string;
+  code: string;
+  resolve: (lookup: CacheLookup) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The redirect's read path (DESIGN.md section 5): in-process LRU (bounded,
  * TTL of seconds as a safety net) -> cache Redis -> PostgreSQL, with negative
@@ -40,6 +50,14 @@ type LruValue = RedirectSnapshot | typeof NEGATIVE;
  * Races: a fill that started before an invalidation never writes its result
  * (local epochs for the LRU, a short-lived Redis marker for Redis).
  * Redis errors (outage, timeout) fall through to PostgreSQL.
+ *
+ * Misses are batched per turn of the event loop: the misses of every request
+ * read in one poll phase go out together in the check phase (setImmediate),
+ * as one auto-pipelined write of Redis GETs, one PostgreSQL query for the
+ * codes Redis did not have ({@link SNAPSHOT_BATCH_SQL}) and one pipelined
+ * write of fills. Under concurrency a cold redirect then costs a fraction of
+ * three round trips' syscalls (measured in docs/benchmarks.md); alone, it
+ * waits for nothing but the rest of its own loop turn.
  */
 @Injectable()
 export class LinkCacheService implements OnModuleInit {
@@ -47,6 +65,8 @@ export class LinkCacheService implements OnModuleInit {
   private readonly lru: LRUCache<string, LruValue> | null;
   private readonly inflight = new Map<string, Promise<CacheLookup>>();
   private readonly invalidatedAtEpoch = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
+  private pendingLoads: PendingLoad[] = [];
+  private loadsScheduled = false;
   private epoch = 0;
   private resetEpoch = 0;
   private readonly prefix: string;
@@ -121,26 +141,71 @@ export class LinkCacheService implements OnModuleInit {
     await this.bus.publish({ kind: 'link', domain, code });
   }
 
-  private async load(domain: string, code: string): Promise<CacheLookup> {
-    try {
-      const raw = await this.redis.get(this.valueKey(domain, code));
-      if (raw !== null) {
-        this.redisHit.inc();
-        return { snapshot: raw === NEGATIVE ? null : (JSON.parse(raw) as RedirectSnapshot), layer: 'redis' };
+  /** Queues a miss for the batch of this loop turn. */
+  private load(domain: string, code: string): Promise<CacheLookup> {
+    return new Promise<CacheLookup>((resolve, reject) => {
+      this.pendingLoads.push({ domain, code, resolve, reject });
+      if (!this.loadsScheduled) {
+        this.loadsScheduled = true;
+        setImmediate(() => this.startBatches());
       }
-      this.redisMiss.inc();
-    } catch {
-      this.redisMiss.inc();
+    });
+  }
+
+  private startBatches(): void {
+    this.loadsScheduled = false;
+    const pending = this.pendingLoads;
+    this.pendingLoads = [];
+    for (let i = 0; i < pending.length; i += MISS_BATCH_MAX) void this.loadBatch(pending.slice(i, i + MISS_BATCH_MAX));
+  }
+
+  /** Settles every item of the batch: a failure fails the items it left unsettled (settling twice is a no-op). */
+  private async loadBatch(batch: PendingLoad[]): Promise<void> {
+    try {
+      await this.resolveBatch(batch);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
     }
-    // A named statement: each pooled connection parses and plans it once, not per miss.
-    const { rows } = await this.pools.read.query({ name: SNAPSHOT_STATEMENT, text: SNAPSHOT_SQL, values: [domain, code] });
-    const snapshot = rows.length ? snapshotFromRow(rows[0]) : null;
-    const ttl = snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds;
-    const value = snapshot ? JSON.stringify(snapshot) : NEGATIVE;
-    (this.redis as any)
-      .shortenerFill(this.valueKey(domain, code), this.markerKey(domain, code), value, ttl)
-      .catch(() => undefined);
-    return { snapshot, layer: 'db' };
+  }
+
+  /** Redis for every miss of the batch, then PostgreSQL for the rest (failing those if it fails), then fills. */
+  private async resolveBatch(batch: PendingLoad[]): Promise<void> {
+    // Issued in one synchronous loop: the auto-pipelining client writes them as one pipeline.
+    const cached = await Promise.all(batch.map((p) => this.redis.get(this.valueKey(p.domain, p.code)).catch(() => null)));
+    const misses: PendingLoad[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const raw = cached[i];
+      if (raw === null || raw === undefined) {
+        this.redisMiss.inc();
+        misses.push(batch[i]);
+        continue;
+      }
+      this.redisHit.inc();
+      try {
+        batch[i].resolve({ snapshot: raw === NEGATIVE ? null : (JSON.parse(raw) as RedirectSnapshot), layer: 'redis' });
+      } catch {
+        // A value this version cannot read is a miss.
+        misses.push(batch[i]);
+      }
+    }
+    if (misses.length === 0) return;
+    // A named statement: each pooled connection parses and plans it once, not per batch.
+    const { rows } = await this.pools.read.query({
+      name: SNAPSHOT_STATEMENT,
+      text: SNAPSHOT_BATCH_SQL,
+      values: [misses.map((p) => p.domain), misses.map((p) => p.code)],
+    });
+    const found = new Map<string, Record<string, any>>();
+    for (const r of rows) found.set(`${r.domain}/${r.code}`, r);
+    for (const p of misses) {
+      const row = found.get(`${p.domain}/${p.code}`);
+      const snapshot = row ? snapshotFromRow(row) : null;
+      const ttl = snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds;
+      (this.redis as any)
+        .shortenerFill(this.valueKey(p.domain, p.code), this.markerKey(p.domain, p.code), snapshot ? JSON.stringify(snapshot) : NEGATIVE, ttl)
+        .catch(() => undefined);
+      p.resolve({ snapshot, layer: 'db' });
+    }
   }
 
   private onInvalidation(m: InvalidationMessage): void {

@@ -29,5 +29,12 @@ export function snapshotFromRow(r: Record<string, any>): RedirectSnapshot {
   };
 }
 
-export const SNAPSHOT_SQL = `SELECT id, target, redirect_type, forward_query, expires_at, max_clicks, deleted_at, disabled_at
-  FROM links WHERE domain = $1 AND code = $2`;
+/**
+ * Snapshots of a batch of links: `$1` domains and `$2` codes, parallel text
+ * arrays; one row per stored link, with its `domain` and `code` to match
+ * them up (unknown ones have no row). A nested loop of index lookups on the
+ * `(domain, code)` unique index whatever the batch size.
+ */
+export const SNAPSHOT_BATCH_SQL = `SELECT l.domain, l.code, l.id, l.target, l.redirect_type, l.forward_query, l.expires_at, l.max_clicks, l.deleted_at, l.disabled_at
+  FROM unnest($1::text[], $2::text[]) AS k(domain, code)
+  JOIN links l ON l.domain = k.domain AND l.code = k.code`;
