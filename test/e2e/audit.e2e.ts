@@ -1,3 +1,4 @@
+import { AuditedLinkFields, auditedState } from '@shortener/links';
 import { DataSource } from 'typeorm';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createdCode, createLink, mintKey } from '../support/links';
@@ -111,6 +112,39 @@ describe('link audit trail', () => {
     expect((await api.http().delete(`/api/v1/links/${alias}`).set('authorization', api.adminAuth)).status).toBe(204);
     expect((await api.http().delete(`/api/v1/links/${alias}`).set('authorization', api.adminAuth)).status).toBe(204);
     expect((await trail(alias)).body.items.map((r: { action: string }) => r.action)).toEqual(['delete', 'create']);
+  });
+
+  it('records a create as auditedState of the stored row, with and without an Idempotency-Key', async () => {
+    const body = { url: 'https://example.com/exact', title: 'Exact', tags: ['b', 'a', 'b'], redirectType: 307, forwardQuery: false, maxClicks: 7, expiresAt: '2099-03-04T05:06:07.891+02:00' };
+    const plain = await createLink(api, { ...body, alias: uniqueAlias('exact') });
+    const keyed = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', uniqueAlias('exact-key')).send({ ...body, alias: uniqueAlias('exact') });
+    const generated = await createLink(api, body);
+    expect([plain.status, keyed.status, generated.status]).toEqual([201, 201, 201]);
+    for (const created of [plain, keyed, generated]) {
+      const [record] = (await trail(created.body.code)).body.items;
+      const [row] = await db.query(`SELECT * FROM links WHERE domain = 'short.example' AND code = $1`, [created.body.code]);
+      const stored = { target: row.target, title: row.title, tags: row.tags, redirectType: row.redirect_type, forwardQuery: row.forward_query, expiresAt: row.expires_at, maxClicks: row.max_clicks === null ? null : Number(row.max_clicks), disabledAt: row.disabled_at, deletedAt: row.deleted_at };
+      expect(record.after).toEqual(auditedState(stored as AuditedLinkFields));
+      expect(record.after).toEqual({ url: 'https://example.com/exact', title: 'Exact', tags: ['b', 'a'], redirectType: 307, forwardQuery: false, expiresAt: '2099-03-04T03:06:07.891Z', maxClicks: 7, disabledAt: null, deletedAt: null });
+      expect({ action: record.action, before: record.before, link: record.link.id }).toEqual({ action: 'create', before: null, link: String(row.id) });
+      expect(await sameTransaction(record.link.id, record.id)).toBe(true);
+    }
+  });
+
+  it('writes a created link and its audit record together or not at all', async () => {
+    const alias = uniqueAlias('atomic');
+    // The audit insert of this one alias fails (in this worker's own database): the link must not be left behind.
+    await db.query(`ALTER TABLE link_audit ADD CONSTRAINT audit_test_refuses CHECK (code <> '${alias}') NOT VALID`);
+    try {
+      expect((await createLink(api, { url: 'https://example.com/atomic', alias })).status).toBe(500);
+    } finally {
+      await db.query('ALTER TABLE link_audit DROP CONSTRAINT audit_test_refuses');
+    }
+    expect((await db.query('SELECT count(*)::int AS n FROM links WHERE code = $1', [alias]))[0].n).toBe(0);
+    expectProblem(await api.http().get(`/api/v1/links/${alias}`).set('authorization', api.adminAuth), 404, 'link-not-found');
+    // The alias is free: the same create now succeeds, with its one record.
+    expect((await createLink(api, { url: 'https://example.com/atomic', alias })).status).toBe(201);
+    expect((await trail(alias)).body.items.map((r: { action: string }) => r.action)).toEqual(['create']);
   });
 
   it('is for admins only, and refuses foreign cursors and unknown domains', async () => {

@@ -84,19 +84,25 @@ describe('aliases (CASES C13-C17)', () => {
     expect((await api.http().get(`/${alias}`)).headers.location).toBe(winner.body.url);
   });
 
-  it('C17: an alias equal to the next generated code does not break generation', async () => {
-    const db = new Client({ connectionString: api.config.db.url });
-    await db.connect();
-    const { rows } = await db.query<{ last_value: string; is_called: boolean }>('SELECT last_value::text, is_called FROM link_code_seq');
-    await db.end();
-    const next = rows[0].is_called ? BigInt(rows[0].last_value) + 1n : BigInt(rows[0].last_value);
-    const generator = new ShortCodeGenerator(api.config.links.codePermutationKey);
-    const upcoming = generator.codeFor(next);
-    expect((await createLink(api, { url: 'https://example.com/alias-first', alias: upcoming })).status).toBe(201);
-    const generated = await createLink(api, { url: 'https://example.com/generated' });
-    expect(generated.status).toBe(201);
-    expect(generated.body.code).toBe(generator.codeFor(next + 1n));
-    expect((await api.http().get(`/${upcoming}`)).headers.location).toBe('https://example.com/alias-first');
-    expect((await api.http().get(`/${generated.body.code}`)).headers.location).toBe('https://example.com/generated');
+  it('C17: aliases equal to the next generated codes do not break generation', async () => {
+    // A process hands out sequence values from a block it reserved: a fresh one's first block starts at the sequence's next value.
+    const fresh = await startTestApi();
+    try {
+      const db = new Client({ connectionString: api.config.db.url });
+      await db.connect();
+      const { rows } = await db.query<{ last_value: string; is_called: boolean }>('SELECT last_value::text, is_called FROM link_code_seq');
+      await db.end();
+      const next = rows[0].is_called ? BigInt(rows[0].last_value) + 1n : BigInt(rows[0].last_value);
+      const generator = new ShortCodeGenerator(api.config.links.codePermutationKey);
+      const upcoming = [generator.codeFor(next), generator.codeFor(next + 1n)];
+      for (const alias of upcoming) expect((await createLink(fresh, { url: 'https://example.com/alias-first', alias })).status).toBe(201);
+      const generated = await createLink(fresh, { url: 'https://example.com/generated' });
+      expect(generated.status).toBe(201);
+      expect(generated.body.code).toBe(generator.codeFor(next + 2n));
+      for (const alias of upcoming) expect((await api.http().get(`/${alias}`)).headers.location).toBe('https://example.com/alias-first');
+      expect((await api.http().get(`/${generated.body.code}`)).headers.location).toBe('https://example.com/generated');
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { LinkEntity, RedirectType } from '@shortener/database';
+import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
 import { DataSource, EntityManager } from 'typeorm';
+import type { AuditedLinkState } from '../audit/link-audit.service';
 import { LinkCursor } from './link-cursor';
+import { SequenceBlock } from './sequence-block';
 
 /** Columns of a new link. */
 export interface NewLink {
@@ -18,6 +20,12 @@ export interface NewLink {
   maxClicks: number | null;
 }
 
+/** Who makes a change, as the audit trail records it: the API key and its account. */
+export interface AuditActor {
+  keyId: string;
+  accountId: string;
+}
+
 /** List filters; `accountId` null lists every account (admins). */
 export interface LinkListQuery {
   accountId: string | null;
@@ -31,6 +39,26 @@ export interface LinkListQuery {
 const COLUMNS = `id, domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at,
   max_clicks, clicks_consumed, click_total, expired_at, disabled_at, deleted_at, created_at, updated_at,
   (extract(epoch from created_at) * 1000000)::bigint::text AS created_at_micros`;
+
+/** Values of `link_code_seq` one query reserves for a process (see {@link SequenceBlock}). */
+export const CODE_SEQUENCE_BLOCK_SIZE = 32;
+
+const RESERVE_CODE_VALUES_SQL = `SELECT nextval('link_code_seq')::text AS v FROM generate_series(1, $1)`;
+
+// One statement: the link, and its audit record only when the link was
+// inserted (the audit CTE reads the link CTE's RETURNING rows). Both commit
+// together or not at all, like the transaction they replace. Data-modifying
+// CTEs run exactly once, whether or not the outer query reads them.
+const CREATE_LINK_SQL = `WITH link AS (
+  INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+  ON CONFLICT (domain, code) DO NOTHING
+  RETURNING ${COLUMNS}
+), audit AS (
+  INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
+  SELECT id, domain, code, account_id, $12::uuid, $13::uuid, 'create', NULL, $14::jsonb FROM link
+)
+SELECT * FROM link`;
 
 /** A row with its keyset position. */
 export type LinkRow = LinkEntity & { createdAtMicros: string };
@@ -72,23 +100,45 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 /** The SQL of links, in one place (TypeORM entity mapping, pg parameters). */
 @Injectable()
 export class LinkRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly codeValues: SequenceBlock;
 
-  /** Next value of the code sequence (DESIGN.md section 4). */
-  async nextCodeSequence(m: EntityManager): Promise<bigint> {
-    const [row] = await m.query(`SELECT nextval('link_code_seq')::text AS v`);
-    return BigInt(row.v);
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly pools: PgPools,
+  ) {
+    this.codeValues = new SequenceBlock(async (count) => {
+      const { rows } = await this.pools.write.query({ name: 'shortener_reserve_code_values', text: RESERVE_CODE_VALUES_SQL, values: [count] });
+      return rows.map((r: { v: string }) => BigInt(r.v));
+    }, CODE_SEQUENCE_BLOCK_SIZE);
   }
 
-  /** Inserts unless (domain, code) exists; null when it does (no error, the transaction stays usable). */
-  async insertIfAbsent(m: EntityManager, l: NewLink): Promise<LinkRow | null> {
-    const rows = await m.query(
-      `INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (domain, code) DO NOTHING
-       RETURNING ${COLUMNS}`,
-      [l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks],
-    );
+  /**
+   * An unused value of the code sequence (DESIGN.md section 4), from a block
+   * of {@link CODE_SEQUENCE_BLOCK_SIZE} values this process reserved: one
+   * query per block, none for the rest. Values are never handed out twice;
+   * unused ones (a restart, a failed create) leave harmless gaps.
+   * @throws when PostgreSQL fails to reserve a block.
+   */
+  nextCodeSequence(): Promise<bigint> {
+    return this.codeValues.take();
+  }
+
+  /**
+   * Inserts a link unless (domain, code) exists, with its `create` audit
+   * record (`after` as {@link auditedState} gives it, `before` null) in the
+   * same statement: both or neither. Without `m` it runs on its own in
+   * autocommit (one round trip, a prepared statement per connection); with
+   * `m`, inside the caller's transaction.
+   * @returns the inserted row, or null when (domain, code) exists (nothing is written then, and a transaction stays usable).
+   */
+  async insertIfAbsentAudited(m: EntityManager | null, l: NewLink, actor: AuditActor, after: AuditedLinkState): Promise<LinkRow | null> {
+    const values = [
+      l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
+      actor.keyId, actor.accountId, JSON.stringify(after),
+    ];
+    const rows: Record<string, any>[] = m
+      ? await m.query(CREATE_LINK_SQL, values)
+      : (await this.pools.write.query({ name: 'shortener_create_link', text: CREATE_LINK_SQL, values })).rows;
     return rows.length ? toEntity(rows[0]) : null;
   }
 

@@ -4,7 +4,7 @@ import { Clock, DomainError, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
-import { LinkAuditService } from '../audit/link-audit.service';
+import { auditedState, LinkAuditService } from '../audit/link-audit.service';
 import { normalizeAlias } from '../domain/alias';
 import { ShortCodeGenerator } from '../domain/short-code';
 import { LinkCacheService } from '../redirect/link-cache.service';
@@ -28,7 +28,8 @@ export interface LinkPage {
 /**
  * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).
  * Every write invalidates the redirect caches of every process after it commits,
- * and is recorded in the audit trail inside its own transaction.
+ * and is recorded in the audit trail inside its own transaction (a create
+ * without an Idempotency-Key: inside its own single statement).
  */
 @Injectable()
 export class LinkService {
@@ -50,18 +51,28 @@ export class LinkService {
   }
 
   /**
-   * Creates a link, once per `Idempotency-Key`.
+   * Creates a link, once per `Idempotency-Key`. Without a key the link and
+   * its audit record are one statement in autocommit (one round trip to
+   * PostgreSQL, plus one per block of sequence values, see
+   * {@link LinkRepository.nextCodeSequence}); with a key, that statement runs
+   * in the key's transaction.
    * @returns status 201 and the link; with a key, the stored response (which
    *   may be a problem: errors are remembered too) and whether it was replayed.
    * @throws DomainError for invalid input (400), a taken alias (409) and idempotency conflicts.
    */
   async create(principal: Principal, input: CreateLinkInput, idempotencyKey?: string): Promise<StoredResponse & { replayed: boolean }> {
-    const fingerprint = this.idempotency.fingerprint('POST /api/v1/links', input);
     let created: LinkRow | undefined;
-    const result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
-      created = await this.insert(m, principal, input);
-      return { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()) };
-    });
+    let result: StoredResponse & { replayed: boolean };
+    if (idempotencyKey === undefined) {
+      created = await this.insert(null, principal, input);
+      result = { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()), replayed: false };
+    } else {
+      const fingerprint = this.idempotency.fingerprint('POST /api/v1/links', input);
+      result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
+        created = await this.insert(m, principal, input);
+        return { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()) };
+      });
+    }
     if (created && !result.replayed) {
       this.metrics.linksCreated.labels(created.domain).inc();
       // A negative cache entry for this code may exist.
@@ -108,14 +119,12 @@ export class LinkService {
     return result;
   }
 
-  /** Validates and inserts one link inside the caller's transaction, with its audit record. */
-  async insert(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
-    const row = await this.insertLink(m, principal, input);
-    await this.audit.record(m, principal, 'create', null, row);
-    return row;
-  }
-
-  private async insertLink(m: EntityManager, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
+  /**
+   * Validates and inserts one link with its audit record, in one statement:
+   * inside the caller's transaction `m`, or on its own (autocommit) when `m` is null.
+   * @throws DomainError for invalid input and a taken alias.
+   */
+  async insert(m: EntityManager | null, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
     const domain = this.domains.resolve(input.domain);
     const target = this.targets.normalize(input.url, 'create');
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
@@ -133,16 +142,19 @@ export class LinkService {
       expiresAt,
       maxClicks: input.maxClicks ?? null,
     };
+    const actor = { keyId: principal.keyId, accountId: principal.accountId };
+    // What auditedState(row) gives for the row these values make: a new link is neither disabled nor deleted.
+    const after = auditedState({ ...base, disabledAt: null, deletedAt: null });
     if (input.alias !== undefined) {
       const code = normalizeAlias(input.alias);
-      const row = await this.repo.insertIfAbsent(m, { ...base, code, isAlias: true });
+      const row = await this.repo.insertIfAbsentAudited(m, { ...base, code, isAlias: true }, actor, after);
       // A deleted link keeps its code (and its analytics) for good: a code is never reused, not even by its account.
       if (!row) throw new DomainError('alias-taken', `The alias ${code} is already taken on ${domain.host}, or was used by a deleted link`, { alias: code });
       return row;
     }
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
-      const code = this.codes.codeFor(await this.repo.nextCodeSequence(m));
-      const row = await this.repo.insertIfAbsent(m, { ...base, code, isAlias: false });
+      const code = this.codes.codeFor(await this.repo.nextCodeSequence());
+      const row = await this.repo.insertIfAbsentAudited(m, { ...base, code, isAlias: false }, actor, after);
       if (row) return row;
     }
     throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);

@@ -47,8 +47,11 @@ export interface LinkAuditQuery {
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-/** The audited state of a link row. */
-export function auditedState(link: LinkEntity): AuditedLinkState {
+/** What {@link auditedState} reads of a link. */
+export type AuditedLinkFields = Pick<LinkEntity, 'target' | 'title' | 'tags' | 'redirectType' | 'forwardQuery' | 'expiresAt' | 'maxClicks' | 'disabledAt' | 'deletedAt'>;
+
+/** The audited state of a link row (or of the values a new row is inserted with). */
+export function auditedState(link: AuditedLinkFields): AuditedLinkState {
   return {
     url: link.target,
     title: link.title,
