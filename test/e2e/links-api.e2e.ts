@@ -27,6 +27,15 @@ describe('links API', () => {
       });
     });
 
+    it('redirects a code probed before it existed right after the 201 (no stale negative cache entry)', async () => {
+      const alias = uniqueAlias('probed');
+      // Twice: the first miss fills Redis and the LRU with "no such link", the second is answered from them.
+      expect([(await api.http().get(`/${alias}`)).status, (await api.http().get(`/${alias}`)).status]).toEqual([404, 404]);
+      expect((await createLink(api, { url: 'https://example.com/probed', alias })).status).toBe(201);
+      const visit = await api.http().get(`/${alias}`);
+      expect({ status: visit.status, location: visit.headers.location }).toEqual({ status: 302, location: 'https://example.com/probed' });
+    });
+
     it('generates 7-character base62 codes', async () => {
       const res = await createLink(api, { url: 'https://example.com/gen' });
       expect(res.status).toBe(201);

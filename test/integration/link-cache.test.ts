@@ -143,6 +143,30 @@ describe(LinkCacheService.name, () => {
     expect((await other.get('short.example', code)).snapshot?.target).toBe('https://example.com/after');
   });
 
+  it('invalidates in one round trip: the Redis script and the bus message leave in one write, script first', async () => {
+    const client = createCacheRedis(config);
+    await new Promise((r) => client.once('ready', r));
+    const ownBus = new InvalidationBus(config, client);
+    const { pools } = countingPools(pool);
+    const sut = new LinkCacheService(config, client, ownBus, pools, new MetricsService());
+    const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = socket.write;
+    const writes: string[] = [];
+    socket.write = function (this: unknown, ...args: unknown[]) {
+      writes.push(String(args[0]));
+      return write.apply(this, args);
+    };
+    try {
+      await sut.invalidate('short.example', 'one-write');
+    } finally {
+      socket.write = write;
+      client.disconnect();
+    }
+    expect(writes).toHaveLength(1);
+    const commands = [...writes[0].matchAll(/^\*\d+\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => m[1].toLowerCase());
+    expect(commands).toEqual(['eval', 'publish']);
+  });
+
   it('drops a link from another process-local cache through the bus', async () => {
     const code = await insertLink('https://example.com/v1');
     const { pools } = countingPools(pool);

@@ -131,14 +131,20 @@ export class LinkCacheService implements OnModuleInit {
   /**
    * Drops a link from every cache layer of every process. Call after the
    * write has committed. Never throws.
+   *
+   * One round trip: the Redis script and the bus message are issued in the
+   * same tick on the one cache client, which auto-pipelines them into one
+   * write (without auto-pipelining: two writes, still one round trip). Redis
+   * runs them in that order, so a process that gets the message finds Redis
+   * already cleared; this process's LRU is cleared synchronously, and its
+   * later Redis reads queue behind the script on the same connection.
+   * Resolves when both have answered.
    */
   async invalidate(domain: string, code: string): Promise<void> {
-    try {
-      await (this.redis as any).shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), INVALIDATION_MARKER_MS);
-    } catch (e) {
-      this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${(e as Error).message}`);
-    }
-    await this.bus.publish({ kind: 'link', domain, code });
+    const cleared = (this.redis as any)
+      .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), INVALIDATION_MARKER_MS)
+      .catch((e: Error) => this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${e.message}`));
+    await Promise.all([cleared, this.bus.publish({ kind: 'link', domain, code })]);
   }
 
   /** Queues a miss for the batch of this loop turn. */
