@@ -7,15 +7,17 @@ import { ExpirySweepHandler } from './housekeeping/expiry-sweep.handler';
 import { HousekeepingHandler } from './housekeeping/housekeeping.handler';
 import { MaintenanceScheduleService } from './housekeeping/maintenance-schedule.service';
 import { ClickBatchHandler } from './rollup/click-batch.handler';
+import { ClickCommitCoalescer } from './rollup/click-commit.coalescer';
 import { ClickRollupService } from './rollup/click-rollup.service';
 import { VisitorHllStore } from './visitors/visitor-hll.store';
 
 /**
- * The click pipeline's worker side: the `click-batch` rollup handler, the
- * `expiry-sweep` and `housekeeping` handlers and their schedules. Needs the
- * config, database, Redis (cache client and invalidation bus), observability
- * and queue modules. The links library's {@link LinkCacheService} is reused
- * as is for evictions (Redis delete plus invalidation bus publish).
+ * The click pipeline's worker side: the `click-batch` rollup handler (with
+ * its group commit), the `expiry-sweep` and `housekeeping` handlers and
+ * their schedules. Needs the config, database, Redis (cache client and
+ * invalidation bus), observability and queue modules. The links library's
+ * {@link LinkCacheService} is reused as is for evictions (Redis delete plus
+ * invalidation bus publish).
  */
 @Module({
   providers: [
@@ -24,6 +26,7 @@ import { VisitorHllStore } from './visitors/visitor-hll.store';
     LinkCacheService,
     VisitorHllStore,
     ClickRollupService,
+    { provide: ClickCommitCoalescer, inject: [ClickRollupService], useFactory: (r: ClickRollupService) => new ClickCommitCoalescer((b) => r.commitBatches(b)) },
     ClickBatchHandler,
     ExpirySweepHandler,
     HousekeepingHandler,

@@ -11,6 +11,7 @@ export * from './housekeeping/expiry-sweep.handler';
 export * from './housekeeping/housekeeping.handler';
 export * from './housekeeping/maintenance-schedule.service';
 export * from './rollup/click-batch.handler';
+export * from './rollup/click-commit.coalescer';
 export * from './rollup/click-rollup.service';
 export * from './stats/click-stats.module';
 export * from './stats/link-stats.schemas';

@@ -32,6 +32,16 @@ describe(ClickClassifier.name, () => {
     const sut = new ClickClassifier(2);
     const signals = (ua: string) => ({ userAgent: ua, referrerHost: 'r.example', country: 'FR' });
     for (const ua of Object.values(USER_AGENTS)) expect(sut.classify(signals(ua))).toEqual(classifyClick(signals(ua)));
-    expect((sut as unknown as { memo: Map<string, unknown> }).memo.size).toBeLessThanOrEqual(2);
+    // Six agents through a memo of two: cleared at the third and the fifth.
+    expect(Object.keys(USER_AGENTS)).toHaveLength(6);
+    expect(sut.size).toBe(2);
+  });
+
+  it('answers a repeated click from the memo, telling null and empty signals alike', () => {
+    const sut = new ClickClassifier();
+    const first = sut.classify({ userAgent: USER_AGENTS.curl, referrerHost: null, country: 'FR' });
+    expect(sut.classify({ userAgent: USER_AGENTS.curl, referrerHost: '', country: 'FR' })).toBe(first);
+    expect(sut.classify({ userAgent: USER_AGENTS.curl, referrerHost: null, country: 'DE' })).not.toBe(first);
+    expect(sut.size).toBe(2);
   });
 });

@@ -50,21 +50,39 @@ export function classifyClick(click: ClickSignals): ClassifiedClick {
 /**
  * A memo of {@link classifyClick} by user agent, referrer and country: one
  * batch repeats a few agents many times, and parsing one costs tens of
- * microseconds. Bounded: it is cleared when it reaches `max` entries.
+ * microseconds. The memo is keyed by the three values in nested maps (no key
+ * string is built per click; null and '' classify alike). Bounded: it is
+ * cleared when it holds `max` classifications.
  */
 export class ClickClassifier {
-  private readonly memo = new Map<string, ClassifiedClick>();
+  private readonly memo = new Map<string, Map<string, Map<string, ClassifiedClick>>>();
+  private entries = 0;
 
   constructor(private readonly max = 10_000) {}
 
+  /** Classifications held now (at most `max`). */
+  get size(): number {
+    return this.entries;
+  }
+
   classify(click: ClickSignals): ClassifiedClick {
-    const key = `${click.userAgent ?? ''}\n${click.referrerHost ?? ''}\n${click.country ?? ''}`;
-    let result = this.memo.get(key);
-    if (!result) {
-      if (this.memo.size >= this.max) this.memo.clear();
-      result = classifyClick(click);
-      this.memo.set(key, result);
+    const ua = click.userAgent ?? '';
+    const referrer = click.referrerHost ?? '';
+    const country = click.country ?? '';
+    let byReferrer = this.memo.get(ua);
+    let byCountry = byReferrer?.get(referrer);
+    let result = byCountry?.get(country);
+    if (result) return result;
+    if (this.entries >= this.max) {
+      this.memo.clear();
+      this.entries = 0;
+      byReferrer = byCountry = undefined;
     }
+    result = classifyClick(click);
+    if (!byReferrer) this.memo.set(ua, (byReferrer = new Map()));
+    if (!byCountry) byReferrer.set(referrer, (byCountry = new Map()));
+    byCountry.set(country, result);
+    this.entries += 1;
     return result;
   }
 }

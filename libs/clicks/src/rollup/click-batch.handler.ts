@@ -1,29 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { withJobSpan } from '@shortener/observability';
 import { CLICK_BATCH_MAX_CLICKS, CLICK_BATCH_VERSION, ClickBatchJobData, HandlesJob, JOBS, JobHandler } from '@shortener/queue';
 import { Job, UnrecoverableError } from 'bullmq';
-import { ClickRollupResult, ClickRollupService } from './click-rollup.service';
+import { ClickCommitCoalescer } from './click-commit.coalescer';
+import type { ClickRollupResult } from './click-rollup.service';
 
 const LINK_ID = /^[1-9][0-9]{0,18}$/;
+// Largest bigint: a longer or larger id would fail the whole transaction in PostgreSQL.
+const MAX_LINK_ID = '9223372036854775807';
+const validLinkId = (id: string) => LINK_ID.test(id) && (id.length < MAX_LINK_ID.length || id <= MAX_LINK_ID);
 
 /**
  * Handles `click-batch` jobs: checks the payload, then commits it through
- * {@link ClickRollupService}. A payload that can never be processed (unknown
- * version, malformed) fails for good instead of being retried.
+ * {@link ClickCommitCoalescer} (together with the other jobs that wait at
+ * the same time, in one transaction). A payload that can never be processed
+ * (unknown version, malformed) fails for good instead of being retried.
  */
 @Injectable()
 @HandlesJob(JOBS.clickBatch)
 export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRollupResult> {
-  constructor(private readonly rollup: ClickRollupService) {}
+  constructor(private readonly commits: ClickCommitCoalescer) {}
 
   /** @throws UnrecoverableError for an invalid payload; the rollup's error otherwise (retried). */
   handle(job: Job<ClickBatchJobData>): Promise<ClickRollupResult> {
     const data = job.data;
     const problem = payloadProblem(data);
     if (problem) throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
-    // The batch's span links to the sampled redirects it counts (DESIGN.md section 7).
-    const traced = { queue: job.queueName, name: job.name, id: job.id, messageCount: data.clicks.length };
-    return withJobSpan(traced, data.clicks.map((c) => c.traceparent), () => this.rollup.commit(data.batchId, data.clicks));
+    // The transaction's span links to the sampled redirects it counts (DESIGN.md section 7).
+    return this.commits.submit({ batchId: data.batchId, clicks: data.clicks }, { queue: job.queueName, name: job.name, id: job.id });
   }
 }
 
@@ -33,7 +36,7 @@ export function payloadProblem(data: ClickBatchJobData): string | null {
   if (typeof data.batchId !== 'string' || data.batchId.length < 1 || data.batchId.length > 64) return 'invalid batch id';
   if (!Array.isArray(data.clicks) || data.clicks.length > CLICK_BATCH_MAX_CLICKS) return 'clicks missing or above the cap';
   for (const c of data.clicks) {
-    if (typeof c?.linkId !== 'string' || !LINK_ID.test(c.linkId) || !Number.isFinite(c.at) || typeof c.visitorHash !== 'string') {
+    if (typeof c?.linkId !== 'string' || !validLinkId(c.linkId) || !Number.isFinite(c.at) || typeof c.visitorHash !== 'string') {
       return 'malformed click';
     }
   }

@@ -8,6 +8,12 @@ import { aggregateClicks, ClickAggregate } from '../domain/click-batch.aggregato
 import { ClickClassifier } from '../domain/click-dimensions.extractor';
 import { VisitorHllStore } from '../visitors/visitor-hll.store';
 
+/** One click batch to commit: its id (recorded for exactly-once counting) and its clicks. */
+export interface ClickBatchInput {
+  batchId: string;
+  clicks: readonly QueuedClick[];
+}
+
 /** What committing a batch did. */
 export interface ClickRollupResult {
   batchId: string;
@@ -19,10 +25,15 @@ export interface ClickRollupResult {
 
 // Every statement below takes its row locks in key order, and every
 // transaction touches the tables in the same order (click_batches, hourly,
-// dimensions, visitors, links), so concurrent batches wait for each other on
-// hot rows but never deadlock. `links` comes last so a limited link's
-// redirect (which updates the same row) waits as little as possible.
-const INSERT_BATCH = `INSERT INTO click_batches (batch_id, click_count) VALUES ($1, $2) ON CONFLICT (batch_id) DO NOTHING`;
+// dimensions, visitors, links), so concurrent transactions wait for each
+// other on hot rows but never deadlock. `links` comes last so a limited
+// link's redirect (which updates the same row) waits as little as possible.
+const INSERT_BATCHES = `
+  INSERT INTO click_batches (batch_id, click_count)
+  SELECT u.batch_id, u.click_count FROM unnest($1::text[], $2::bigint[]) AS u(batch_id, click_count)
+   ORDER BY u.batch_id
+  ON CONFLICT (batch_id) DO NOTHING
+  RETURNING batch_id`;
 const KNOWN_LINKS = `SELECT id::text AS id FROM links WHERE id = ANY($1::bigint[])`;
 const UPSERT_HOURLY = `
   INSERT INTO link_clicks_hourly AS h (link_id, hour, human_clicks, bot_clicks)
@@ -57,15 +68,20 @@ const ADD_TOTALS = `
    WHERE l.id = u.id`;
 
 /**
- * Commits click batches to the rollups (DESIGN.md section 5), each in ONE
- * PostgreSQL transaction that also records the batch id: a batch delivered
- * again (a retried or stalled job, a replayed payload) finds its id and
- * counts nothing, so counts stay exact under at-least-once delivery.
+ * Commits click batches to the rollups (DESIGN.md section 5). Any number of
+ * batches go in ONE PostgreSQL transaction that also records their batch
+ * ids: a batch delivered again (a retried or stalled job, a replayed
+ * payload) finds its id and counts nothing, so counts stay exact under
+ * at-least-once delivery. Committing several batches at once is what keeps
+ * the cost per click low under load: the rows written per transaction grow
+ * with the links, hours and days the clicks touch, not with the clicks.
  *
- * Per batch: hourly clicks (human and bot apart), daily dimension counts,
- * daily unique-visitor HLLs (see {@link VisitorHllStore}) and
+ * Per transaction: hourly clicks (human and bot apart), daily dimension
+ * counts, daily unique-visitor HLLs (see {@link VisitorHllStore}; a day row
+ * whose HLL the clicks leave unchanged is not rewritten) and
  * `links.click_total`. Records `shortener_clicks_committed_total` and
- * `shortener_click_ingest_lag_seconds` after the commit.
+ * `shortener_click_ingest_lag_seconds` (from each click's instant to the
+ * commit) after the commit.
  */
 @Injectable()
 export class ClickRollupService {
@@ -80,35 +96,68 @@ export class ClickRollupService {
   ) {}
 
   /**
+   * Commits one batch in its own transaction.
    * @throws when PostgreSQL or Redis fails; the transaction is rolled back
    *   and nothing of the batch is counted (the job is retried).
    */
   async commit(batchId: string, clicks: readonly QueuedClick[]): Promise<ClickRollupResult> {
+    return (await this.commitBatches([{ batchId, clicks }]))[0];
+  }
+
+  /**
+   * Commits batches in one transaction: all of them or none.
+   *
+   * @returns one result per input, in input order. A batch whose id is
+   *   already recorded, or that appears earlier in `batches`, is a duplicate
+   *   and counts nothing.
+   * @throws when PostgreSQL or Redis fails; the transaction is rolled back
+   *   and nothing of any batch is counted.
+   */
+  async commitBatches(batches: readonly ClickBatchInput[]): Promise<ClickRollupResult[]> {
+    const first = new Map<string, ClickBatchInput>();
+    for (const b of batches) if (!first.has(b.batchId)) first.set(b.batchId, b);
+    const unique = [...first.values()];
+    if (unique.length === 0) return [];
     const client = await this.pools.write.connect();
+    const fresh = new Set<string>();
     let known: QueuedClick[] = [];
+    let existing = new Set<string>();
     try {
       await client.query('BEGIN');
-      const inserted = await client.query(INSERT_BATCH, [batchId, clicks.length]);
-      if (inserted.rowCount === 0) {
+      const inserted = await client.query<{ batch_id: string }>(INSERT_BATCHES, [unique.map((b) => b.batchId), unique.map((b) => b.clicks.length)]);
+      for (const r of inserted.rows) fresh.add(r.batch_id);
+      if (fresh.size === 0) {
         await client.query('ROLLBACK');
-        return { batchId, duplicate: true, committed: 0 };
+      } else {
+        const clicks = unique.filter((b) => fresh.has(b.batchId)).flatMap((b) => b.clicks);
+        const ids = [...new Set(clicks.map((c) => c.linkId))];
+        existing = new Set((await client.query<{ id: string }>(KNOWN_LINKS, [ids])).rows.map((r) => r.id));
+        known = existing.size === ids.length ? clicks : clicks.filter((c) => existing.has(c.linkId));
+        if (known.length < clicks.length) this.logger.warn(`batches ${[...fresh].join(', ')}: skipped ${clicks.length - known.length} clicks of unknown links`);
+        await this.write(client, aggregateClicks(known, this.classifier));
+        await client.query('COMMIT');
       }
-      const ids = [...new Set(clicks.map((c) => c.linkId))];
-      const existing = new Set((await client.query<{ id: string }>(KNOWN_LINKS, [ids])).rows.map((r) => r.id));
-      known = clicks.filter((c) => existing.has(c.linkId));
-      if (known.length < clicks.length) this.logger.warn(`batch ${batchId}: skipped ${clicks.length - known.length} clicks of unknown links`);
-      await this.write(client, aggregateClicks(known, this.classifier));
-      await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
-    const now = this.clock.now();
-    this.metrics.clicksCommitted.inc(known.length);
-    for (const c of known) this.metrics.clickIngestLag.observe(Math.max(0, (now - c.at) / 1000));
-    return { batchId, duplicate: false, committed: known.length };
+    if (known.length > 0) {
+      const now = this.clock.now();
+      this.metrics.clicksCommitted.inc(known.length);
+      const lag = this.metrics.clickIngestLag;
+      for (const c of known) lag.observe(Math.max(0, (now - c.at) / 1000));
+    }
+    const counted = new Set<ClickBatchInput>();
+    return batches.map((b) => {
+      const mine = first.get(b.batchId) === b && fresh.has(b.batchId) && !counted.has(b);
+      if (!mine) return { batchId: b.batchId, duplicate: true, committed: 0 };
+      counted.add(b);
+      let committed = 0;
+      for (const c of b.clicks) if (existing.has(c.linkId)) committed += 1;
+      return { batchId: b.batchId, duplicate: false, committed };
+    });
   }
 
   private async write(client: PoolClient, agg: ClickAggregate): Promise<void> {
@@ -138,7 +187,10 @@ export class ClickRollupService {
       const updated = await this.hll.add(
         agg.visitors.map((v) => ({ stored: stored.get(`${v.linkId}|${v.day}`) ?? Buffer.alloc(0), visitorHashes: v.visitorHashes })),
       );
-      await client.query(WRITE_VISITORS, [agg.visitors.map((v) => v.linkId), agg.visitors.map((v) => v.day), updated]);
+      const changed = agg.visitors.flatMap((v, i) => (updated[i] ? [{ ...v, hll: updated[i] }] : []));
+      if (changed.length > 0) {
+        await client.query(WRITE_VISITORS, [changed.map((v) => v.linkId), changed.map((v) => v.day), changed.map((v) => v.hll)]);
+      }
     }
     if (agg.totals.length > 0) {
       const ids = agg.totals.map((t) => t.linkId);

@@ -4,17 +4,29 @@ import { CACHE_REDIS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
-// KEYS[1] scratch key; ARGV[1] stored HLL bytes ('' for none), ARGV[2..] elements.
-// Loads the stored HLL, adds the elements (PFADD validates the stored bytes)
-// and returns the new raw bytes; the scratch key is gone afterwards.
+// KEYS[1] scratch key; ARGV[1] number of HLLs, then per HLL: its stored bytes
+// ('' for none), the number of elements, the elements. Per HLL: loads the
+// stored bytes, adds the elements (PFADD validates the stored bytes) and
+// answers the new raw bytes, or false (nil) when PFADD changed nothing; the
+// scratch key is gone afterwards.
 const MERGE_ADD_SCRIPT = `
+local out = {}
+local i = 2
+for u = 1, tonumber(ARGV[1]) do
+  local stored = ARGV[i]
+  local last = i + 1 + tonumber(ARGV[i + 1])
+  redis.call('DEL', KEYS[1])
+  local changed = 0
+  if stored ~= '' then redis.call('SET', KEYS[1], stored, 'PX', 60000) else changed = 1 end
+  if last == i + 1 then redis.call('PFADD', KEYS[1]) end
+  for j = i + 2, last, 500 do
+    if redis.call('PFADD', KEYS[1], unpack(ARGV, j, math.min(j + 499, last))) == 1 then changed = 1 end
+  end
+  if changed == 1 then out[u] = redis.call('GET', KEYS[1]) else out[u] = false end
+  i = last + 1
+end
 redis.call('DEL', KEYS[1])
-if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'PX', 60000) end
-if #ARGV == 1 then redis.call('PFADD', KEYS[1]) end
-for i = 2, #ARGV, 500 do redis.call('PFADD', KEYS[1], unpack(ARGV, i, math.min(i + 499, #ARGV))) end
-local bytes = redis.call('GET', KEYS[1])
-redis.call('DEL', KEYS[1])
-return bytes`;
+return out`;
 
 // KEYS[1..n] scratch keys (one hash slot); ARGV[1..n] stored HLL bytes.
 // PFCOUNT over several keys is the cardinality of their union.
@@ -26,6 +38,14 @@ return n`;
 
 /** Most HLLs counted in one union (one per UTC day of a stats range). */
 export const MAX_UNION_SIZE = 1_000;
+/**
+ * Work of one merge-add script call, bounded so that one call stays short
+ * (Redis runs a script alone, and the cache client has a command timeout):
+ * at most this many HLLs, and at most {@link MERGE_ADD_MAX_ARGS} arguments.
+ */
+export const MERGE_ADD_MAX_HLLS = 256;
+/** Most script arguments (stored HLLs, counts and visitor hashes) of one merge-add call. */
+export const MERGE_ADD_MAX_ARGS = 20_000;
 
 /** A stored HLL plus the visitor hashes to add to it. */
 export interface HllUpdate {
@@ -59,21 +79,36 @@ export class VisitorHllStore {
   }
 
   /**
-   * Adds visitor hashes to stored HLLs, in one round trip.
-   * @returns the new bytes of each HLL, in the order of `updates`.
+   * Adds visitor hashes to stored HLLs: a few script calls for any number of
+   * HLLs ({@link MERGE_ADD_MAX_HLLS} HLLs or {@link MERGE_ADD_MAX_ARGS}
+   * arguments per call, sent together in one round trip).
+   * @returns per update, in the order of `updates`: the new bytes, or null
+   *   when the hashes were all counted already (the stored bytes stand).
+   * @throws Error when Redis fails or refuses stored bytes that are not an HLL.
    */
-  async add(updates: readonly HllUpdate[]): Promise<Buffer[]> {
+  async add(updates: readonly HllUpdate[]): Promise<Array<Buffer | null>> {
     if (updates.length === 0) return [];
-    const run = randomUUID();
+    const key = `${this.prefix}{${randomUUID()}}`;
+    const calls: Array<{ count: number; args: Array<string | Buffer | number> }> = [];
+    let call: { count: number; args: Array<string | Buffer | number> } | undefined;
+    for (const u of updates) {
+      if (!call || call.count >= MERGE_ADD_MAX_HLLS || call.args.length + 2 + u.visitorHashes.length > MERGE_ADD_MAX_ARGS) {
+        calls.push((call = { count: 0, args: [] }));
+      }
+      call.count += 1;
+      call.args.push(u.stored, u.visitorHashes.length);
+      for (const h of u.visitorHashes) call.args.push(h);
+    }
     const pipeline = this.redis.pipeline();
-    updates.forEach((u, i) => {
-      (pipeline as any).shortenerHllMergeAddBuffer(`${this.prefix}{${run}}:${i}`, u.stored, ...u.visitorHashes);
-    });
+    for (const c of calls) (pipeline as any).shortenerHllMergeAddBuffer(key, c.count, c.args);
     const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, bytes], i) => {
-      if (error) throw new Error(`HLL update ${i} failed: ${error.message}`);
-      return bytes as Buffer;
+    const out: Array<Buffer | null> = [];
+    results.forEach(([error, bytes], i) => {
+      if (error) throw new Error(`HLL update (call ${i}) failed: ${error.message}`);
+      for (const b of bytes as Array<Buffer | null>) out.push(b ?? null);
     });
+    if (out.length !== updates.length) throw new Error(`HLL update answered ${out.length} HLLs for ${updates.length}`);
+    return out;
   }
 
   /**
