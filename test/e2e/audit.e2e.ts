@@ -1,4 +1,6 @@
-import { AuditedLinkFields, auditedState } from '@shortener/links';
+import { DomainError } from '@shortener/common';
+import { PgPools } from '@shortener/database';
+import { AuditedLinkFields, auditedState, createLinkSchema, LinkService } from '@shortener/links';
 import { DataSource } from 'typeorm';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createdCode, createLink, mintKey } from '../support/links';
@@ -145,6 +147,53 @@ describe('link audit trail', () => {
     // The alias is free: the same create now succeeds, with its one record.
     expect((await createLink(api, { url: 'https://example.com/atomic', alias })).status).toBe(201);
     expect((await trail(alias)).body.items.map((r: { action: string }) => r.action)).toEqual(['create']);
+  });
+
+  it('batches the creates of one event-loop turn into one statement; each gets its own answer, and a refused one fails alone', async () => {
+    const service = api.app.get(LinkService);
+    const pool = api.app.get(PgPools).write;
+    const principal = { ...admin, prefix: 'testadmin0001', role: 'admin' as const, rateLimitPerMinute: null };
+    const [a, b, refused] = [uniqueAlias('batch'), uniqueAlias('batch'), uniqueAlias('batch-refused')];
+    await db.query(`ALTER TABLE link_audit ADD CONSTRAINT audit_test_refuses_batch CHECK (code <> '${refused}') NOT VALID`);
+    const statements: Array<{ name: string; creates: number }> = [];
+    const query = pool.query;
+    pool.query = function (this: unknown, ...args: unknown[]) {
+      const config = args[0] as { name?: string; values?: unknown[] };
+      if (config.name === 'shortener_create_links') statements.push({ name: config.name, creates: JSON.parse(String(config.values?.[0])).length });
+      if (config.name === 'shortener_create_link') statements.push({ name: config.name, creates: 1 });
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof pool.query;
+    let outcomes: Array<string | number>;
+    try {
+      const create = (body: Record<string, unknown>) =>
+        service.create(principal, createLinkSchema.parse(body)).then(
+          (r) => r.status,
+          (e: Error) => (e instanceof DomainError ? e.code : e.message),
+        );
+      // One synchronous loop: all of them are waiting for the same batch.
+      outcomes = await Promise.all([
+        create({ url: 'https://example.com/batch/a', alias: a }),
+        create({ url: 'https://example.com/batch/refused', alias: refused }),
+        create({ url: 'https://example.com/batch/b', alias: b }),
+        create({ url: 'https://example.com/batch/a-again', alias: a }),
+      ]);
+    } finally {
+      pool.query = query;
+      await db.query('ALTER TABLE link_audit DROP CONSTRAINT audit_test_refuses_batch');
+    }
+    expect(outcomes).toEqual([201, expect.stringContaining('audit_test_refuses_batch'), 201, 'alias-taken']);
+    // The batch of three was refused as a whole (nothing of it written), then each ran alone; the second create of `a` waited for the first.
+    expect(statements).toEqual([
+      { name: 'shortener_create_links', creates: 3 },
+      { name: 'shortener_create_link', creates: 1 },
+      { name: 'shortener_create_link', creates: 1 },
+      { name: 'shortener_create_link', creates: 1 },
+      { name: 'shortener_create_link', creates: 1 },
+    ]);
+    const targets = await db.query(`SELECT code, target FROM links WHERE code = ANY($1) ORDER BY target`, [[a, b, refused]]);
+    expect(targets).toEqual([{ code: a, target: 'https://example.com/batch/a' }, { code: b, target: 'https://example.com/batch/b' }]);
+    for (const code of [a, b]) expect((await trail(code)).body.items.map((r: { action: string; after: { url: string } }) => [r.action, r.after.url])).toEqual([['create', `https://example.com/batch/${code === a ? 'a' : 'b'}`]]);
+    expect((await trail(refused)).body.items).toEqual([]);
   });
 
   it('is for admins only, and refuses foreign cursors and unknown domains', async () => {

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
+import { DatabaseError } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditedLinkState } from '../audit/link-audit.service';
+import { BatchOutcome, Batcher } from './batcher';
 import { LinkCursor } from './link-cursor';
 import { SequenceBlock } from './sequence-block';
 
@@ -60,6 +62,40 @@ const CREATE_LINK_SQL = `WITH link AS (
 )
 SELECT * FROM link`;
 
+/** Most creates one batched statement carries. */
+export const CREATE_BATCH_MAX = 64;
+/** Most batched create statements running at once (each holds a pooled connection); later creates wait for the next batch. */
+export const CREATE_BATCHES_IN_FLIGHT = 4;
+
+// The batched form of CREATE_LINK_SQL: the links of several creates (distinct
+// (domain, code) pairs, one JSON array) and their audit records, matched on
+// (domain, code), in one statement. One commit for all of them: every link
+// with its record, or nothing.
+const CREATE_LINKS_SQL = `WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(domain text, code text, account_id uuid, target text, title text, tags text[],
+    redirect_type smallint, forward_query boolean, is_alias boolean, expires_at timestamptz, max_clicks bigint,
+    actor_key_id uuid, actor_account_id uuid, after jsonb)
+), link AS (
+  INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
+  SELECT domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks FROM input
+  ON CONFLICT (domain, code) DO NOTHING
+  RETURNING ${COLUMNS}
+), audit AS (
+  INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
+  SELECT link.id, link.domain, link.code, link.account_id, input.actor_key_id, input.actor_account_id, 'create', NULL, input.after
+    FROM link JOIN input USING (domain, code)
+)
+SELECT * FROM link`;
+
+/** One create waiting for its batch. */
+interface PendingCreate {
+  link: NewLink;
+  actor: AuditActor;
+  after: AuditedLinkState;
+}
+
+const createKey = (c: PendingCreate) => `${c.link.domain}/${c.link.code}`;
+
 /** A row with its keyset position. */
 export type LinkRow = LinkEntity & { createdAtMicros: string };
 
@@ -101,6 +137,7 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 @Injectable()
 export class LinkRepository {
   private readonly codeValues: SequenceBlock;
+  private readonly creates: Batcher<PendingCreate, LinkRow | null>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -110,6 +147,7 @@ export class LinkRepository {
       const { rows } = await this.pools.write.query({ name: 'shortener_reserve_code_values', text: RESERVE_CODE_VALUES_SQL, values: [count] });
       return rows.map((r: { v: string }) => BigInt(r.v));
     }, CODE_SEQUENCE_BLOCK_SIZE);
+    this.creates = new Batcher((batch) => this.createBatch(batch), { maxBatch: CREATE_BATCH_MAX, maxInFlight: CREATE_BATCHES_IN_FLIGHT, keyOf: createKey });
   }
 
   /**
@@ -126,12 +164,26 @@ export class LinkRepository {
   /**
    * Inserts a link unless (domain, code) exists, with its `create` audit
    * record (`after` as {@link auditedState} gives it, `before` null) in the
-   * same statement: both or neither. Without `m` it runs on its own in
-   * autocommit (one round trip, a prepared statement per connection); with
-   * `m`, inside the caller's transaction.
+   * same statement: both or neither.
+   *
+   * With `m`: one statement inside the caller's transaction. Without: in
+   * autocommit, batched with the other creates of the same event-loop turn
+   * (at most {@link CREATE_BATCH_MAX} per statement and
+   * {@link CREATE_BATCHES_IN_FLIGHT} statements at once, one prepared
+   * statement per pooled connection): one round trip and one commit (WAL
+   * flush) for the batch, which holds distinct (domain, code) pairs only. A
+   * batch that PostgreSQL refuses (it rolled back: nothing of it is written)
+   * is retried one create per statement, so a create fails only for its own
+   * error; a batch lost with its connection fails each of its creates.
    * @returns the inserted row, or null when (domain, code) exists (nothing is written then, and a transaction stays usable).
+   * @throws the PostgreSQL error of this create's statement.
    */
-  async insertIfAbsentAudited(m: EntityManager | null, l: NewLink, actor: AuditActor, after: AuditedLinkState): Promise<LinkRow | null> {
+  insertIfAbsentAudited(m: EntityManager | null, link: NewLink, actor: AuditActor, after: AuditedLinkState): Promise<LinkRow | null> {
+    if (m) return this.createOne(m, { link, actor, after });
+    return this.creates.submit({ link, actor, after });
+  }
+
+  private async createOne(m: EntityManager | null, { link: l, actor, after }: PendingCreate): Promise<LinkRow | null> {
     const values = [
       l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
       actor.keyId, actor.accountId, JSON.stringify(after),
@@ -140,6 +192,29 @@ export class LinkRepository {
       ? await m.query(CREATE_LINK_SQL, values)
       : (await this.pools.write.query({ name: 'shortener_create_link', text: CREATE_LINK_SQL, values })).rows;
     return rows.length ? toEntity(rows[0]) : null;
+  }
+
+  private async createBatch(batch: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
+    if (batch.length === 1) return [{ value: await this.createOne(null, batch[0]) }];
+    const input = batch.map(({ link: l, actor, after }) => ({
+      domain: l.domain, code: l.code, account_id: l.accountId, target: l.target, title: l.title, tags: l.tags,
+      redirect_type: l.redirectType, forward_query: l.forwardQuery, is_alias: l.isAlias, expires_at: l.expiresAt, max_clicks: l.maxClicks,
+      actor_key_id: actor.keyId, actor_account_id: actor.accountId, after,
+    }));
+    let rows: Record<string, any>[];
+    try {
+      ({ rows } = await this.pools.write.query({ name: 'shortener_create_links', text: CREATE_LINKS_SQL, values: [JSON.stringify(input)] }));
+    } catch (error) {
+      // An error answer means the statement rolled back; anything else (a lost connection) may have committed, so it is not retried.
+      if (!(error instanceof DatabaseError)) throw error;
+      return Promise.all(batch.map((c) => this.createOne(null, c).then((value) => ({ value }), (e: unknown) => ({ error: e }))));
+    }
+    const inserted = new Map<string, Record<string, any>>();
+    for (const r of rows) inserted.set(`${r.domain}/${r.code}`, r);
+    return batch.map((c) => {
+      const r = inserted.get(createKey(c));
+      return { value: r ? toEntity(r) : null };
+    });
   }
 
   /** The link of (domain, code), locked for update when `forUpdate`. */
