@@ -1,5 +1,6 @@
 import { CLICK_BATCH_MAX_BYTES, CLICK_BATCH_MAX_CLICKS, QueuedClick } from '@shortener/queue';
-import { splitClickBatches, toQueuedClick } from './click-batches';
+import fc from 'fast-check';
+import { queuedClickJsonLength, splitClickBatches, toQueuedClick } from './click-batches';
 
 const click = (i: number, userAgent: string | null = 'ua'): QueuedClick => ({
   linkId: String(i + 1),
@@ -52,5 +53,31 @@ describe(toQueuedClick.name, () => {
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
     expect([sut.referrerHost?.length, sut.userAgent?.length, sut.traceparent]).toEqual([255, 512, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01']);
+  });
+});
+
+describe(queuedClickJsonLength.name, () => {
+  it('equals the length of JSON.stringify for any click, escapes and lone surrogates included', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom('"', '\\', '\u0000', '\ud800', 'a\udc00b'));
+    const nullable = fc.option(text, { nil: null });
+    const clicks = fc.record(
+      {
+        linkId: fc.bigInt({ min: 1n, max: 9_223_372_036_854_775_807n }).map(String),
+        at: fc.integer({ min: 0, max: 8_640_000_000_000_000 }),
+        referrerHost: nullable,
+        userAgent: nullable,
+        visitorHash: text,
+        country: nullable,
+        traceparent: text,
+      },
+      { requiredKeys: ['linkId', 'at', 'referrerHost', 'userAgent', 'visitorHash', 'country'] },
+    );
+    fc.assert(fc.property(clicks, (c) => queuedClickJsonLength(c) === JSON.stringify(c).length), { numRuns: 2_000 });
+  });
+
+  it('measures a typical click exactly', () => {
+    const c: QueuedClick = { linkId: '12345', at: 1_900_000_000_000, referrerHost: 'news.example', userAgent: 'Mozilla/5.0', visitorHash: 'AbCdEfGhIjKlMnOpQrStUv', country: 'DE' };
+    expect(queuedClickJsonLength(c)).toBe(147);
+    expect(JSON.stringify(c).length).toBe(147);
   });
 });
