@@ -51,7 +51,7 @@ describe('processes', () => {
     expect([envValue(api, 'HTTP_PORT'), envValue(api, 'MANAGEMENT_PORT')]).toEqual(['3000', '9464']);
     expect(worker.ports).toEqual([{ name: 'management', containerPort: 9465, protocol: 'TCP' }]);
     expect(envValue(worker, 'MANAGEMENT_PORT')).toBe('9465');
-    expect(envValue(worker, 'WORKER_CONCURRENCY')).toBe('4');
+    expect(envValue(worker, 'WORKER_CONCURRENCY')).toBe('32');
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Clock, SystemClock } from '@shortener/common';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
 import { LinkCacheService } from '@shortener/links';
 import { DataSource } from 'typeorm';
@@ -26,7 +27,15 @@ import { VisitorHllStore } from './visitors/visitor-hll.store';
     LinkCacheService,
     VisitorHllStore,
     ClickRollupService,
-    { provide: ClickCommitCoalescer, inject: [ClickRollupService], useFactory: (r: ClickRollupService) => new ClickCommitCoalescer((b) => r.commitBatches(b)) },
+    {
+      provide: ClickCommitCoalescer,
+      inject: [ClickRollupService, APP_CONFIG],
+      useFactory: (rollup: ClickRollupService, config: AppConfig) =>
+        new ClickCommitCoalescer((batches) => rollup.commitBatches(batches), {
+          minIntervalMs: config.worker.clickCommitIntervalMs,
+          maxBatches: config.worker.concurrency,
+        }),
+    },
     ClickBatchHandler,
     ExpirySweepHandler,
     HousekeepingHandler,

@@ -61,7 +61,10 @@ export interface AppConfig {
     ipSalt: string;
   };
   worker: {
+    /** BullMQ concurrency of the click queue: click-batch jobs held at once (they commit together). */
     concurrency: number;
+    /** Least time (ms) between the starts of two rollup transactions; 0 for back to back. */
+    clickCommitIntervalMs: number;
     expiryIntervalMs: number;
     deletedLinkRetentionDays: number;
     batchIdRetentionHours: number;
@@ -192,6 +195,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      clickCommitIntervalMs: e.CLICK_COMMIT_INTERVAL_MS,
       expiryIntervalMs: e.EXPIRY_INTERVAL_MS,
       deletedLinkRetentionDays: e.DELETED_LINK_RETENTION_DAYS,
       batchIdRetentionHours: e.BATCH_ID_RETENTION_HOURS,

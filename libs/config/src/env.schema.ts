@@ -79,7 +79,17 @@ export const envSchema = z.object({
   CLICK_MAX_QUEUE_DEPTH: int(1, 10_000_000).default(100_000),
   CLICK_COUNTRY_HEADER: z.string().optional(),
   CLICK_IP_SALT: z.string().min(16).optional(),
-  WORKER_CONCURRENCY: int(1, 256).default(4),
+  /**
+   * Click-batch jobs a worker holds at once. The batches that wait together
+   * commit in one rollup transaction, so this bounds a transaction's size.
+   */
+  WORKER_CONCURRENCY: int(1, 256).default(32),
+  /**
+   * Least time (ms) between the starts of two rollup transactions of a
+   * worker: click batches arriving meanwhile commit together in the next one
+   * (0: as soon as the previous one ends). After a quiet spell a batch commits at once.
+   */
+  CLICK_COMMIT_INTERVAL_MS: int(0, 60_000).default(1_000),
   EXPIRY_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   DELETED_LINK_RETENTION_DAYS: int(0, 3_650).default(30),
   BATCH_ID_RETENTION_HOURS: int(1, 8_760).default(72),

@@ -67,7 +67,7 @@ describe(ClickCommitCoalescer.name, () => {
 
   it('keeps a transaction within maxClicks, except for a single bigger batch', async () => {
     const r = recorder();
-    const sut = new ClickCommitCoalescer(r.commit, 5);
+    const sut = new ClickCommitCoalescer(r.commit, { maxClicks: 5 });
     const all = Promise.all([batch('a', 2), batch('b', 3), batch('c', 1), batch('d', 9), batch('e', 1)].map((b) => sut.submit(b, JOB)));
     for (let i = 0; i < 4; i++) await r.releaseAll();
     await all;
@@ -95,5 +95,38 @@ describe(ClickCommitCoalescer.name, () => {
     await r.releaseAll();
     expect(await outcome).toBe('poisoned bad');
     expect(r.transactions).toEqual([['bad']]);
+  });
+
+  it('commits the first batch after a quiet spell at once, then waits out minIntervalMs unless maxBatches batches wait', async () => {
+    const r = recorder();
+    const sut = new ClickCommitCoalescer(r.commit, { minIntervalMs: 60_000, maxBatches: 3 });
+    const first = sut.submit(batch('a', 1), JOB);
+    await r.releaseAll();
+    await first;
+    const later = [sut.submit(batch('b', 1), JOB), sut.submit(batch('c', 1), JOB)];
+    for (let i = 0; i < 3; i++) await r.releaseAll();
+    // Within the interval and below maxBatches: nothing starts.
+    expect({ transactions: r.transactions, backlog: sut.backlog }).toEqual({ transactions: [['a']], backlog: 2 });
+    later.push(sut.submit(batch('d', 1), JOB));
+    await r.releaseAll();
+    await r.releaseAll();
+    expect((await Promise.all(later)).map((x) => x.batchId)).toEqual(['b', 'c', 'd']);
+    expect(r.transactions).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  it('does not wait out minIntervalMs once maxClicks clicks wait', async () => {
+    const r = recorder();
+    const sut = new ClickCommitCoalescer(r.commit, { minIntervalMs: 60_000, maxClicks: 4 });
+    const first = sut.submit(batch('a', 1), JOB);
+    await r.releaseAll();
+    await first;
+    const later = [sut.submit(batch('b', 3), JOB)];
+    await r.releaseAll();
+    expect(sut.backlog).toBe(1);
+    later.push(sut.submit(batch('c', 1), JOB));
+    await r.releaseAll();
+    await r.releaseAll();
+    await Promise.all(later);
+    expect(r.transactions).toEqual([['a'], ['b', 'c']]);
   });
 });
