@@ -29,7 +29,7 @@ export interface LinkPage {
  * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).
  * Every write invalidates the redirect caches of every process after it commits,
  * and is recorded in the audit trail inside its own transaction (a create
- * without an Idempotency-Key: inside its own single statement).
+ * without an Idempotency-Key: inside the statement that inserts it).
  */
 @Injectable()
 export class LinkService {
@@ -52,10 +52,11 @@ export class LinkService {
 
   /**
    * Creates a link, once per `Idempotency-Key`. Without a key the link and
-   * its audit record are one statement in autocommit (one round trip to
-   * PostgreSQL, plus one per block of sequence values, see
-   * {@link LinkRepository.nextCodeSequence}); with a key, that statement runs
-   * in the key's transaction.
+   * its audit record are written by one statement in autocommit, shared with
+   * the other creates of the same event-loop turn (see
+   * {@link LinkRepository.insertIfAbsentAudited}; sequence values come from a
+   * per-process block, {@link LinkRepository.nextCodeSequence}); with a key,
+   * a statement of its own in the key's transaction.
    * @returns status 201 and the link; with a key, the stored response (which
    *   may be a problem: errors are remembered too) and whether it was replayed.
    * @throws DomainError for invalid input (400), a taken alias (409) and idempotency conflicts.
