@@ -88,12 +88,13 @@ describe('values.schema.json', () => {
     expect(openObjects(schema)).toEqual([]);
   });
 
-  it('refuses extraEnv names the chart sets itself, and each of them is a variable the app or the OpenTelemetry SDK reads', () => {
+  it('refuses extraEnv names the chart sets itself, and each of them is a variable the app, Node or the OpenTelemetry SDK reads', () => {
     const owned = ((schema.properties as any).config.properties.extraEnv.propertyNames.not.enum as string[]).filter((n) => !n.startsWith('K8S_'));
     const known = new Set(Object.keys(envSchema.shape));
     const sdk = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_RESOURCE_ATTRIBUTES'];
-    expect(owned.filter((n) => !known.has(n) && !sdk.includes(n))).toEqual([]);
-    expect(owned).toHaveLength(36);
+    const node = ['NODE_OPTIONS']; // api.nodeOptions and worker.nodeOptions
+    expect(owned.filter((n) => !known.has(n) && !sdk.includes(n) && !node.includes(n))).toEqual([]);
+    expect(owned).toHaveLength(37);
   });
 
   it('accepts exactly the bootstrap admin keys the app parses', () => {
@@ -112,6 +113,7 @@ describe('values.schema.json', () => {
   });
 });
 
+const NODE_OPTIONS_PATTERN = (schema.definitions as Record<string, { pattern: string }>).nodeOptions.pattern;
 // [what is wrong, --set or --set-string arguments, Helm 3's line, Helm 4's line(s)]
 const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, string, string]> = [
   ['an unknown key', { set: ['api.replicas=2'] }, '- api: Additional property replicas is not allowed', "- at '/api': additional properties 'replicas' not allowed"],
@@ -151,6 +153,13 @@ const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, stri
     "- at '/config/publicBaseUrl': 'https://sho.rt/path' does not match pattern '^$|^https?://[^/?#\\\\s]+$'",
   ],
   ['a chart-owned variable in extraEnv', { setString: ['config.extraEnv.DATABASE_URL=postgres://x'] }, '- config.extraEnv: Property name of "DATABASE_URL" does not match', "- at '': invalid propertyName 'DATABASE_URL'"],
+  ['NODE_OPTIONS in extraEnv (api.nodeOptions sets it)', { setString: ['config.extraEnv.NODE_OPTIONS=--max-old-space-size=64'] }, '- config.extraEnv: Property name of "NODE_OPTIONS" does not match', "- at '': invalid propertyName 'NODE_OPTIONS'"],
+  [
+    'node options that are not --name=value flags',
+    { setString: ['api.nodeOptions=max-old-space-size=128'] },
+    `- api.nodeOptions: Does not match pattern '${NODE_OPTIONS_PATTERN}'`,
+    `- at '/api/nodeOptions': 'max-old-space-size=128' does not match pattern '${NODE_OPTIONS_PATTERN.replace(/[\\']/g, (c) => `\\${c}`)}'`,
+  ],
 ];
 
 describe.each([3, 4] as const)('Helm %i refuses invalid values', (major) => {
@@ -215,6 +224,12 @@ const failCases: Array<[string, string[], string[], string]> = [
     ['ci/minimal-values.yaml'],
     ['migrations.annotations.helm\\.sh/hook=post-upgrade'],
     '- migrations.annotations cannot set helm.sh/hook: migrations run before the new code, as a pre-install,pre-upgrade hook',
+  ],
+  [
+    'an old space not below the memory limit',
+    ['ci/minimal-values.yaml'],
+    ['worker.resources.limits.memory=256Mi', 'worker.nodeOptions=--max-old-space-size=256'],
+    '- worker.nodeOptions sets --max-old-space-size=256 (MiB), not below worker.resources.limits.memory (256Mi): the container would be killed for memory before V8 collects its garbage',
   ],
   [
     'a helm test without the bootstrap admin key',

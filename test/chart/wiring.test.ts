@@ -66,13 +66,13 @@ describe('processes', () => {
     expect(ctr.startupProbe).toMatchObject({ periodSeconds: 2, failureThreshold: 60 });
   });
 
-  it('sets NODE_ENV=production and only variables the app reads (or the OpenTelemetry SDK and downward API)', () => {
+  it('sets NODE_ENV=production and only variables the app reads (or Node, the OpenTelemetry SDK and downward API)', () => {
     const known = new Set(Object.keys(envSchema.shape));
     const configMap = find(minimal, 'ConfigMap', 't-shortener');
     expect(configMap.data.NODE_ENV).toBe('production');
     const api = container(find(production, 'Deployment', 't-shortener-api'), 'api');
     const names = [...Object.keys(find(production, 'ConfigMap', 't-shortener').data), ...api.env.map((e: { name: string }) => e.name)];
-    const foreign = names.filter((n) => !known.has(n) && !n.startsWith('OTEL_') && !n.startsWith('K8S_'));
+    const foreign = names.filter((n) => !known.has(n) && n !== 'NODE_OPTIONS' && !n.startsWith('OTEL_') && !n.startsWith('K8S_'));
     expect(foreign).toEqual([]);
   });
 
@@ -108,6 +108,26 @@ describe('processes', () => {
     expect(checksum(minimal)).toMatch(/^[0-9a-f]{64}$/);
     expect(checksum(changed)).not.toBe(checksum(minimal));
     expect(find(minimal, 'Deployment', 't-shortener-worker').spec.template.metadata.annotations['checksum/config']).toBe(checksum(minimal));
+  });
+});
+
+describe.each([3, 4] as const)('V8 heap (Helm %i)', (major) => {
+  const defaults = parse(readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<'api' | 'worker', { nodeOptions: string }>;
+  const nodeOptions = (objects: K8sObject[], c: 'api' | 'worker') => container(find(objects, 'Deployment', `t-shortener-${c}`), c).env.filter((e: { name: string }) => e.name === 'NODE_OPTIONS');
+
+  it('sizes the heap of the API and the worker through NODE_OPTIONS, with the values.yaml defaults', () => {
+    const objects = render(helm(major), { valuesFiles: ['ci/minimal-values.yaml'] });
+    expect(defaults.api.nodeOptions).toMatch(/^--max-semi-space-size=16 --max-old-space-size=\d+$/);
+    for (const c of ['api', 'worker'] as const) expect(nodeOptions(objects, c)).toEqual([{ name: 'NODE_OPTIONS', value: defaults[c].nodeOptions }]);
+    expect(nodeOptions(objects, 'api')).toEqual(nodeOptions(minimal, 'api'));
+    expect(nodeOptions(production, 'api')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=16 --max-old-space-size=224' }]);
+    expect(container(find(objects, 'Job', 't-shortener-migrations'), 'migrations').env.map((e: { name: string }) => e.name)).not.toContain('NODE_OPTIONS');
+  });
+
+  it('takes other flags per component, and leaves NODE_OPTIONS unset when emptied', () => {
+    const objects = render(helm(major), { valuesFiles: ['ci/minimal-values.yaml'], setString: ['api.nodeOptions=', 'worker.nodeOptions=--max-old-space-size=300 --heapsnapshot-near-heap-limit=1'] });
+    expect(nodeOptions(objects, 'api')).toEqual([]);
+    expect(nodeOptions(objects, 'worker')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=300 --heapsnapshot-near-heap-limit=1' }]);
   });
 });
 

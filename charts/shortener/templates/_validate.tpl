@@ -32,6 +32,11 @@ listed in one `fail`, so a bad install is fixed in one round.
 {{- if and $a.enabled (not (get (get $v $c).resources.requests "cpu")) -}}
 {{- $errors = append $errors (printf "%s.autoscaling needs %s.resources.requests.cpu: the CPU target is a share of it" $c $c) -}}
 {{- end -}}
+{{- $oldSpace := include "shortener.maxOldSpaceMiB" (get $v $c).nodeOptions -}}
+{{- $limit := include "shortener.quantityMiB" (get (get $v $c).resources.limits "memory") -}}
+{{- if and $oldSpace $limit (ge (float64 $oldSpace) (float64 $limit)) -}}
+{{- $errors = append $errors (printf "%s.nodeOptions sets --max-old-space-size=%s (MiB), not below %s.resources.limits.memory (%v): the container would be killed for memory before V8 collects its garbage" $c $oldSpace $c (get (get $v $c).resources.limits "memory")) -}}
+{{- end -}}
 {{- end -}}
 {{- $keda := $v.worker.autoscaling.keda -}}
 {{- if $keda.enabled -}}
@@ -62,5 +67,24 @@ listed in one `fail`, so a bad install is fixed in one round.
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\nshortener: invalid values:\n- %s" (join "\n- " $errors)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The last --max-old-space-size (or --max_old_space_size) of a NODE_OPTIONS string, in MiB; empty when absent. */}}
+{{- define "shortener.maxOldSpaceMiB" -}}
+{{- $flags := regexFindAll "--max[-_]old[-_]space[-_]size=[0-9]+" (toString .) -1 -}}
+{{- if $flags -}}{{- regexReplaceAll "^.*=" (last $flags) "" -}}{{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes memory quantity (`512Mi`, `1G`, bytes) in MiB; empty when unset. */}}
+{{- define "shortener.quantityMiB" -}}
+{{- if not . -}}
+{{- else if kindIs "string" . -}}
+{{- $m := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $unit := trimPrefix $m . -}}
+{{- $perUnit := dict "" 0.00000095367431640625 "m" 0.00000000095367431640625 "k" 0.00095367431640625 "M" 0.95367431640625 "G" 953.67431640625 "T" 953674.31640625 "Ki" 0.0009765625 "Mi" 1.0 "Gi" 1024.0 "Ti" 1048576.0 -}}
+{{- mulf (float64 $m) (get $perUnit $unit) -}}
+{{- else -}}
+{{- divf (float64 .) 1048576 -}}
 {{- end -}}
 {{- end -}}
