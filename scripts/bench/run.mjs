@@ -18,7 +18,8 @@
 //            --repeat N (rounds of the baseline and LRU-hit rows; median reported)
 //            --keep-db (keep and reuse the seeded databases)  --no-build
 //            --out DIR (results.json and the PNG plot)  --profile DIR (API and worker --cpu-prof)
-//            --api-node-flags "--max-semi-space-size=16" (V8 flags of every API process)
+//            --api-node-flags "..." (Node flags of every API process; default: the chart's
+//            api.nodeOptions from charts/shortener/values.yaml, what the pods run with; "" for none)
 //            --rows zipf,create,clicks,redis,cold (only these rows besides the baseline and LRU hits)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chartNodeOptions } from '../node-options.mjs';
 import { seed, parseCount } from '../seed.mjs';
 import { detectLoadTool, killLoads, runLoad } from './lib/load.mjs';
 import { histogramDelta, scrape, sum } from './lib/metrics.mjs';
@@ -68,6 +70,9 @@ function parseArgs(argv) {
   if (o.scales.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scales takes link counts, e.g. 10k,1m,10m');
   o.scales.sort((a, b) => a - b);
   o.rows ??= new Set(OPTIONAL_ROWS);
+  // The API runs with the heap the chart gives its pods unless told otherwise.
+  o.apiNodeFlagsFrom = o.apiNodeFlags ? '--api-node-flags' : 'chart api.nodeOptions';
+  o.apiNodeFlags ??= chartNodeOptions('api').split(/\s+/).filter(Boolean);
   const unknown = [...o.rows].filter((r) => !OPTIONAL_ROWS.includes(r));
   if (unknown.length) throw new Error(`--rows takes ${OPTIONAL_ROWS.join(',')}; unknown: ${unknown.join(',')}`);
   o.duration ??= o.smoke ? 1 : 10;
@@ -308,7 +313,7 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) 
     ...overrides,
   });
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const handle = startChild(name, process.execPath, [...(opts.apiNodeFlags ?? []), ...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
+  const handle = startChild(name, process.execPath, [...opts.apiNodeFlags, ...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
     env,
     cwd: root,
     logFile: path.join(work, `${name}.log`),
@@ -417,7 +422,7 @@ async function main() {
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags ?? [] }, seeds: [], rows: [] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom }, seeds: [], rows: [] };
   const databases = [];
   try {
     for (const links of opts.scales) databases.push(await ensureSeeded(links));
