@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { chartNodeOptions } from './node-options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -60,7 +61,9 @@ const tracing = path.join(root, 'dist/libs/observability/src/tracing/register.js
 const preload = existsSync(tracing) ? ['--require', tracing] : [];
 const children = [];
 function start(name, entry) {
-  const child = spawn(process.execPath, [...preload, entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  // The V8 heap of the chart's pods (values.yaml `<name>.nodeOptions`), unless NODE_OPTIONS is set.
+  const nodeOptions = env.NODE_OPTIONS ?? chartNodeOptions(name);
+  const child = spawn(process.execPath, [...preload, entry], { cwd: root, env: { ...env, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping`);
