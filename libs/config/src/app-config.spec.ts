@@ -7,6 +7,13 @@ describe(loadConfig.name, () => {
     expect(loadConfig('api', {}).domains.default).toEqual({ host: 'localhost', baseUrl: 'http://localhost:3000' });
   });
 
+  it('reads the worker\'s click group commit settings: 32 jobs held, a transaction every 500 ms at most, 0 for back to back', () => {
+    const worker = (env: Record<string, string>) => loadConfig('worker', env).worker;
+    expect([worker({}).concurrency, worker({}).clickCommitIntervalMs]).toEqual([32, 500]);
+    expect(worker({ WORKER_CONCURRENCY: '8', CLICK_COMMIT_INTERVAL_MS: '0' })).toMatchObject({ concurrency: 8, clickCommitIntervalMs: 0 });
+    expect(() => loadConfig('worker', { CLICK_COMMIT_INTERVAL_MS: '60001' })).toThrow(/CLICK_COMMIT_INTERVAL_MS/);
+  });
+
   it('lists every bad key at once', () => {
     let error: unknown;
     try {

@@ -89,7 +89,7 @@ export const envSchema = z.object({
    * worker: click batches arriving meanwhile commit together in the next one
    * (0: as soon as the previous one ends). After a quiet spell a batch commits at once.
    */
-  CLICK_COMMIT_INTERVAL_MS: int(0, 60_000).default(1_000),
+  CLICK_COMMIT_INTERVAL_MS: int(0, 60_000).default(500),
   EXPIRY_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   DELETED_LINK_RETENTION_DAYS: int(0, 3_650).default(30),
   BATCH_ID_RETENTION_HOURS: int(1, 8_760).default(72),
