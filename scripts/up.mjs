@@ -1,12 +1,14 @@
 // The README's first command (after `npm ci`): builds, creates and migrates the
 // database, starts the API and the worker on the local PostgreSQL and Redis,
 // waits until the API answers, and prints a working curl example.
-// Ctrl-C stops both. Environment variables override every default (README: Configuration).
+// Ctrl-C or SIGTERM (to it or to npm) stops both; it refuses to start while
+// its ports are taken. Environment variables override every default (README: Configuration).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { chartNodeOptions } from './node-options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +34,23 @@ function step(message) {
 function runOrExit(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
   if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+/** Whether nothing listens on the port yet (a leftover run would answer the readiness check below). */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(Number(port), () => probe.close(() => resolve(true)));
+  });
+}
+
+const ports = [env.HTTP_PORT ?? '3000', env.MANAGEMENT_PORT ?? '9464', env.MANAGEMENT_PORT ?? '9465'];
+for (const port of new Set(ports)) {
+  if (!(await portFree(port))) {
+    console.error(`port ${port} is in use: is another \`npm run up\` (or an API or worker) still running? Stop it first (ss -ltnp 'sport = :${port}' names it).`);
+    process.exit(1);
+  }
 }
 
 step('building');
@@ -81,6 +100,12 @@ function stop(code = 0) {
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
+// npm does not pass SIGTERM on to this script: when npm dies, this process is
+// re-parented, and stops the apps instead of leaving them running.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) stop(0);
+}, 500).unref();
 
 step('starting the API and the worker');
 start('api', 'dist/apps/api/src/main.js');
