@@ -4,3 +4,4 @@ export * from './http/problem';
 export * from './http/problem-details.filter';
 export * from './time/clock';
 export * from './http/load-shedding';
+export * from './batching/batcher';

@@ -3,7 +3,7 @@ import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
 import { DatabaseError } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditedLinkState } from '../audit/link-audit.service';
-import { BatchOutcome, Batcher } from './batcher';
+import { BatchOutcome, Batcher } from '@shortener/common';
 import { LinkCursor } from './link-cursor';
 import { SequenceBlock } from './sequence-block';
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BatchOutcome, Batcher } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { CACHE_REDIS, InvalidationBus, InvalidationMessage } from '@shortener/redis';
@@ -32,12 +33,10 @@ const INVALIDATE_SCRIPT = `redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) return
 
 type LruValue = RedirectSnapshot | typeof NEGATIVE;
 
-/** A miss waiting for its batch. */
-interface PendingLoad {
+/** A link to look up in Redis, then PostgreSQL. */
+interface MissKey {
   domain: string;
   code: string;
-  resolve: (lookup: CacheLookup) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -51,10 +50,10 @@ interface PendingLoad {
  * (local epochs for the LRU, a short-lived Redis marker for Redis).
  * Redis errors (outage, timeout) fall through to PostgreSQL.
  *
- * Misses are batched per turn of the event loop: the misses of every request
- * read in one poll phase go out together in the check phase (setImmediate),
- * as one auto-pipelined write of Redis GETs, one PostgreSQL query for the
- * codes Redis did not have ({@link SNAPSHOT_BATCH_SQL}) and one pipelined
+ * Misses are batched per turn of the event loop ({@link Batcher}): the
+ * misses of every request read in one poll phase go out together, as one
+ * auto-pipelined write of Redis GETs, one PostgreSQL query for the codes
+ * Redis did not have ({@link SNAPSHOT_BATCH_SQL}) and one pipelined
  * write of fills. Under concurrency a cold redirect then costs a fraction of
  * three round trips' syscalls (measured in docs/benchmarks.md); alone, it
  * waits for nothing but the rest of its own loop turn.
@@ -65,8 +64,7 @@ export class LinkCacheService implements OnModuleInit {
   private readonly lru: LRUCache<string, LruValue> | null;
   private readonly inflight = new Map<string, Promise<CacheLookup>>();
   private readonly invalidatedAtEpoch = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
-  private pendingLoads: PendingLoad[] = [];
-  private loadsScheduled = false;
+  private readonly misses: Batcher<MissKey, CacheLookup>;
   private epoch = 0;
   private resetEpoch = 0;
   private readonly prefix: string;
@@ -89,6 +87,8 @@ export class LinkCacheService implements OnModuleInit {
     this.lruMiss = metrics.cacheRequests.labels('lru', 'miss');
     this.redisHit = metrics.cacheRequests.labels('redis', 'hit');
     this.redisMiss = metrics.cacheRequests.labels('redis', 'miss');
+    // While a pool's worth of batches run, further misses wait and join the next one.
+    this.misses = new Batcher((batch) => this.loadBatch(batch), { maxBatch: MISS_BATCH_MAX, maxInFlight: config.db.poolSize });
     redis.defineCommand('shortenerFill', { numberOfKeys: 2, lua: FILL_SCRIPT });
     redis.defineCommand('shortenerInvalidate', { numberOfKeys: 2, lua: INVALIDATE_SCRIPT });
   }
@@ -147,71 +147,62 @@ export class LinkCacheService implements OnModuleInit {
     await Promise.all([cleared, this.bus.publish({ kind: 'link', domain, code })]);
   }
 
-  /** Queues a miss for the batch of this loop turn. */
+  /** Queues a miss for the batch of this loop turn ({@link Batcher}). */
   private load(domain: string, code: string): Promise<CacheLookup> {
-    return new Promise<CacheLookup>((resolve, reject) => {
-      this.pendingLoads.push({ domain, code, resolve, reject });
-      if (!this.loadsScheduled) {
-        this.loadsScheduled = true;
-        setImmediate(() => this.startBatches());
-      }
-    });
+    return this.misses.submit({ domain, code });
   }
 
-  private startBatches(): void {
-    this.loadsScheduled = false;
-    const pending = this.pendingLoads;
-    this.pendingLoads = [];
-    for (let i = 0; i < pending.length; i += MISS_BATCH_MAX) void this.loadBatch(pending.slice(i, i + MISS_BATCH_MAX));
-  }
-
-  /** Settles every item of the batch: a failure fails the items it left unsettled (settling twice is a no-op). */
-  private async loadBatch(batch: PendingLoad[]): Promise<void> {
-    try {
-      await this.resolveBatch(batch);
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-    }
-  }
-
-  /** Redis for every miss of the batch, then PostgreSQL for the rest (failing those if it fails), then fills. */
-  private async resolveBatch(batch: PendingLoad[]): Promise<void> {
+  /**
+   * Redis for every miss of the batch, then one PostgreSQL query for the
+   * rest, then fills. A PostgreSQL failure fails only the items Redis did not
+   * answer.
+   */
+  private async loadBatch(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
     // Issued in one synchronous loop: the auto-pipelining client writes them as one pipeline.
-    const cached = await Promise.all(batch.map((p) => this.redis.get(this.valueKey(p.domain, p.code)).catch(() => null)));
-    const misses: PendingLoad[] = [];
+    const cached = await Promise.all(batch.map((k) => this.redis.get(this.valueKey(k.domain, k.code)).catch(() => null)));
+    const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);
+    const misses: number[] = [];
     for (let i = 0; i < batch.length; i++) {
       const raw = cached[i];
       if (raw === null || raw === undefined) {
         this.redisMiss.inc();
-        misses.push(batch[i]);
+        misses.push(i);
         continue;
       }
       this.redisHit.inc();
       try {
-        batch[i].resolve({ snapshot: raw === NEGATIVE ? null : (JSON.parse(raw) as RedirectSnapshot), layer: 'redis' });
+        outcomes[i] = { value: { snapshot: raw === NEGATIVE ? null : (JSON.parse(raw) as RedirectSnapshot), layer: 'redis' } };
       } catch {
         // A value this version cannot read is a miss.
-        misses.push(batch[i]);
+        misses.push(i);
       }
     }
-    if (misses.length === 0) return;
-    // A named statement: each pooled connection parses and plans it once, not per batch.
-    const { rows } = await this.pools.read.query({
-      name: SNAPSHOT_STATEMENT,
-      text: SNAPSHOT_BATCH_SQL,
-      values: [misses.map((p) => p.domain), misses.map((p) => p.code)],
-    });
+    if (misses.length === 0) return outcomes;
+    let rows: Record<string, any>[];
+    try {
+      // A named statement: each pooled connection parses and plans it once, not per batch.
+      ({ rows } = await this.pools.read.query({
+        name: SNAPSHOT_STATEMENT,
+        text: SNAPSHOT_BATCH_SQL,
+        values: [misses.map((i) => batch[i].domain), misses.map((i) => batch[i].code)],
+      }));
+    } catch (error) {
+      for (const i of misses) outcomes[i] = { error };
+      return outcomes;
+    }
     const found = new Map<string, Record<string, any>>();
     for (const r of rows) found.set(`${r.domain}/${r.code}`, r);
-    for (const p of misses) {
-      const row = found.get(`${p.domain}/${p.code}`);
+    for (const i of misses) {
+      const { domain, code } = batch[i];
+      const row = found.get(`${domain}/${code}`);
       const snapshot = row ? snapshotFromRow(row) : null;
       const ttl = snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds;
       (this.redis as any)
-        .shortenerFill(this.valueKey(p.domain, p.code), this.markerKey(p.domain, p.code), snapshot ? JSON.stringify(snapshot) : NEGATIVE, ttl)
+        .shortenerFill(this.valueKey(domain, code), this.markerKey(domain, code), snapshot ? JSON.stringify(snapshot) : NEGATIVE, ttl)
         .catch(() => undefined);
-      p.resolve({ snapshot, layer: 'db' });
+      outcomes[i] = { value: { snapshot, layer: 'db' } };
     }
+    return outcomes;
   }
 
   private onInvalidation(m: InvalidationMessage): void {
