@@ -4,6 +4,37 @@ import path from 'node:path';
 import { testEnv } from './test-env';
 import { waitFor } from './wait';
 
+/** What a child process wrote, collected as it runs. */
+export interface CapturedOutput {
+  /** Everything written to stdout and stderr so far, interleaved. */
+  output(): string;
+  /** stdout lines that parse as JSON (pino and the migration runner log JSON); a line still being written is skipped. */
+  logLines(): Array<Record<string, unknown>>;
+}
+
+/** Collects a child's stdout and stderr (spawned with both piped). */
+export function captureOutput(child: ChildProcess): CapturedOutput {
+  let output = '';
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return {
+    output: () => output,
+    logLines: () =>
+      stdout.split('\n').flatMap((l) => {
+        if (!l.startsWith('{')) return [];
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // A line still being written.
+        }
+      }),
+  };
+}
+
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; released before returning). */
@@ -44,15 +75,13 @@ export async function startChildApp(
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
   const preload = (options.preload ?? []).flatMap((p) => ['--require', p]);
   const child = spawn(process.execPath, [...preload, path.join(REPO_ROOT, `dist/apps/${name}/src/main.js`)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const { output } = captureOutput(child);
   const app: ChildApp = {
     process: child,
     url: `http://127.0.0.1:${port}`,
     port,
     managementPort,
-    output: () => output,
+    output,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
@@ -72,8 +101,8 @@ export async function startChildApp(
       return res?.status === 200;
     });
   await waitFor(`${name} child process to be ready`, async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
     return (await ready(app)) ? true : undefined;
-  }, { timeoutMs: 30_000, describe: () => output.slice(-2000) });
+  }, { timeoutMs: 30_000, describe: () => output().slice(-2000) });
   return app;
 }

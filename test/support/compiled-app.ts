@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freeTcpPort, pollUntil } from './owned-services';
 import { testEnv } from './test-env';
+import { captureOutput } from './child-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 /**
@@ -53,25 +54,15 @@ export async function startCompiledApp(
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
   const args = [...(options.tracing ? ['--require', TRACING_REGISTER] : []), main];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d.toString();
-    stdout += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const { output, logLines } = captureOutput(child);
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const managementUrl = `http://127.0.0.1:${managementPort}`;
   const app: CompiledApp = {
     child,
     url: `http://127.0.0.1:${port}`,
     managementUrl,
-    output: () => output,
-    logLines: () =>
-      stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    output,
+    logLines,
     exited,
     stop: async (timeoutMs = 15_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
@@ -86,7 +77,7 @@ export async function startCompiledApp(
     await pollUntil(
       `${name} to be ready`,
       async () => {
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
         const res = await fetch(`${managementUrl}/health/ready`).catch(() => null);
         return res?.status === 200;
       },
@@ -94,7 +85,7 @@ export async function startCompiledApp(
     );
   } catch (e) {
     child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}\n--- ${name} output ---\n${output.slice(-3000)}`);
+    throw new Error(`${(e as Error).message}\n--- ${name} output ---\n${output().slice(-3000)}`);
   }
   return app;
 }

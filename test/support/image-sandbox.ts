@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { captureOutput } from './child-process';
 
 /**
  * The container image's runtime contract without Docker (issue 6): the
@@ -305,36 +306,22 @@ function cmdline(pid: number): string[] {
 export function startSandboxed(bwrap: string, tree: RuntimeTree, args: string[], env: Record<string, string>): SandboxedProcess {
   const { file, argv } = sandboxCommand(bwrap, tree, args);
   const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d.toString();
-    stdout += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const { output, logLines } = captureOutput(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let pid: number | undefined;
   const findNode = (): number | undefined => descendants(child.pid!).find((p) => cmdline(p)[0] === 'node');
   return {
     bwrap: child,
-    output: () => output,
-    logLines: () =>
-      stdout.split('\n').flatMap((l) => {
-        if (!l.startsWith('{')) return [];
-        try {
-          return [JSON.parse(l) as Record<string, unknown>];
-        } catch {
-          return []; // A line still being written.
-        }
-      }),
+    output,
+    logLines,
     exited,
     nodePid: async () => {
       const deadline = Date.now() + 10_000;
       while (pid === undefined) {
         pid = findNode();
         if (pid !== undefined) break;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox exited before node was found:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`node did not appear under bwrap (pid ${child.pid}) within 10 s:\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox exited before node was found:\n${output()}`);
+        if (Date.now() > deadline) throw new Error(`node did not appear under bwrap (pid ${child.pid}) within 10 s:\n${output()}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       return pid;

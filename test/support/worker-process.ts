@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { testEnv } from './test-env';
 import { waitUntil } from './pipeline-wait';
+import { captureOutput } from './child-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The compiled worker (`npm run build`). */
@@ -25,17 +26,15 @@ export interface WorkerProcess {
 export async function startWorkerProcess(overrides: Record<string, string> = {}): Promise<WorkerProcess> {
   if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run npm run build first`);
   const child = spawn(process.execPath, [WORKER_MAIN], { cwd: ROOT, env: { ...process.env, ...testEnv(overrides) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const { output } = captureOutput(child);
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   await waitUntil('the worker process to start', async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output.slice(-2000)}`);
-    return { done: output.includes('"msg":"worker started"'), state: output.length };
+    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output().slice(-2000)}`);
+    return { done: output().includes('"msg":"worker started"'), state: output().length };
   }, { timeoutMs: 30_000, stallTimeoutMs: 30_000 });
   return {
     child,
-    output: () => output,
+    output,
     kill: (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
