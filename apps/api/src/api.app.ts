@@ -28,6 +28,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     return503OnClosing: true,
+    // No Nest middleware in this app: without @fastify/middie every request skips its onRequest hook.
+    skipMiddie: true,
     // Requests Node's HTTP parser refuses (raw non-ASCII in the target, bad
     // headers) get a problem too, not Fastify's ad-hoc JSON.
     clientErrorHandler: writeClientErrorProblem,

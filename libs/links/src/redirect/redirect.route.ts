@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { setActiveHttpRoute } from '@shortener/observability';
 import type { FastifyInstance } from 'fastify';
 import { RedirectService } from './redirect.service';
 
@@ -10,6 +11,12 @@ export const REDIRECT_ROUTE = '/:code';
  * Registers the redirect as a lean route on the Fastify instance
  * (DESIGN.md section 2): no guards, interceptors or pipes run for it.
  * Fastify answers HEAD through the GET handler, without a body.
+ *
+ * It is also outside the Fastify instrumentation (`config.otel: false`):
+ * @fastify/otel would wrap the handler and add an onSend hook that run on
+ * every redirect, sampled or not. A sampled redirect's trace is the HTTP
+ * server span, named by the route here, with the Redis and PostgreSQL spans
+ * of a miss as its children (DESIGN.md section 7).
  */
 @Injectable()
 export class RedirectRoute implements OnModuleInit {
@@ -22,6 +29,14 @@ export class RedirectRoute implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     // The worker composes no HTTP server.
     if (!fastify || typeof fastify.route !== 'function') return;
-    fastify.route({ method: 'GET', url: REDIRECT_ROUTE, handler: (request, reply) => this.redirects.handle(request, reply) });
+    fastify.route({
+      method: 'GET',
+      url: REDIRECT_ROUTE,
+      config: { otel: false },
+      handler: (request, reply) => {
+        setActiveHttpRoute(REDIRECT_ROUTE);
+        return this.redirects.handle(request, reply);
+      },
+    });
   }
 }

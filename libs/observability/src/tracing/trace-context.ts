@@ -1,4 +1,5 @@
 import { context, Link, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { parseTraceparent } from './head-sampling';
 
 /**
@@ -23,6 +24,21 @@ export function activeSampledSpanContext(): SpanContext | undefined {
 export function sampledTraceparent(): string | undefined {
   const sc = activeSampledSpanContext();
   return sc ? `00-${sc.traceId}-${sc.spanId}-01` : undefined;
+}
+
+/**
+ * Names the route of the active HTTP server span, for a route that the
+ * Fastify instrumentation leaves alone (the redirect, DESIGN.md section 7):
+ * the http instrumentation reads the route from the context's RPC metadata
+ * when the response finishes, sets `http.route` and names the span
+ * `GET /:code` (OpenTelemetry HTTP semantic conventions). Without an active
+ * span (unsampled request, tracing off) it is one context lookup.
+ */
+export function setActiveHttpRoute(route: string): void {
+  const ctx = context.active();
+  if (trace.getSpan(ctx) === undefined) return;
+  const rpc = getRPCMetadata(ctx);
+  if (rpc?.type === RPCType.HTTP) rpc.route = route;
 }
 
 /** Most span links put on one span; the SDK's default link count limit is 128 too. */
