@@ -14,6 +14,7 @@ const ROWS: [string, RegExp][] = [
   ['LRU hit, tracing off', /^redirect, LRU hit, tracing off$/],
   ['LRU hit', /^redirect, LRU hit$/],
   ['tracing overhead', /^tracing overhead: on at 1% \/ off$/],
+  ['LRU hit, paced', /^redirect, LRU hit, paced at half that rate$/],
   ['Zipf', /^redirect, Zipf /],
   ['creates', /^create: single POST/],
   ['click ingest', /^click ingest at half the LRU-hit rate$/],
