@@ -13,7 +13,7 @@ export const REDIRECT_ROUTE = '/:code';
  * Fastify answers HEAD through the GET handler, without a body.
  *
  * It is also outside the Fastify instrumentation (`config.otel: false`):
- * @fastify/otel would wrap the handler and add an onSend hook that run on
+ * @fastify/otel would wrap the handler and add an onSend hook that ran on
  * every redirect, sampled or not. A sampled redirect's trace is the HTTP
  * server span, named by the route here, with the Redis and PostgreSQL spans
  * of a miss as its children (DESIGN.md section 7).

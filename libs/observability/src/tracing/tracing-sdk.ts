@@ -74,7 +74,8 @@ export function defaultServiceName(entry: string | undefined = process.argv[1]):
  *   section 7: with the gate, tracing at 1% measured within noise of tracing
  *   off for cached redirects, against about 0.6 of it without);
  * - instrumentations: http (incoming; outgoing only under a traced parent),
- *   Fastify (@fastify/otel: request and handler spans, no per-hook spans),
+ *   Fastify (@fastify/otel: request and handler spans, no per-hook spans;
+ *   the redirect route opts out, see RedirectRoute),
  *   pg and ioredis (only under a traced parent, so background commands such
  *   as BullMQ polling make no root spans), pino (trace_id/span_id in log
  *   lines). fs, dns and net are not instrumented at all.
