@@ -5,6 +5,7 @@ export * from './http/http-observability';
 export * from './logging/logger';
 export * from './logging/use-json-logger';
 export * from './management/management-server';
+export * from './metrics/deferred-counter';
 export * from './metrics/exposition';
 export * from './metrics/metric-names';
 export * from './metrics/metrics.service';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
-import { MetricsService } from '@shortener/observability';
+import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
 import { CLICK_BATCH_JOB_OPTIONS, JOBS, QueuedClick } from '@shortener/queue';
 import { Queue } from 'bullmq';
 import { splitClickBatches, toQueuedClick } from './click-batches';
@@ -48,7 +48,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   private lastWarnAt = 0;
   private flushTimer?: NodeJS.Timeout;
   private depthTimer?: NodeJS.Timeout;
-  private readonly buffered;
+  private readonly buffered: CounterChild;
   private readonly published;
   private readonly droppedQueueFull;
   private readonly droppedBufferFull;
@@ -63,7 +63,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.batchSize = config.clicks.batchSize;
     this.capacity = config.clicks.batchSize * BUFFER_BATCHES;
     this.maxDepth = config.clicks.maxQueueDepth;
-    this.buffered = metrics.clicksBuffered;
+    this.buffered = deferredCounterChild(metrics.clicksBuffered, {});
     this.published = metrics.clicksPublished;
     this.droppedQueueFull = metrics.clicksDropped.labels('queue_full');
     this.droppedBufferFull = metrics.clicksDropped.labels('buffer_full');

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { BatchOutcome, Batcher } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { MetricsService } from '@shortener/observability';
+import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
 import { CACHE_REDIS, InvalidationBus, InvalidationMessage } from '@shortener/redis';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -68,10 +68,10 @@ export class LinkCacheService implements OnModuleInit {
   private epoch = 0;
   private resetEpoch = 0;
   private readonly prefix: string;
-  private readonly redisHit;
-  private readonly redisMiss;
-  private readonly lruHit;
-  private readonly lruMiss;
+  private readonly redisHit: CounterChild;
+  private readonly redisMiss: CounterChild;
+  private readonly lruHit: CounterChild;
+  private readonly lruMiss: CounterChild;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -83,10 +83,10 @@ export class LinkCacheService implements OnModuleInit {
     const { lruMaxEntries, lruTtlMs } = config.cache;
     this.lru = lruMaxEntries > 0 && lruTtlMs > 0 ? new LRUCache<string, LruValue>({ max: lruMaxEntries, ttl: lruTtlMs }) : null;
     this.prefix = config.redis.keyPrefix;
-    this.lruHit = metrics.cacheRequests.labels('lru', 'hit');
-    this.lruMiss = metrics.cacheRequests.labels('lru', 'miss');
-    this.redisHit = metrics.cacheRequests.labels('redis', 'hit');
-    this.redisMiss = metrics.cacheRequests.labels('redis', 'miss');
+    this.lruHit = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'hit' });
+    this.lruMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'miss' });
+    this.redisHit = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'hit' });
+    this.redisMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'miss' });
     // While a pool's worth of batches run, further misses wait and join the next one.
     this.misses = new Batcher((batch) => this.loadBatch(batch), { maxBatch: MISS_BATCH_MAX, maxInFlight: config.db.poolSize });
     redis.defineCommand('shortenerFill', { numberOfKeys: 2, lua: FILL_SCRIPT });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
-import { MetricsService, sampledTraceparent } from '@shortener/observability';
+import { CounterChild, deferredCounterChild, MetricsService, sampledTraceparent } from '@shortener/observability';
 import { RedirectRateLimiter } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ShortDomains } from '../application/short-domains';
@@ -52,7 +52,7 @@ const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL
  */
 @Injectable()
 export class RedirectService {
-  private readonly outcomes = new Map<string, { inc(): void }>();
+  private readonly outcomes = new Map<string, CounterChild>();
   private readonly logger = new Logger(RedirectService.name);
   private readonly maxAge: number;
   private readonly visitors: VisitorHasher;
@@ -167,7 +167,7 @@ export class RedirectService {
     const key = `${outcome}|${layer}`;
     let child = this.outcomes.get(key);
     if (!child) {
-      child = this.metrics.redirects.labels(outcome, layer);
+      child = deferredCounterChild(this.metrics.redirects, { outcome, cache: layer });
       this.outcomes.set(key, child);
     }
     child.inc();
