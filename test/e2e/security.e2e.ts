@@ -1,3 +1,4 @@
+import { AddressInfo, connect } from 'node:net';
 import { ApiKeyService } from '@shortener/auth';
 import { InvalidationBus } from '@shortener/redis';
 import { Client } from 'pg';
@@ -346,5 +347,56 @@ describe('API-key cache (prefix -> stored hash, evicted through the invalidation
       await short.close();
       await off.close();
     }
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  let api: TestApi;
+  let port: number;
+  beforeAll(async () => {
+    api = await startTestApi();
+    const server = api.app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => api.close());
+
+  /** Sends raw bytes and reads until the server closes the connection. */
+  function raw(text: string): Promise<{ statusLine: string; headers: Record<string, string>; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(text));
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (data += chunk));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const [head, body] = data.split('\r\n\r\n');
+        const [statusLine, ...lines] = head.split('\r\n');
+        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        resolve({ statusLine, headers, body: JSON.parse(body) });
+      });
+    });
+  }
+
+  it('answers oversized headers with 431 and a problem whose status says 431 (RFC 6585, RFC 9457)', async () => {
+    const res = await raw(`GET /abcdefg HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(res).toEqual({
+      statusLine: 'HTTP/1.1 431 Request Header Fields Too Large',
+      headers: { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': String(Buffer.byteLength(JSON.stringify(res.body))), connection: 'close' },
+      body: {
+        type: 'urn:shortener:problem:request-header-too-large',
+        title: 'The request headers are too large',
+        status: 431,
+        detail: 'The request line and headers exceed the server limit',
+      },
+    });
+  });
+
+  it('answers a malformed request with 400 validation-failed', async () => {
+    const res = await raw('GET /abcdefg HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n');
+    expect([res.statusLine, res.body]).toEqual([
+      'HTTP/1.1 400 Bad Request',
+      { type: 'urn:shortener:problem:validation-failed', title: 'The request is invalid', status: 400, detail: 'The HTTP request is malformed' },
+    ]);
   });
 });

@@ -65,13 +65,24 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   return app;
 }
 
-const CLIENT_ERROR_BODY = JSON.stringify(problem('validation-failed', 'The HTTP request is malformed'));
+// Built once: the parser's refusals are answered before any request object exists.
+const CLIENT_ERROR_RESPONSES = {
+  headerTooLarge: clientErrorResponse('431 Request Header Fields Too Large', problem('request-header-too-large', 'The request line and headers exceed the server limit')),
+  malformed: clientErrorResponse('400 Bad Request', problem('validation-failed', 'The HTTP request is malformed')),
+};
 
-/** Answers a request the HTTP parser refused with a 400 problem and closes the connection. */
+function clientErrorResponse(statusLine: string, body: object): string {
+  const json = JSON.stringify(body);
+  return `HTTP/1.1 ${statusLine}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused and closes the connection:
+ * 431 with a `request-header-too-large` problem when the headers overflow
+ * the parser's limit (RFC 6585 section 5), else 400 `validation-failed`.
+ * The body's `status` is the response's (RFC 9457 section 3.1.3).
+ */
 function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  socket.end(
-    `HTTP/1.1 ${status}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(CLIENT_ERROR_BODY)}\r\nConnection: close\r\n\r\n${CLIENT_ERROR_BODY}`,
-  );
+  socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : CLIENT_ERROR_RESPONSES.malformed);
 }
