@@ -44,6 +44,15 @@ describe('HTTP metrics and request ids (API)', () => {
     await api?.close();
   });
 
+  it('answers anything but /metrics and /health/* on the management port with a not-found problem', async () => {
+    const res = await fetch(`http://127.0.0.1:${management.port}/nope?x=1`, { method: 'POST' });
+    expect({ status: res.status, contentType: res.headers.get('content-type'), body: await res.json() }).toEqual({
+      status: 404,
+      contentType: 'application/problem+json; charset=utf-8',
+      body: { type: 'urn:shortener:problem:not-found', title: 'Not found', status: 404, detail: 'POST /nope is not served on the management port' },
+    });
+  });
+
   it('observes every response under its method, route template and status code', async () => {
     const { contentType, body } = await scrape();
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');

@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import type { AppConfig } from '@shortener/config';
 import Fastify, { FastifyReply } from 'fastify';
 import { HealthService, ProbeResult } from '../health/health.service';
@@ -24,6 +25,7 @@ export interface ManagementServer {
  *   `application/openmetrics-text`. Dependency gauges are refreshed first.
  * - `GET /health/live`, `/health/ready`, `/health/startup`: see {@link HealthService};
  *   200 or 503 with a JSON body.
+ * - anything else: 404 with a `not-found` problem (RFC 9457), like the public port.
  *
  * @param app an initialised (or at least created) Nest app or context that
  *   imports the ObservabilityModule.
@@ -45,6 +47,12 @@ export async function startManagementServer(app: INestApplicationContext, config
   server.get('/health/live', route, async (_request, reply) => probe(reply, await health.live()));
   server.get('/health/startup', route, async (_request, reply) => probe(reply, await health.startup()));
   server.get('/health/ready', route, async (_request, reply) => probe(reply, await health.ready()));
+  server.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+      .send(JSON.stringify(problem('not-found', `${request.method} ${request.url.split('?')[0]} is not served on the management port`))),
+  );
 
   await server.listen({ host: config.management.host, port: config.management.port });
   const address = server.server.address();
