@@ -150,6 +150,29 @@ describe('links API', () => {
       expect((await api.http().get('/api/v1/links?state=active').set('authorization', member.auth)).body.items).toEqual([]);
     });
 
+    it('disables and re-enables a link: 410 while disabled, listed and audited as disabled, 302 again after', async () => {
+      const member = await mintKey(api, 'member');
+      const code = await createdCode(api, { url: 'https://example.com/dis', alias: uniqueAlias('dis') }, member.auth);
+      const patch = (body: object) => api.http().patch(`/api/v1/links/${code}`).set('authorization', member.auth).send(body);
+      expect((await api.http().get(`/${code}`)).status).toBe(302);
+      const off = await patch({ disabled: true });
+      expect([off.status, off.body.state]).toEqual([200, 'disabled']);
+      expectProblem(await api.http().get(`/${code}`), 410, 'link-gone');
+      expect((await patch({ disabled: true })).body.state).toBe('disabled');
+      const listed = await api.http().get('/api/v1/links?state=disabled').set('authorization', member.auth);
+      expect(listed.body.items.map((l: { code: string; state: string }) => [l.code, l.state])).toEqual([[code, 'disabled']]);
+      const on = await patch({ disabled: null });
+      expect([on.status, on.body.state]).toEqual([200, 'active']);
+      expect((await api.http().get(`/${code}`)).status).toBe(302);
+      expectProblem(await patch({ disabled: 'yes' }), 400, 'validation-failed');
+      // The audit trail shows the two changes of disabledAt (and nothing for the repeated disable).
+      const audit = await api.http().get(`/api/v1/audit?link=${encodeURIComponent(code)}`).set('authorization', api.adminAuth);
+      const changes = audit.body.items
+        .filter((e: { action: string }) => e.action === 'update')
+        .map((e: { before: { disabledAt: string | null }; after: { disabledAt: string | null } }) => [e.before.disabledAt === null, e.after.disabledAt === null]);
+      expect(changes.sort()).toEqual([[false, true], [true, false]].sort());
+    });
+
     it('answers 404 for an unknown code', async () => {
       expectProblem(await api.http().get('/api/v1/links/nope-nope').set('authorization', api.adminAuth), 404, 'link-not-found');
     });

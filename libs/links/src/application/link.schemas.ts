@@ -45,7 +45,9 @@ export type QrCodeInput = z.output<typeof qrCodeSchema>;
 
 /**
  * `PATCH /api/v1/links/{code}` body, a JSON Merge Patch (RFC 7396): absent
- * members stay, `null` clears an optional member. The code and domain never change.
+ * members stay, `null` clears an optional member (or resets it to its
+ * default). The code and domain never change. `disabled: true` pauses a
+ * link (its redirect answers 410 until `disabled: false` or `null`).
  */
 export const updateLinkSchema = z
   .object({
@@ -56,6 +58,7 @@ export const updateLinkSchema = z
     forwardQuery: z.boolean().nullable().optional(),
     tags: z.array(tag).max(32).nullable().optional(),
     title: title.nullable().optional(),
+    disabled: z.boolean().nullable().optional(),
   })
   .strict();
 export type UpdateLinkInput = z.output<typeof updateLinkSchema>;

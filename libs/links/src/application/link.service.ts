@@ -195,7 +195,8 @@ export class LinkService {
   }
 
   /**
-   * Applies a JSON Merge Patch (RFC 7396).
+   * Applies a JSON Merge Patch (RFC 7396); `disabled` sets or clears
+   * `disabled_at`, and every change drops the link from the redirect caches.
    * @throws DomainError `link-not-found`, `link-gone` (deleted), or a validation code.
    */
   async update(principal: Principal, code: string, patch: UpdateLinkInput, domainHost?: string): Promise<LinkResponse> {
@@ -217,6 +218,11 @@ export class LinkService {
       if (patch.forwardQuery !== undefined) changes.forward_query = patch.forwardQuery ?? true;
       if (patch.tags !== undefined) changes.tags = [...new Set(patch.tags ?? [])];
       if (patch.title !== undefined) changes.title = patch.title;
+      if (patch.disabled !== undefined) {
+        const disabled = patch.disabled === true;
+        // Disabling a disabled link keeps the instant it was first disabled.
+        if (disabled !== (link.disabledAt !== null)) changes.disabled_at = disabled ? new Date(this.clock.now()) : null;
+      }
       if (Object.keys(changes).length === 0) return link;
       const updated = await this.repo.update(m, link.id, changes);
       await this.audit.record(m, principal, 'update', link, updated);
