@@ -165,6 +165,6 @@ describe('redirect behaviour (CASES C18-C23)', () => {
   it('raw non-ASCII bytes in the request target are a 400 problem, never a redirect', async () => {
     const code = await createdCode(api, { url: 'https://example.com/raw', alias: uniqueAlias('raw') });
     const head = await rawRequest(replica.port, Buffer.concat([Buffer.from(`GET /${code}?q=`), Buffer.from('é', 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: short.example\r\nConnection: close\r\n\r\n')]));
-    expect(head.split('\r\n').slice(0, 2)).toEqual(['HTTP/1.1 400 Bad Request', 'Content-Type: application/problem+json']);
+    expect(head.split('\r\n').slice(0, 2)).toEqual(['HTTP/1.1 400 Bad Request', 'Content-Type: application/problem+json; charset=utf-8']);
   });
 });
