@@ -173,6 +173,27 @@ describe('links API', () => {
       expect(changes.sort()).toEqual([[false, true], [true, false]].sort());
     });
 
+    it('answers a method a path is not served with 405 and Allow (RFC 9110), an unserved path 404', async () => {
+      const code = await createdCode(api, { url: 'https://example.com/m405', alias: uniqueAlias('m405') });
+      const cases: [string, string, string][] = [
+        ['put', `/api/v1/links/${code}`, 'DELETE, GET, HEAD, PATCH'],
+        ['delete', '/api/v1/links', 'GET, HEAD, POST'],
+        ['post', `/${code}`, 'GET, HEAD'],
+        ['delete', '/api/v1/api-keys', 'GET, HEAD, POST'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await (api.http() as any)[method](path).set('authorization', api.adminAuth);
+        expect({ path, method, allow: res.headers.allow }).toEqual({ path, method, allow });
+        expectProblem(res, 405, 'method-not-allowed');
+        expect(res.body.detail).toBe(`${method.toUpperCase()} is not served at this path; allowed: ${allow}`);
+      }
+      const unserved = await api.http().post('/no/such/route').set('authorization', api.adminAuth);
+      expect(unserved.headers.allow).toBeUndefined();
+      expectProblem(unserved, 404, 'not-found');
+      // The link was not touched by any of them.
+      expect((await api.http().get(`/${code}`)).status).toBe(302);
+    });
+
     it('answers 404 for an unknown code', async () => {
       expectProblem(await api.http().get('/api/v1/links/nope-nope').set('authorization', api.adminAuth), 404, 'link-not-found');
     });

@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, installLoadShedding, problem, sendProblem } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, installLoadShedding, problem, recordRouteMethods, sendProblem } from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { AppConfig } from '@shortener/config';
@@ -10,6 +10,9 @@ import { installHttpHardening } from '@shortener/security';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './openapi';
+
+// Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
+const ROUTER_OPTIONS = { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 };
 
 /**
  * Builds the API application (not yet listening): Fastify with the HTTP
@@ -25,8 +28,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     bodyLimit: config.http.bodyLimitBytes,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
-    // Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
+    routerOptions: ROUTER_OPTIONS,
     return503OnClosing: true,
     // No Nest middleware in this app: without @fastify/middie every request skips its onRequest hook.
     skipMiddie: true,
@@ -50,6 +52,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(new ZodValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();
+  // Before any route is registered: 405 with Allow needs every route's methods.
+  recordRouteMethods(fastify, ROUTER_OPTIONS);
   // JSON and JSON Merge Patch documents (RFC 7396). An empty body is no body
   // (a DELETE sent with a Content-Type header), not malformed JSON; routes
   // that need a body refuse its absence through validation.

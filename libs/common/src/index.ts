@@ -4,4 +4,5 @@ export * from './http/problem';
 export * from './http/problem-details.filter';
 export * from './time/clock';
 export * from './http/load-shedding';
+export * from './http/method-not-allowed';
 export * from './batching/batcher';

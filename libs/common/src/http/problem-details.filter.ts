@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
+import { allowedMethods } from './method-not-allowed';
+import { PROBLEM_CONTENT_TYPE, problem, toProblem } from './problem';
 
 /**
  * Renders every error of a Nest route as RFC 9457 problem+json (one table:
@@ -16,9 +17,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-/** Sends the problem of an error; shared by the Nest filter and Fastify's own error handler. */
+/**
+ * Sends the problem of an error; shared by the Nest filter and Fastify's own
+ * error handler. A request that matched no route, at a path other methods
+ * are served on, gets 405 `method-not-allowed` with `Allow` (RFC 9110
+ * section 15.5.6) instead of 404 (see {@link allowedMethods}).
+ */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, exception: unknown, logger?: Logger): void {
-  const body = toProblem(exception);
+  let body = toProblem(exception);
+  if (body.status === 404 && request.is404) {
+    const allow = allowedMethods(request);
+    if (allow.length > 0) {
+      void reply.header('allow', allow.join(', '));
+      body = problem('method-not-allowed', `${request.method} is not served at this path; allowed: ${allow.join(', ')}`);
+    }
+  }
   if (body.status >= 500) {
     logger?.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
   }
