@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { zodDtos } from '../../apps/api/src/openapi';
 import { updateLinkSchema } from '../../libs/links/src/application/link.schemas';
-import { TestApi, startTestApi } from '../support/api-app';
+import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 
 /**
  * The OpenAPI 3.1 document the API serves (DESIGN.md section 3), linted by
@@ -199,6 +199,30 @@ describe('OpenAPI document', () => {
     expect(doc.info.license).toEqual({ name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' });
     expect(doc.servers).toEqual([{ url: '/', description: 'This deployment (the host serving this document)' }]);
     expect(doc.tags.map((t: Json) => t.name).sort()).toEqual([...new Set(operations(doc).flatMap(([, op]) => op.tags as string[]))].sort());
+  });
+
+  it('describes the link responses, and the links the API really sends satisfy them', async () => {
+    const link = '#/components/schemas/LinkDto';
+    const ok = (p: string, m: string, status: string) => doc.paths[p][m].responses[status].content['application/json'].schema;
+    expect([ok('/api/v1/links', 'post', '201'), ok('/api/v1/links/{code}', 'get', '200'), ok('/api/v1/links/{code}', 'patch', '200')]).toEqual([
+      { $ref: link },
+      { $ref: link },
+      { $ref: link },
+    ]);
+    expect(ok('/api/v1/links', 'get', '200')).toEqual({ $ref: '#/components/schemas/LinkPageDto' });
+    const ajv = schemaValidator(doc);
+    const validLink = ajv.getSchema('urn:openapi:LinkDto')!;
+    const validPage = ajv.getSchema('urn:openapi:LinkPageDto')!;
+    const alias = uniqueAlias('oas');
+    const created = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: 'https://example.com/oas', alias, tags: ['t'], maxClicks: 5 });
+    const read = await api.http().get(`/api/v1/links/${alias}`).set('authorization', api.adminAuth);
+    const patched = await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).send({ title: 'T', expiresAt: '2099-01-01T00:00:00Z' });
+    const page = await api.http().get('/api/v1/links?limit=2').set('authorization', api.adminAuth);
+    expect([created.status, read.status, patched.status, page.status]).toEqual([201, 200, 200, 200]);
+    for (const res of [created, read, patched]) expect({ valid: validLink(res.body), errors: validLink.errors ?? null }).toEqual({ valid: true, errors: null });
+    expect({ valid: validPage(page.body), errors: validPage.errors ?? null }).toEqual({ valid: true, errors: null });
+    // Every member the API sends is described (nothing undocumented slips through).
+    expect(Object.keys(read.body).sort()).toEqual(Object.keys(doc.components.schemas.LinkDto.properties).sort());
   });
 
   it('has a Problem schema that the problems the API really sends satisfy', async () => {

@@ -1,25 +1,11 @@
 import { ShortDomain } from '@shortener/config';
 import { LinkEntity, RedirectType } from '@shortener/database';
-import { LinkState, linkState } from './link-state';
+import { z } from 'zod';
+import { linkState } from './link-state';
+import { linkResponseSchema } from './link.schemas';
 
-/** A link as the API returns it (never the entity itself). Instants are RFC 3339 UTC strings. */
-export interface LinkResponse {
-  code: string;
-  domain: string;
-  shortUrl: string;
-  url: string;
-  alias: boolean;
-  title: string | null;
-  tags: string[];
-  redirectType: RedirectType;
-  forwardQuery: boolean;
-  expiresAt: string | null;
-  maxClicks: number | null;
-  clicks: number;
-  state: LinkState;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A link as the API returns it (never the entity itself): {@link linkResponseSchema}. */
+export type LinkResponse = z.output<typeof linkResponseSchema>;
 
 /**
  * The short URL of a code: the domain's configured base URL (never the

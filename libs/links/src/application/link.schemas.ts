@@ -77,3 +77,32 @@ export type ListLinksInput = z.output<typeof listLinksSchema>;
 
 /** `?domain=` on routes that address one link by code. */
 export const linkAddressSchema = z.object({ domain: z.string().min(1).max(253).optional() }).strict();
+
+/**
+ * A link as the API returns it (create, read, update, list): the response
+ * body's schema in the OpenAPI document and the type the presenter builds.
+ * Instants are RFC 3339 UTC strings.
+ */
+export const linkResponseSchema = z.object({
+  code: z.string().describe('The short code or alias'),
+  domain: z.string().describe('The short domain'),
+  shortUrl: z.string().describe("The short URL: the domain's base URL and the percent-encoded code"),
+  url: z.string().describe('The target as stored and served (WHATWG URL serialization)'),
+  alias: z.boolean().describe('Whether the code is a client-chosen alias'),
+  title: z.string().nullable(),
+  tags: z.array(z.string()),
+  redirectType: redirectType,
+  forwardQuery: z.boolean().describe("Whether the request's query is appended to the target"),
+  expiresAt: z.string().nullable(),
+  maxClicks: z.int().nullable(),
+  clicks: z.int().min(0).describe('Clicks committed to the rollups so far'),
+  state: z.enum(['active', 'expired', 'exhausted', 'disabled', 'deleted']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** A page of `GET /api/v1/links`, newest first. */
+export const linkPageSchema = z.object({
+  items: z.array(linkResponseSchema),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last'),
+});

@@ -4,6 +4,7 @@ import { Clock, DomainError, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
 import { auditedState, LinkAuditService } from '../audit/link-audit.service';
 import { normalizeAlias } from '../domain/alias';
 import { ShortCodeGenerator } from '../domain/short-code';
@@ -12,18 +13,15 @@ import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
 import { LinkRepository, LinkRow, NewLink } from './link.repository';
-import { BulkCreateLinksInput, CreateLinkInput, ListLinksInput, UpdateLinkInput } from './link.schemas';
+import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
 
 /** Tries of the next sequence value when a generated code clashes with an alias (DESIGN.md section 4). */
 const MAX_CODE_ATTEMPTS = 16;
 
-/** A page of links. */
-export interface LinkPage {
-  items: LinkResponse[];
-  nextCursor: string | null;
-}
+/** A page of links: {@link linkPageSchema}. */
+export type LinkPage = z.output<typeof linkPageSchema>;
 
 /**
  * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).

@@ -5,7 +5,16 @@ import { PROBLEM_CONTENT_TYPE } from '@shortener/common';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { LinkService } from '../application/link.service';
-import { bulkCreateLinksSchema, createLinkSchema, linkAddressSchema, listLinksSchema, qrCodeSchema, updateLinkSchema } from '../application/link.schemas';
+import {
+  bulkCreateLinksSchema,
+  createLinkSchema,
+  linkAddressSchema,
+  linkPageSchema,
+  linkResponseSchema,
+  listLinksSchema,
+  qrCodeSchema,
+  updateLinkSchema,
+} from '../application/link.schemas';
 import { renderQrCode } from '../application/qr-code';
 
 class CreateLinkDto extends createZodDto(createLinkSchema) {}
@@ -14,6 +23,8 @@ class ListLinksQuery extends createZodDto(listLinksSchema) {}
 class LinkAddressQuery extends createZodDto(linkAddressSchema) {}
 class BulkCreateLinksDto extends createZodDto(bulkCreateLinksSchema) {}
 class QrCodeQuery extends createZodDto(qrCodeSchema) {}
+class LinkDto extends createZodDto(linkResponseSchema) {}
+class LinkPageDto extends createZodDto(linkPageSchema) {}
 
 /** `/api/v1/links` (DESIGN.md section 3). */
 @ApiTags('links')
@@ -28,6 +39,7 @@ export class LinksController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first response for 24 h' })
   @ApiResponse({
     status: 201,
+    type: LinkDto,
     description: 'The link with its shortUrl; a replay answers the first response with `Idempotent-Replayed: true`',
     headers: { Location: { description: 'The URL of the new link in this API', schema: { type: 'string' } } },
   })
@@ -82,7 +94,7 @@ export class LinksController {
 
   @Get()
   @ApiOperation({ operationId: 'listLinks', summary: 'List links, newest first (keyset pagination)' })
-  @ApiResponse({ status: 200, description: 'A page of links and the nextCursor of the following page (null on the last)' })
+  @ApiResponse({ status: 200, type: LinkPageDto, description: 'A page of links and the nextCursor of the following page (null on the last)' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListLinksQuery) {
     return this.links.list(principal, query as never);
   }
@@ -90,7 +102,7 @@ export class LinksController {
   @Get(':code')
   @ApiOperation({ operationId: 'getLink', summary: 'Read a link' })
   @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
-  @ApiResponse({ status: 200, description: 'The link' })
+  @ApiResponse({ status: 200, type: LinkDto, description: 'The link' })
   @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   get(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: LinkAddressQuery) {
     return this.links.get(principal, code, q.domain);
@@ -101,7 +113,7 @@ export class LinksController {
   @ApiOperation({ operationId: 'updateLink', summary: 'Change a link (JSON Merge Patch, RFC 7396)' })
   @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
   @ApiConsumes('application/merge-patch+json', 'application/json')
-  @ApiResponse({ status: 200, description: 'The changed link' })
+  @ApiResponse({ status: 200, type: LinkDto, description: 'The changed link' })
   @ApiResponse({ status: 403, description: 'The key is read-only' })
   @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   @ApiResponse({ status: 410, description: 'The link is deleted' })
