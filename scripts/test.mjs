@@ -18,7 +18,13 @@ run('npm', ['run', '-s', 'build']);
 // Jest's own summary, plus one plain closing line that any CI reader understands.
 const dir = mkdtempSync(path.join(tmpdir(), 'shortener-jest-'));
 const results = path.join(dir, 'results.json');
-const jest = spawnSync('npx', ['jest', '--ci', '--json', `--outputFile=${results}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+// --forceExit: Jest then ends with process.exit once its results are out. Without
+// it, one CI run on a fresh clone had every test passed and the results written,
+// and Jest's main process never ended: Node's exit-time handle cleanup
+// (FreeEnvironment -> CleanupHandles, seen with gdb) spun at 100% CPU on a request
+// that never completed. Open handles in tests are still found by the workers'
+// own teardown; this only keeps the main process from hanging on its way out.
+const jest = spawnSync('npx', ['jest', '--ci', '--forceExit', '--json', `--outputFile=${results}`, ...process.argv.slice(2)], { stdio: 'inherit' });
 try {
   const r = JSON.parse(readFileSync(results, 'utf8'));
   console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
