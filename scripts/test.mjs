@@ -22,8 +22,8 @@ const results = path.join(dir, 'results.json');
 // it, one CI run on a fresh clone had every test passed and the results written,
 // and Jest's main process never ended: Node's exit-time handle cleanup
 // (FreeEnvironment -> CleanupHandles, seen with gdb) spun at 100% CPU on a request
-// that never completed. Open handles in tests are still found by the workers'
-// own teardown; this only keeps the main process from hanging on its way out.
+// that never completed. The results are complete by then; this only changes how
+// the main process ends.
 const jest = spawnSync('npx', ['jest', '--ci', '--forceExit', '--json', `--outputFile=${results}`, ...process.argv.slice(2)], { stdio: 'inherit' });
 try {
   const r = JSON.parse(readFileSync(results, 'utf8'));
