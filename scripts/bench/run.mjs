@@ -512,7 +512,17 @@ async function main() {
       // cores can commit; that backlog is deleted unprocessed so that it does
       // not count as lag here (their capture cost is already in their figures).
       log('click ingest');
-      await new Promise((r) => setTimeout(r, 1_500));
+      // Every click the API has buffered is published (or dropped) first: one
+      // published after the deletion would be committed here without having
+      // been served here.
+      await waitUntil(
+        "the API's buffered clicks to be published",
+        async () => {
+          const s = await scrape(api.managementPort);
+          return sum(s, 'shortener_clicks_buffered_total') <= sum(s, 'shortener_clicks_published_total') + sum(s, 'shortener_clicks_dropped_total');
+        },
+        { child: api.handle, timeoutMs: 60_000, intervalMs: 100 },
+      );
       await deleteKeys(redis, `${queuePrefix}:clicks:*`);
       const worker = await startWorker(sink.port, main.name);
       const wanted = lruRow.rps / 2;
