@@ -482,7 +482,9 @@ async function main() {
     // schedule, codes.lua): at full speed a closed-loop p99 is mostly queueing
     // behind the other connections' requests (mean = connections / rate) and
     // every pause of the process; paced, it is the redirect's own latency.
-    const pacedRate = Math.round(lruRow.rps / 2);
+    // Half the LRU-hit rate: the paced row's and the click row's offered rate.
+    const halfLruRate = lruRow.rps / 2;
+    const pacedRate = Math.round(halfLruRate);
     const paced = await measure(api, { codesFile: hotPicks, rate: pacedRate });
     results.rows.push(
       row('redirect, LRU hit, paced at half that rate', paced, {
@@ -525,7 +527,7 @@ async function main() {
       );
       await deleteKeys(redis, `${queuePrefix}:clicks:*`);
       const worker = await startWorker(sink.port, main.name);
-      const wanted = lruRow.rps / 2;
+      const wanted = halfLruRate;
       // Enough connections that responses up to 100 ms slow never hold the schedule up.
       const connections = Math.min(1_000, Math.max(opts.connections, Math.ceil(wanted / 10)));
       const apiBefore = await scrape(api.managementPort);

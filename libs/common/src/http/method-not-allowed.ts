@@ -24,14 +24,11 @@ const routersOf = new WeakMap<FastifyInstance, { router: FindMyWay.Instance<Find
 export function recordRouteMethods(fastify: FastifyInstance, options: RouteMatchOptions): void {
   const router = FindMyWay({ ...options });
   const methods = new Set<Method>();
-  const seen = new Set<string>();
   routersOf.set(fastify, { router, methods });
   fastify.addHook('onRoute', (route: RouteOptions) => {
     for (const method of [route.method].flat() as Method[]) {
       // A route may come through this hook twice (Fastify's HEAD twin of a GET route, prefixes); find-my-way refuses duplicates.
-      const key = `${method} ${route.url}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (router.findRoute(method, route.url) !== null) continue;
       router.on(method, route.url, noop);
       methods.add(method);
     }

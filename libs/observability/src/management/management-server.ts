@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
+import { DomainError, sendProblem } from '@shortener/common';
 import type { AppConfig } from '@shortener/config';
 import Fastify, { FastifyReply } from 'fastify';
 import { HealthService, ProbeResult } from '../health/health.service';
@@ -48,10 +48,7 @@ export async function startManagementServer(app: INestApplicationContext, config
   server.get('/health/startup', route, async (_request, reply) => probe(reply, await health.startup()));
   server.get('/health/ready', route, async (_request, reply) => probe(reply, await health.ready()));
   server.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
-      .send(JSON.stringify(problem('not-found', `${request.method} ${request.url.split('?')[0]} is not served on the management port`))),
+    sendProblem(request, reply, new DomainError('not-found', `${request.method} ${request.url.split('?')[0]} is not served on the management port`)),
   );
 
   await server.listen({ host: config.management.host, port: config.management.port });

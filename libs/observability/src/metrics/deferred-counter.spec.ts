@@ -1,26 +1,11 @@
-import { Counter, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { MetricsService } from './metrics.service';
-import { deferredCounterChild, flushDeferredCounts } from './deferred-counter';
+import { deferredCounter, deferredCounterChild } from './deferred-counter';
 
 function counters() {
   const registry = new Registry();
-  const labelled = new Counter({
-    name: 'demo_redirects_total',
-    help: 'Demo.',
-    labelNames: ['outcome', 'cache'] as const,
-    registers: [registry],
-    collect() {
-      flushDeferredCounts(this);
-    },
-  });
-  const plain = new Counter({
-    name: 'demo_clicks_total',
-    help: 'Demo.',
-    registers: [registry],
-    collect() {
-      flushDeferredCounts(this);
-    },
-  });
+  const labelled = deferredCounter({ name: 'demo_redirects_total', help: 'Demo.', labelNames: ['outcome', 'cache'] as const, registers: [registry] });
+  const plain = deferredCounter({ name: 'demo_clicks_total', help: 'Demo.', registers: [registry] });
   return { registry, labelled, plain };
 }
 

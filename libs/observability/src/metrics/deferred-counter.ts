@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import { Counter, CounterConfiguration } from 'prom-client';
 
 /** One labelled series of a counter, as the hot path holds it. */
 export interface CounterChild {
@@ -19,34 +19,47 @@ class DeferredChild implements CounterChild {
 const childrenOf = new WeakMap<Counter<string>, DeferredChild[]>();
 
 /**
+ * A prom-client counter whose series may be counted through
+ * {@link deferredCounterChild}: its `collect` hook, which prom-client runs
+ * before every read (scrape, `get()`), hands their pending counts over.
+ *
+ * @param config the counter's prom-client configuration (without `collect`)
+ */
+export function deferredCounter<T extends string>(config: Omit<CounterConfiguration<T>, 'collect'>): Counter<T> {
+  const counter = new Counter<T>({
+    ...config,
+    collect() {
+      flushDeferredCounts(this as unknown as Counter<string>);
+    },
+  });
+  childrenOf.set(counter as unknown as Counter<string>, []);
+  return counter;
+}
+
+/**
  * A counter series for the redirect's hot path whose increments are plain
  * additions: prom-client's own child `inc()` validates and hashes its label
  * values on every call (about half a microsecond and a few hundred bytes of
  * garbage per redirect, measured in docs/benchmarks.md). The sum reaches the
  * prom-client counter when the registry collects, i.e. on every scrape and
- * every `get()`, so a scrape sees every increment made before it (the
- * counter must be built with `collect` calling {@link flushDeferredCounts}).
+ * every `get()`, so a scrape sees every increment made before it.
  *
- * @param counter a prom-client counter whose `collect` flushes its deferred children
+ * @param counter a counter made by {@link deferredCounter}
  * @param labels every label of the counter, by name ({} for none)
  * @returns a child to keep and call `inc()` on; one per label set
+ * @throws Error when the counter was not made by {@link deferredCounter} (its counts would never be read)
  */
 export function deferredCounterChild<T extends string>(counter: Counter<T>, labels: Record<T, string>): CounterChild {
-  const key = counter as unknown as Counter<string>;
-  let children = childrenOf.get(key);
-  if (!children) childrenOf.set(key, (children = []));
+  const children = childrenOf.get(counter as unknown as Counter<string>);
+  if (!children) throw new Error('deferredCounterChild needs a counter made by deferredCounter()');
   const child = new DeferredChild(labels);
   children.push(child);
   return child;
 }
 
-/**
- * Hands the pending counts of a counter's deferred children to prom-client;
- * the counter's `collect` hook (run by prom-client before each read).
- */
-export function flushDeferredCounts(counter: Counter<string>): void {
-  const children = childrenOf.get(counter);
-  if (!children) return;
+/** Hands the pending counts of a counter's deferred children to prom-client. */
+function flushDeferredCounts(counter: Counter<string>): void {
+  const children = childrenOf.get(counter)!;
   for (const child of children) {
     if (child.pending === 0) continue;
     const n = child.pending;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, OpenMetricsContentType, Registry } from 'prom-client';
-import { flushDeferredCounts } from './deferred-counter';
+import { deferredCounter } from './deferred-counter';
 import { formatPrometheusText, OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, PROMETHEUS_TEXT_CONTENT_TYPE } from './exposition';
 import { HTTP_DURATION_BUCKETS, INGEST_LAG_BUCKETS, METRICS } from './metric-names';
 
@@ -53,24 +53,18 @@ export class MetricsService {
     registers: [this.registry],
   });
   /** Counted per redirect through `deferredCounterChild` series. */
-  readonly redirects = new Counter({
+  readonly redirects = deferredCounter({
     name: METRICS.redirects,
     help: 'Redirect responses by outcome and the cache layer that answered.',
     labelNames: ['outcome', 'cache'] as const,
     registers: [this.registry],
-    collect() {
-      flushDeferredCounts(this);
-    },
   });
   /** Counted per lookup through `deferredCounterChild` series. */
-  readonly cacheRequests = new Counter({
+  readonly cacheRequests = deferredCounter({
     name: METRICS.cacheRequests,
     help: 'Redirect cache lookups by layer and result.',
     labelNames: ['layer', 'result'] as const,
     registers: [this.registry],
-    collect() {
-      flushDeferredCounts(this);
-    },
   });
   readonly linksCreated = new Counter({
     name: METRICS.linksCreated,
@@ -79,13 +73,10 @@ export class MetricsService {
     registers: [this.registry],
   });
   /** Counted per click through a `deferredCounterChild` series. */
-  readonly clicksBuffered = new Counter({
+  readonly clicksBuffered = deferredCounter({
     name: METRICS.clicksBuffered,
     help: 'Click events accepted into the in-process buffer.',
     registers: [this.registry],
-    collect() {
-      flushDeferredCounts(this);
-    },
   });
   readonly clicksPublished = new Counter({ name: METRICS.clicksPublished, help: 'Click events published to the click queue.', registers: [this.registry] });
   readonly clicksDropped = new Counter({
