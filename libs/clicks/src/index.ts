@@ -1,4 +1,4 @@
-export * from './capture/click-batches';
+export * from './capture/click-segment';
 export * from './capture/click-capture.module';
 export * from './capture/queued-click.recorder';
 export * from './clicks-api.module';

@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
-import { CLICK_BATCH_JOB_OPTIONS, JOBS, QueuedClick } from '@shortener/queue';
+import { CLICK_BATCH_JOB_OPTIONS, ClickBatchJobData, JOBS } from '@shortener/queue';
 import { Queue } from 'bullmq';
-import { splitClickBatches, toQueuedClick } from './click-batches';
+import { randomUUID } from 'node:crypto';
+import { ClickSegment, encodeQueuedClick } from './click-segment';
 
 /** Injection token of the API's producer queue for click batches (owned and closed by the recorder). */
 export const CLICK_QUEUE = Symbol('CLICK_QUEUE');
@@ -13,17 +14,20 @@ export const CLICK_QUEUE = Symbol('CLICK_QUEUE');
 const MAX_PUBLISHES_IN_FLIGHT = 4;
 /** How often the queue depth is read from Redis (one cheap count, off the redirect path). */
 export const QUEUE_DEPTH_REFRESH_MS = 1_000;
-/** A full buffer holds this many batches' worth of clicks. */
+/** A full buffer holds this many full batches waiting to be published, besides the one being filled. */
 const BUFFER_BATCHES = 4;
 const WARN_INTERVAL_MS = 10_000;
 
 /**
  * The API's {@link ClickRecorder} (DESIGN.md section 5): clicks go to an
- * in-process buffer and are published as `click-batch` BullMQ jobs when the
- * buffer reaches `CLICK_BATCH_SIZE`, every `CLICK_FLUSH_INTERVAL_MS`, and on
- * shutdown (after the HTTP server has stopped taking requests).
+ * in-process buffer and are published as `click-batch` BullMQ jobs, one job
+ * per batch: when a batch reaches `CLICK_BATCH_SIZE` clicks (or its byte
+ * cap), every `CLICK_FLUSH_INTERVAL_MS`, and on shutdown (after the HTTP
+ * server has stopped taking requests). A buffered click is JSON text in a
+ * reused Buffer ({@link ClickSegment}), not an object on the JS heap.
  *
- * Memory is bounded: the buffer holds at most 4 batches and at most 4
+ * Memory is bounded: the buffer holds the batch being filled and at most 4
+ * full ones (five Buffers of 256 KiB, allocated once), and at most 4
  * publishes are in flight. Clicks are dropped, and counted in
  * `shortener_clicks_dropped_total{reason}`, instead of growing it:
  * `queue_full` while the click queue has `CLICK_MAX_QUEUE_DEPTH` or more
@@ -35,11 +39,14 @@ const WARN_INTERVAL_MS = 10_000;
 @Injectable()
 export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(QueuedClickRecorder.name);
-  private buffer: QueuedClick[] = [];
+  // The batch being filled, the full ones waiting for a publish slot, and empty ones to reuse.
+  private current: ClickSegment;
+  private sealed: ClickSegment[] = [];
+  private readonly spare: ClickSegment[] = [];
+  private bufferedClicks = 0;
   private readonly inflight = new Set<Promise<void>>();
   private inflightClicks = 0;
   private readonly batchSize: number;
-  private readonly capacity: number;
   private readonly maxDepth: number;
   private depth = 0;
   private refreshingDepth = false;
@@ -61,7 +68,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   ) {
     super();
     this.batchSize = config.clicks.batchSize;
-    this.capacity = config.clicks.batchSize * BUFFER_BATCHES;
+    this.current = new ClickSegment(this.batchSize);
     this.maxDepth = config.clicks.maxQueueDepth;
     this.buffered = deferredCounterChild(metrics.clicksBuffered, {});
     this.published = metrics.clicksPublished;
@@ -84,15 +91,21 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     try {
       if (this.closed) return this.droppedPublishFailed.inc();
       if (this.depth >= this.maxDepth) return this.droppedQueueFull.inc();
-      if (this.buffer.length >= this.capacity) return this.droppedBufferFull.inc();
-      this.buffer.push(toQueuedClick(click));
+      const json = encodeQueuedClick(click);
+      if (!this.current.append(json)) {
+        if (this.sealed.length >= BUFFER_BATCHES) return this.droppedBufferFull.inc();
+        this.seal();
+        this.current.append(json);
+      }
+      this.bufferedClicks++;
       this.buffered.inc();
-      if (this.buffer.length >= this.batchSize && !this.flushScheduled) {
+      if (this.current.full && this.sealed.length < BUFFER_BATCHES) this.seal();
+      if (this.sealed.length > 0 && !this.flushScheduled) {
         this.flushScheduled = true;
         // After the current response: publishing is never part of a redirect.
         setImmediate(() => {
           this.flushScheduled = false;
-          void this.flush();
+          this.publishSealed();
         });
       }
     } catch {
@@ -102,7 +115,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
 
   /** Clicks buffered or being published right now (e.g. for tests draining the pipeline). */
   get pending(): number {
-    return this.buffer.length + this.inflightClicks;
+    return this.bufferedClicks + this.inflightClicks;
   }
 
   /** The queue depth the recorder currently believes (waiting jobs). */
@@ -111,22 +124,38 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   }
 
   /**
-   * Starts publishing what is buffered, as far as the in-flight limit
-   * allows; resolves when the publishes started by this call settle. Never rejects.
+   * Starts publishing what is buffered, the batch being filled included, as
+   * far as the in-flight limit allows; resolves when the publishes started
+   * by this call settle. Never rejects.
    */
   flush(): Promise<void> {
+    if (this.current.count > 0 && this.sealed.length < BUFFER_BATCHES) this.seal();
+    return this.publishSealed();
+  }
+
+  /** Starts publishing the full batches, as far as the in-flight limit allows. */
+  private publishSealed(): Promise<void> {
     const started: Promise<void>[] = [];
-    while (this.buffer.length > 0 && this.inflight.size < MAX_PUBLISHES_IN_FLIGHT) {
-      const clicks = this.buffer.splice(0, this.batchSize);
-      this.inflightClicks += clicks.length;
-      const publish: Promise<void> = this.publish(clicks).finally(() => {
-        this.inflightClicks -= clicks.length;
+    while (this.sealed.length > 0 && this.inflight.size < MAX_PUBLISHES_IN_FLIGHT) {
+      const segment = this.sealed.shift() as ClickSegment;
+      const clicks = segment.count;
+      const data = segment.take(randomUUID());
+      this.spare.push(segment);
+      this.bufferedClicks -= clicks;
+      this.inflightClicks += clicks;
+      const publish: Promise<void> = this.publish(data).finally(() => {
+        this.inflightClicks -= clicks;
         this.inflight.delete(publish);
       });
       this.inflight.add(publish);
       started.push(publish);
     }
     return Promise.all(started).then(() => undefined);
+  }
+
+  private seal(): void {
+    this.sealed.push(this.current);
+    this.current = this.spare.pop() ?? new ClickSegment(this.batchSize);
   }
 
   /**
@@ -153,9 +182,10 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     const drained = await this.drain(Math.max(1_000, Math.floor(this.config.shutdownTimeoutMs / 2)));
     this.closed = true;
     if (!drained) {
-      this.logger.warn(`shutdown: ${this.buffer.length} clicks not published`);
-      this.droppedPublishFailed.inc(this.buffer.length);
-      this.buffer = [];
+      this.logger.warn(`shutdown: ${this.bufferedClicks} clicks not published`);
+      this.droppedPublishFailed.inc(this.bufferedClicks);
+      this.sealed = [];
+      this.bufferedClicks = 0;
     }
     let timer: NodeJS.Timeout | undefined;
     const closed = await Promise.race([this.queue.close().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2_000)))]);
@@ -163,17 +193,15 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     if (!closed) await this.queue.disconnect().catch(() => undefined);
   }
 
-  private async publish(clicks: QueuedClick[]): Promise<void> {
-    const batches = splitClickBatches(clicks);
+  private async publish(data: ClickBatchJobData): Promise<void> {
+    const clicks = data.clicks.length;
     try {
-      await this.queue.addBulk(
-        batches.map((data) => ({ name: JOBS.clickBatch.name, data, opts: { ...CLICK_BATCH_JOB_OPTIONS, jobId: data.batchId } })),
-      );
-      this.published.inc(clicks.length);
-      this.depth += batches.length;
+      await this.queue.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId: data.batchId });
+      this.published.inc(clicks);
+      this.depth += 1;
     } catch (e) {
-      this.droppedPublishFailed.inc(clicks.length);
-      this.warn(`click publish failed, ${clicks.length} clicks dropped: ${(e as Error).message}`);
+      this.droppedPublishFailed.inc(clicks);
+      this.warn(`click publish failed, ${clicks} clicks dropped: ${(e as Error).message}`);
     }
   }
 
