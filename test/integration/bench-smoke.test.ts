@@ -20,6 +20,7 @@ const ROWS: [string, RegExp][] = [
   ['click ingest', /^click ingest at half the LRU-hit rate$/],
   ['cache-Redis hit', /^redirect, cache-Redis hit/],
   ['cold', /^redirect, cold \(PostgreSQL\), /],
+  ['cold, paced', /^redirect, cold, paced at 5,000\/s, /],
 ];
 
 function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
