@@ -1,0 +1,55 @@
+import { loadConfig } from '@shortener/config';
+import { ClickEvent } from '@shortener/links';
+import { MetricsService } from '@shortener/observability';
+import { Queue } from 'bullmq';
+import { AddressInfo, createServer, Server, Socket } from 'node:net';
+import { QueuedClickRecorder } from './queued-click.recorder';
+
+const click = (i: number): ClickEvent => ({ linkId: String(i + 1), at: 1_900_000_000_000 + i, referrerHost: null, userAgent: 'ua', visitorHash: `v${i}`, country: null });
+const turn = () => new Promise((r) => setImmediate(r));
+
+/**
+ * The recorder's memory bound when Redis stops answering: a real BullMQ
+ * queue whose connection reaches a TCP peer that accepts and never replies
+ * (a Redis server hung or partitioned away), so every publish stays in flight.
+ */
+describe(QueuedClickRecorder.name, () => {
+  let server: Server;
+  const sockets = new Set<Socket>();
+  let queue: Queue;
+  let recorder: QueuedClickRecorder;
+  let metrics: MetricsService;
+
+  beforeEach(async () => {
+    server = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    queue = new Queue('clicks', { connection: { host: '127.0.0.1', port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null } });
+    queue.on('error', () => undefined);
+    metrics = new MetricsService();
+    const config = loadConfig('api', { CLICK_BATCH_SIZE: '2', CLICK_FLUSH_INTERVAL_MS: '60000' });
+    recorder = new QueuedClickRecorder(config, queue, metrics);
+  });
+
+  afterEach(async () => {
+    // Not awaited: BullMQ's connection waits for a first reply that never comes.
+    void queue.disconnect().catch(() => undefined);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+  it('holds 4 publishes in flight, 4 full batches and the one being filled, then drops and counts the rest as buffer_full', async () => {
+    for (let i = 0; i < 30; i++) {
+      recorder.record(click(i));
+      // Publishing starts after the redirect's turn of the event loop.
+      await turn();
+    }
+    // 2 clicks per batch: 4 in flight + 4 waiting + 2 filling.
+    expect({ pending: recorder.pending, bufferFull: await dropped('buffer_full') }).toEqual({ pending: 18, bufferFull: 12 });
+  });
+});
