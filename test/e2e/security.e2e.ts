@@ -393,6 +393,15 @@ describe("requests Node's HTTP parser refuses", () => {
     });
   });
 
+  it('answers a path segment over the router limit with 414 uri-too-long, without echoing the path (RFC 9110 15.5.15)', async () => {
+    const res = await raw(`GET /${'a'.repeat(4_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    expect([res.statusLine, res.headers['content-type'], res.body]).toEqual([
+      'HTTP/1.1 414 URI Too Long',
+      'application/problem+json; charset=utf-8',
+      { type: 'urn:shortener:problem:uri-too-long', title: 'The request URI is too long', status: 414, detail: 'A path segment is longer than the server accepts' },
+    ]);
+  });
+
   it('answers a malformed request with 400 validation-failed', async () => {
     const res = await raw('GET /abcdefg HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n');
     expect([res.statusLine, res.body]).toEqual([

@@ -9,6 +9,7 @@ export const PROBLEM_TYPES = {
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'request-header-too-large': { status: 431, title: 'The request headers are too large' },
+  'uri-too-long': { status: 414, title: 'The request URI is too long' },
   'target-invalid': { status: 400, title: 'The target URL is not a valid absolute URL' },
   'target-scheme-not-allowed': { status: 400, title: 'Only http and https target URLs are allowed' },
   'target-has-credentials': { status: 400, title: 'Target URLs must not contain credentials' },

@@ -1,3 +1,4 @@
+import { STATUS_CODES as HTTP_REASONS } from 'node:http';
 import { DomainError } from '../errors/domain-error';
 import { PROBLEM_TYPES, ProblemCode, problemTypeUri } from '../errors/problem-types';
 
@@ -65,10 +66,13 @@ export function toProblem(error: unknown): ProblemDetails {
     return problem('malformed-json', 'The body could not be parsed as JSON');
   }
   const status = typeof e.getStatus === 'function' ? e.getStatus() : (e.statusCode ?? e.status);
+  // The router refuses a path parameter over its maxParamLength with 414; its message is the whole URL, never echoed.
+  if (status === 414) return problem('uri-too-long', 'A path segment is longer than the server accepts');
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = STATUS_CODES[status];
     if (code) return problem(code, typeof e.message === 'string' ? e.message : undefined);
-    return { type: 'about:blank', title: e.message ?? 'Client error', status };
+    // RFC 9457 section 4.2.1: about:blank's title is the status's reason phrase.
+    return { type: 'about:blank', title: HTTP_REASONS[status] ?? 'Client error', status };
   }
   if (status === 503) return problem('overloaded');
   return problem('internal');
