@@ -32,6 +32,27 @@ describe('API errors', () => {
     expectProblem(res, 400, 'malformed-json');
   });
 
+  it('answers a body that is not valid UTF-8 with malformed-json, saying so', async () => {
+    const payload = Buffer.concat([Buffer.from('{"url":"https://example.com/'), Buffer.from([0xff]), Buffer.from('"}')]);
+    // Fastify's inject sends the bytes as they are (supertest would JSON-encode a Buffer).
+    const res = await api.app.getHttpAdapter().getInstance().inject({
+      method: 'POST',
+      url: '/api/v1/links',
+      headers: { authorization: api.adminAuth, 'content-type': 'application/json' },
+      payload,
+    });
+    expect([res.statusCode, res.headers['content-type'], res.json()]).toEqual([
+      400,
+      'application/problem+json; charset=utf-8',
+      {
+        type: 'urn:shortener:problem:malformed-json',
+        title: 'The request body is not valid JSON',
+        status: 400,
+        detail: 'The body is not valid UTF-8, or its length does not match Content-Length',
+      },
+    ]);
+  });
+
   it('answers an unknown route with a problem', async () => {
     const res = await api.http().get('/api/v1/nothing').set('authorization', api.adminAuth);
     expectProblem(res, 404, 'not-found');

@@ -60,6 +60,8 @@ export function toProblem(error: unknown): ProblemDetails {
   // Fastify's body parser errors.
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem('unsupported-media-type', 'Send the body as application/json');
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem('payload-too-large', e.message);
+  // Fastify decodes the body as UTF-8 before measuring it, so invalid UTF-8 shows up as a length mismatch (Nest re-wraps it, see below).
+  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.message === 'Request body size did not match Content-Length') return problem('malformed-json', 'The body is not valid UTF-8, or its length does not match Content-Length');
   // Nest re-wraps Fastify's JSON parser errors as HttpException(message, 400), dropping the code.
   const jsonParserMessage = typeof e.message === 'string' && /^Body (is not valid JSON|cannot be empty) when|^Body is not valid JSON but/.test(e.message);
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError' || jsonParserMessage) {
