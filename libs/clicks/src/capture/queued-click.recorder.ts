@@ -146,6 +146,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       const publish: Promise<void> = this.publish(data).finally(() => {
         this.inflightClicks -= clicks;
         this.inflight.delete(publish);
+        // A slot is free: full batches waiting for one go now, not at the next redirect.
+        if (this.sealed.length > 0 && !this.closed) void this.publishSealed();
       });
       this.inflight.add(publish);
       started.push(publish);
