@@ -1,5 +1,6 @@
 import { ManagementServer, startManagementServer } from '@shortener/observability';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { startTestApi, TestApi, uniqueAlias } from '../support/api-app';
 
 /**
@@ -51,6 +52,26 @@ describe('HTTP metrics and request ids (API)', () => {
       contentType: 'application/problem+json; charset=utf-8',
       body: { type: 'urn:shortener:problem:not-found', title: 'Not found', status: 404, detail: 'POST /nope is not served on the management port' },
     });
+  });
+
+  it('answers a method the management port does not serve at a path with 405 and Allow, and oversized headers with a 431 problem', async () => {
+    const wrong = await fetch(`http://127.0.0.1:${management.port}/metrics`, { method: 'POST' });
+    expect({ status: wrong.status, allow: wrong.headers.get('allow'), body: await wrong.json() }).toEqual({
+      status: 405,
+      allow: 'GET, HEAD',
+      body: { type: 'urn:shortener:problem:method-not-allowed', title: 'Method not allowed', status: 405, detail: 'POST is not served at this path; allowed: GET, HEAD' },
+    });
+    const big = await new Promise<string>((resolve, reject) => {
+      const socket = connect(management.port, '127.0.0.1', () => socket.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect([big.split('\r\n')[0], JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))]).toEqual([
+      'HTTP/1.1 431 Request Header Fields Too Large',
+      { type: 'urn:shortener:problem:request-header-too-large', title: 'The request headers are too large', status: 431, detail: 'The request line and headers exceed the server limit' },
+    ]);
   });
 
   it('observes every response under its method, route template and status code', async () => {

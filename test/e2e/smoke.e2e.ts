@@ -53,6 +53,12 @@ describe('API errors', () => {
     ]);
   });
 
+  it('refuses a __proto__ key as validation-failed, saying why (the JSON itself is valid)', async () => {
+    const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json').send('{"url":"https://example.com/p","__proto__":{"admin":true}}');
+    expectProblem(res, 400, 'validation-failed');
+    expect(res.body.detail).toBe('Object keys named "__proto__", and "constructor" holding "prototype", are not accepted');
+  });
+
   it('answers an unknown route with a problem', async () => {
     const res = await api.http().get('/api/v1/nothing').set('authorization', api.adminAuth);
     expectProblem(res, 404, 'not-found');

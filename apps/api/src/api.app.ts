@@ -1,8 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsFilter, installLoadShedding, problem, recordRouteMethods, sendProblem } from '@shortener/common';
+import { DomainError, ProblemDetailsFilter, installLoadShedding, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Socket } from 'node:net';
 import { AppConfig } from '@shortener/config';
 import { REDIRECT_ROUTE } from '@shortener/links';
 import { installHttpObservability } from '@shortener/observability';
@@ -10,6 +9,17 @@ import { installHttpHardening } from '@shortener/security';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './openapi';
+
+const FORBIDDEN_KEYS = 'Object keys named "__proto__", and "constructor" holding "prototype", are not accepted';
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Percent-encoded 64-code-point aliases can take 4 x 3 bytes each.
 const ROUTER_OPTIONS = { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 };
@@ -57,9 +67,13 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // JSON and JSON Merge Patch documents (RFC 7396). An empty body is no body
   // (a DELETE sent with a Content-Type header), not malformed JSON; routes
   // that need a body refuse its absence through validation.
+  // Keys that could pollute prototypes are refused ('error'); Fastify reports
+  // that as invalid JSON, so valid JSON refused for them gets its own detail.
   const json = fastify.getDefaultJsonParser('error', 'error');
-  const jsonOrNothing = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) =>
-    body.length === 0 ? done(null, undefined) : json(request, body, done);
+  const jsonOrNothing = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+    if (body.length === 0) return done(null, undefined);
+    json(request, body, (err, value) => (err && isJson(body) ? done(new DomainError('validation-failed', FORBIDDEN_KEYS)) : done(err, value)));
+  };
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonOrNothing);
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonOrNothing);
@@ -67,26 +81,4 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   await installHttpHardening(app, config);
   serveOpenApi(app);
   return app;
-}
-
-// Built once: the parser's refusals are answered before any request object exists.
-const CLIENT_ERROR_RESPONSES = {
-  headerTooLarge: clientErrorResponse('431 Request Header Fields Too Large', problem('request-header-too-large', 'The request line and headers exceed the server limit')),
-  malformed: clientErrorResponse('400 Bad Request', problem('validation-failed', 'The HTTP request is malformed')),
-};
-
-function clientErrorResponse(statusLine: string, body: object): string {
-  const json = JSON.stringify(body);
-  return `HTTP/1.1 ${statusLine}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
-}
-
-/**
- * Answers a request Node's HTTP parser refused and closes the connection:
- * 431 with a `request-header-too-large` problem when the headers overflow
- * the parser's limit (RFC 6585 section 5), else 400 `validation-failed`.
- * The body's `status` is the response's (RFC 9457 section 3.1.3).
- */
-function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : CLIENT_ERROR_RESPONSES.malformed);
 }

@@ -6,3 +6,4 @@ export * from './time/clock';
 export * from './http/load-shedding';
 export * from './http/method-not-allowed';
 export * from './batching/batcher';
+export * from './http/client-error';

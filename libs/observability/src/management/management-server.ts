@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DomainError, sendProblem } from '@shortener/common';
+import { DomainError, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
 import type { AppConfig } from '@shortener/config';
 import Fastify, { FastifyReply } from 'fastify';
 import { HealthService, ProbeResult } from '../health/health.service';
@@ -25,7 +25,9 @@ export interface ManagementServer {
  *   `application/openmetrics-text`. Dependency gauges are refreshed first.
  * - `GET /health/live`, `/health/ready`, `/health/startup`: see {@link HealthService};
  *   200 or 503 with a JSON body.
- * - anything else: 404 with a `not-found` problem (RFC 9457), like the public port.
+ * - anything else: 404 with a `not-found` problem (RFC 9457), or 405 with
+ *   `Allow` for a path served under other methods, and 431 or 400 problems
+ *   for requests Node's parser refuses, like the public port.
  *
  * @param app an initialised (or at least created) Nest app or context that
  *   imports the ObservabilityModule.
@@ -34,7 +36,9 @@ export interface ManagementServer {
 export async function startManagementServer(app: INestApplicationContext, config: Pick<AppConfig, 'management'>): Promise<ManagementServer> {
   const health = app.get(HealthService);
   const metrics = app.get(MetricsService);
-  const server = Fastify({ logger: false, forceCloseConnections: true });
+  // Refusals are problems here as on the public port: the parser's (431, 400) and a path served under other methods (405 with Allow).
+  const server = Fastify({ logger: false, forceCloseConnections: true, clientErrorHandler: writeClientErrorProblem });
+  recordRouteMethods(server, {});
   const route = { config: { otel: false } };
   const probe = (reply: FastifyReply, result: ProbeResult) =>
     reply.code(result.httpStatus).header('cache-control', 'no-store').send(result.body);

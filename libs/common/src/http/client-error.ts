@@ -1,0 +1,26 @@
+import type { Socket } from 'node:net';
+import { PROBLEM_CONTENT_TYPE, problem } from './problem';
+
+// Built once: the parser's refusals are answered before any request object exists.
+const CLIENT_ERROR_RESPONSES = {
+  headerTooLarge: clientErrorResponse('431 Request Header Fields Too Large', problem('request-header-too-large', 'The request line and headers exceed the server limit')),
+  malformed: clientErrorResponse('400 Bad Request', problem('validation-failed', 'The HTTP request is malformed')),
+};
+
+function clientErrorResponse(statusLine: string, body: object): string {
+  const json = JSON.stringify(body);
+  return `HTTP/1.1 ${statusLine}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`;
+}
+
+/**
+ * Fastify's `clientErrorHandler` for every server of the product: answers a
+ * request Node's HTTP parser refused (raw non-ASCII in the target, bad
+ * headers) and closes the connection: 431 with a `request-header-too-large`
+ * problem when the headers overflow the parser's limit (RFC 6585 section 5),
+ * else 400 `validation-failed`. The body's `status` is the response's
+ * (RFC 9457 section 3.1.3).
+ */
+export function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : CLIENT_ERROR_RESPONSES.malformed);
+}
