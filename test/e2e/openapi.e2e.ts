@@ -225,6 +225,54 @@ describe('OpenAPI document', () => {
     expect(Object.keys(read.body).sort()).toEqual(Object.keys(doc.components.schemas.LinkDto.properties).sort());
   });
 
+  it('describes the API key, blocklist and audit responses, and what the API really sends satisfies them', async () => {
+    const ok = (p: string, m: string, status: string) => doc.paths[p][m].responses[status].content['application/json'].schema;
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    expect([
+      ok('/api/v1/api-keys', 'post', '201'),
+      ok('/api/v1/api-keys', 'get', '200'),
+      ok('/api/v1/api-keys/{id}', 'delete', '200'),
+      ok('/api/v1/blocklist', 'get', '200'),
+      ok('/api/v1/blocklist', 'post', '201'),
+      ok('/api/v1/blocklist', 'post', '200'),
+      ok('/api/v1/audit', 'get', '200'),
+    ]).toEqual([ref('MintedApiKeyDto'), ref('ApiKeyListDto'), ref('ApiKeyDto'), ref('BlocklistDto'), ref('BlocklistEntryDto'), ref('BlocklistEntryDto'), ref('LinkAuditPageDto')]);
+    const ajv = schemaValidator(doc);
+    const admin = { authorization: api.adminAuth };
+    const alias = uniqueAlias('oas-audit');
+    const host = `${uniqueAlias('oas')}.example`;
+    const minted = await api.http().post('/api/v1/api-keys').set(admin).send({ name: 'oas', role: 'read_only', rateLimitPerMinute: 60 });
+    const keys = await api.http().get('/api/v1/api-keys').set(admin);
+    const revoked = await api.http().delete(`/api/v1/api-keys/${minted.body.id}`).set(admin);
+    const blocked = await api.http().post('/api/v1/blocklist').set(admin).send({ host, reason: 'openapi test' });
+    const again = await api.http().post('/api/v1/blocklist').set(admin).send({ host });
+    const blocklist = await api.http().get('/api/v1/blocklist').set(admin);
+    await api.http().delete(`/api/v1/blocklist/${host}`).set(admin);
+    await api.http().post('/api/v1/links').set(admin).send({ url: 'https://example.com/oas-audit', alias });
+    await api.http().patch(`/api/v1/links/${alias}`).set(admin).send({ title: 'audited' });
+    const audit = await api.http().get(`/api/v1/audit?link=${alias}`).set(admin);
+    const checks: [string, { status: number; body: unknown }, number][] = [
+      ['MintedApiKeyDto', minted, 201],
+      ['ApiKeyListDto', keys, 200],
+      ['ApiKeyDto', revoked, 200],
+      ['BlocklistEntryDto', blocked, 201],
+      ['BlocklistEntryDto', again, 200],
+      ['BlocklistDto', blocklist, 200],
+      ['LinkAuditPageDto', audit, 200],
+    ];
+    for (const [name, res, status] of checks) {
+      const validate = ajv.getSchema(`urn:openapi:${name}`)!;
+      expect({ name, status: res.status, valid: validate(res.body), errors: validate.errors ?? null }).toEqual({ name, status, valid: true, errors: null });
+    }
+    // The audit page holds the update (with its before state) and the create (before: null), and no member is undescribed.
+    expect(audit.body.items.map((r: Json) => [r.action, r.before === null])).toEqual([
+      ['update', false],
+      ['create', true],
+    ]);
+    expect(Object.keys(minted.body).sort()).toEqual(Object.keys(doc.components.schemas.MintedApiKeyDto.properties).sort());
+    expect(Object.keys(audit.body.items[0]).sort()).toEqual(Object.keys(doc.components.schemas.LinkAuditPageDto.properties.items.items.properties).sort());
+  });
+
   it('has a Problem schema that the problems the API really sends satisfy', async () => {
     const validate = schemaValidator(doc).getSchema('urn:openapi:Problem')!;
     const notFound = await api.http().get('/api/v1/links/no-such-link-openapi').set('authorization', api.adminAuth);

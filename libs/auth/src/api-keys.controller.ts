@@ -17,8 +17,29 @@ const mintApiKeySchema = z
   .strict();
 class MintApiKeyDto extends createZodDto(mintApiKeySchema) {}
 
+/**
+ * An API key as the API returns it (list, revoke; mint adds `key`): never
+ * its secret or hash. The response body's schema in the OpenAPI document and
+ * the type the presenter builds. Instants are RFC 3339 UTC strings.
+ */
+export const apiKeyResponseSchema = z.object({
+  id: z.uuid(),
+  prefix: z.string().describe('The public part of the key (`sk_<prefix>_...`), by which it is looked up'),
+  name: z.string(),
+  role: z.enum(API_KEY_ROLES as [ApiKeyEntity['role'], ...ApiKeyEntity['role'][]]),
+  accountId: z.uuid(),
+  rateLimitPerMinute: z.int().nullable().describe('Requests per minute for this key; null: the configured default'),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+const mintedApiKeySchema = apiKeyResponseSchema.extend({ key: z.string().describe('The whole key, secret included: shown only in this response') });
+const apiKeyListSchema = z.object({ items: z.array(apiKeyResponseSchema) });
+class ApiKeyDto extends createZodDto(apiKeyResponseSchema) {}
+class MintedApiKeyDto extends createZodDto(mintedApiKeySchema) {}
+class ApiKeyListDto extends createZodDto(apiKeyListSchema) {}
+
 /** The API representation of a key: never its secret or hash. */
-function present(entity: ApiKeyEntity) {
+function present(entity: ApiKeyEntity): z.infer<typeof apiKeyResponseSchema> {
   return {
     id: entity.id,
     prefix: entity.prefix,
@@ -42,7 +63,7 @@ export class ApiKeysController {
 
   @Post()
   @ApiOperation({ operationId: 'mintApiKey', summary: 'Mint an API key; the key is shown only in this response' })
-  @ApiResponse({ status: 201, description: 'The new key, with its secret `key`' })
+  @ApiResponse({ status: 201, type: MintedApiKeyDto, description: 'The new key, with its secret `key`' })
   async mint(@Body() body: MintApiKeyDto) {
     const { key, entity } = await this.keys.mint(body as z.infer<typeof mintApiKeySchema> & { role: ApiKeyEntity['role'] });
     return { ...present(entity), key };
@@ -50,7 +71,7 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys' })
-  @ApiResponse({ status: 200, description: 'Every API key, without secrets' })
+  @ApiResponse({ status: 200, type: ApiKeyListDto, description: 'Every API key, without secrets' })
   async list() {
     return { items: (await this.keys.list()).map(present) };
   }
@@ -59,7 +80,7 @@ export class ApiKeysController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key at once' })
   @ApiParam({ name: 'id', required: true, description: 'The API key id', schema: { type: 'string', format: 'uuid' } })
-  @ApiResponse({ status: 200, description: 'The revoked key' })
+  @ApiResponse({ status: 200, type: ApiKeyDto, description: 'The revoked key' })
   @ApiResponse({ status: 404, description: 'No API key with this id' })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string) {
     return present(await this.keys.revoke(id));

@@ -4,7 +4,7 @@ import { Roles } from '@shortener/auth';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { ShortDomains } from '../application/short-domains';
-import { LinkAuditService } from './link-audit.service';
+import { LinkAuditService, linkAuditPageSchema } from './link-audit.service';
 
 const listAuditSchema = z
   .object({
@@ -15,6 +15,7 @@ const listAuditSchema = z
   })
   .strict();
 class ListAuditQuery extends createZodDto(listAuditSchema) {}
+class LinkAuditPageDto extends createZodDto(linkAuditPageSchema) {}
 
 /** `GET /api/v1/audit` (admin only): the audit trail of link changes. */
 @ApiTags('audit')
@@ -29,7 +30,7 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ operationId: 'listLinkAudit', summary: 'List link changes (create, update, delete), newest first (keyset pagination)' })
-  @ApiResponse({ status: 200, description: 'A page of changes (who, what, when, before and after) and the nextCursor of the following page (null on the last)' })
+  @ApiResponse({ status: 200, type: LinkAuditPageDto, description: 'A page of changes (who, what, when, before and after) and the nextCursor of the following page (null on the last)' })
   @ApiResponse({ status: 403, description: 'Only admin keys read the audit trail' })
   list(@Query() query: ListAuditQuery) {
     const q = query as z.infer<typeof listAuditSchema>;

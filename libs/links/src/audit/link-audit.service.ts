@@ -1,41 +1,42 @@
 import { Injectable } from '@nestjs/common';
 import { Principal } from '@shortener/auth';
 import { DomainError } from '@shortener/common';
-import { LinkAuditAction, LinkEntity } from '@shortener/database';
+import { LINK_AUDIT_ACTIONS, LinkAuditAction, LinkEntity } from '@shortener/database';
 import { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
 
 /** A link's audited state: what an API client can change, and whether it is disabled or deleted. Instants are RFC 3339 UTC. */
-export interface AuditedLinkState {
-  url: string;
-  title: string | null;
-  tags: string[];
-  redirectType: number;
-  forwardQuery: boolean;
-  expiresAt: string | null;
-  maxClicks: number | null;
-  disabledAt: string | null;
-  deletedAt: string | null;
-}
+export const auditedLinkStateSchema = z.object({
+  url: z.string(),
+  title: z.string().nullable(),
+  tags: z.array(z.string()),
+  redirectType: z.int(),
+  forwardQuery: z.boolean(),
+  expiresAt: z.string().nullable(),
+  maxClicks: z.int().nullable(),
+  disabledAt: z.string().nullable(),
+  deletedAt: z.string().nullable(),
+});
+export type AuditedLinkState = z.infer<typeof auditedLinkStateSchema>;
 
-/** One audit record as the API returns it. */
-export interface LinkAuditRecord {
-  /** Decimal string of a bigint; increasing. */
-  id: string;
-  /** RFC 3339 UTC instant of the change (its transaction's start). */
-  at: string;
-  action: LinkAuditAction;
-  link: { id: string; domain: string; code: string; accountId: string };
-  /** The API key that made the change, and its account. */
-  actor: { keyId: string; accountId: string };
-  before: AuditedLinkState | null;
-  after: AuditedLinkState;
-}
+/** One audit record as the API returns it: the response schema in the OpenAPI document and the type the service builds. */
+export const linkAuditRecordSchema = z.object({
+  id: z.string().describe('Decimal string of a bigint; increasing'),
+  at: z.string().describe("RFC 3339 UTC instant of the change (its transaction's start)"),
+  action: z.enum(LINK_AUDIT_ACTIONS as [LinkAuditAction, ...LinkAuditAction[]]),
+  link: z.object({ id: z.string(), domain: z.string(), code: z.string(), accountId: z.uuid() }),
+  actor: z.object({ keyId: z.uuid(), accountId: z.uuid() }).describe('The API key that made the change, and its account'),
+  before: auditedLinkStateSchema.nullable().describe('null for a create'),
+  after: auditedLinkStateSchema,
+});
+export type LinkAuditRecord = z.infer<typeof linkAuditRecordSchema>;
 
 /** A page of audit records, newest first. */
-export interface LinkAuditPage {
-  items: LinkAuditRecord[];
-  nextCursor: string | null;
-}
+export const linkAuditPageSchema = z.object({
+  items: z.array(linkAuditRecordSchema),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last'),
+});
+export type LinkAuditPage = z.infer<typeof linkAuditPageSchema>;
 
 /** Filters of {@link LinkAuditService.list}. */
 export interface LinkAuditQuery {

@@ -4,7 +4,7 @@ import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { BlocklistService } from './blocklist.service';
+import { BlocklistService, blocklistEntrySchema } from './blocklist.service';
 
 const addBlockedHostSchema = z
   .object({
@@ -13,6 +13,8 @@ const addBlockedHostSchema = z
   })
   .strict();
 class AddBlockedHostDto extends createZodDto(addBlockedHostSchema) {}
+class BlocklistEntryDto extends createZodDto(blocklistEntrySchema) {}
+class BlocklistDto extends createZodDto(z.object({ items: z.array(blocklistEntrySchema) })) {}
 
 /**
  * `/api/v1/blocklist` (admin only): the hosts whose links are refused at
@@ -28,15 +30,15 @@ export class BlocklistController {
 
   @Get()
   @ApiOperation({ operationId: 'listBlockedHosts', summary: 'List blocked hosts: configured (BLOCKED_HOSTS) and added through this API' })
-  @ApiResponse({ status: 200, description: 'Every blocked host with its source; configured ones first' })
+  @ApiResponse({ status: 200, type: BlocklistDto, description: 'Every blocked host with its source; configured ones first' })
   async list() {
     return { items: await this.blocklist.list() };
   }
 
   @Post()
   @ApiOperation({ operationId: 'addBlockedHost', summary: 'Block a host and its subdomains on every process, existing links included (410)' })
-  @ApiResponse({ status: 201, description: 'The new entry, with the host in canonical form (lower case, IDNA A-labels)' })
-  @ApiResponse({ status: 200, description: 'The host was already blocked through this API: the existing entry, unchanged' })
+  @ApiResponse({ status: 201, type: BlocklistEntryDto, description: 'The new entry, with the host in canonical form (lower case, IDNA A-labels)' })
+  @ApiResponse({ status: 200, type: BlocklistEntryDto, description: 'The host was already blocked through this API: the existing entry, unchanged' })
   async add(@CurrentPrincipal() principal: Principal, @Body() body: AddBlockedHostDto, @Res({ passthrough: true }) reply: FastifyReply) {
     const input = body as z.infer<typeof addBlockedHostSchema>;
     const { entry, created } = await this.blocklist.add(principal, input.host, input.reason ?? null);

@@ -6,22 +6,21 @@ import { BlockedHostEntity } from '@shortener/database';
 import { MetricsService } from '@shortener/observability';
 import { InvalidationBus } from '@shortener/redis';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { canonicalHost, isHostBlocked } from '../domain/host-name';
 import { hostOf } from '../domain/target-url';
 import type { RedirectSnapshot } from '../redirect/redirect-snapshot';
 import { normalizeBlockedHost } from './blocked-host';
 
-/** A blocklist entry as the admin API shows it. */
-export interface BlocklistEntry {
-  /** Canonical host; blocks itself and its subdomains. */
-  host: string;
-  /** `config`: from `BLOCKED_HOSTS`, read-only here; `api`: added through the admin API. */
-  source: 'config' | 'api';
-  reason: string | null;
-  /** RFC 3339 UTC, null for configured entries. */
-  createdAt: string | null;
-  createdByKeyId: string | null;
-}
+/** A blocklist entry as the admin API shows it: the response schema in the OpenAPI document and the type the service builds. */
+export const blocklistEntrySchema = z.object({
+  host: z.string().describe('Canonical host (lower case, IDNA A-labels); blocks itself and its subdomains'),
+  source: z.enum(['config', 'api']).describe('`config`: from BLOCKED_HOSTS, read-only here; `api`: added through the admin API'),
+  reason: z.string().nullable(),
+  createdAt: z.string().nullable().describe('RFC 3339 UTC; null for configured entries'),
+  createdByKeyId: z.uuid().nullable(),
+});
+export type BlocklistEntry = z.infer<typeof blocklistEntrySchema>;
 
 /** A safety net beside the bus: a process that missed a message converges within this. */
 const REFRESH_INTERVAL_MS = 60_000;
