@@ -273,6 +273,21 @@ describe('OpenAPI document', () => {
     expect(Object.keys(audit.body.items[0]).sort()).toEqual(Object.keys(doc.components.schemas.LinkAuditPageDto.properties.items.items.properties).sort());
   });
 
+  it('describes the bulk create results, and a real mix of created and refused items satisfies it', async () => {
+    const schema = doc.paths['/api/v1/links/bulk'].post.responses['200'].content['application/json'].schema;
+    expect(schema.properties.results.items.oneOf.map((o: Json) => (Object.values(o.properties) as Json[]).map((p) => p.$ref ?? p.type))).toEqual([
+      ['integer', '#/components/schemas/LinkDto'],
+      ['integer', '#/components/schemas/Problem'],
+    ]);
+    const alias = uniqueAlias('oas-bulk');
+    const res = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).send({
+      items: [{ url: 'https://example.com/oas-bulk', alias }, { url: 'javascript:alert(1)' }, { url: 'https://example.com/oas-bulk-2', alias }],
+    });
+    expect([res.status, res.body.results.map((r: Json) => r.status)]).toEqual([200, [201, 400, 409]]);
+    const validate = schemaValidator(doc).compile(rewriteRefs(schema) as Json);
+    expect({ valid: validate(res.body), errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });
+  });
+
   it('has a Problem schema that the problems the API really sends satisfy', async () => {
     const validate = schemaValidator(doc).getSchema('urn:openapi:Problem')!;
     const notFound = await api.http().get('/api/v1/links/no-such-link-openapi').set('authorization', api.adminAuth);

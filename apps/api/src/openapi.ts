@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { ModulesContainer } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -17,7 +17,6 @@ const API_TAGS: Record<string, string> = {
   audit: 'The audit trail of link changes: who, what, when, before and after (admin role only)',
 };
 
-const PROBLEM_SCHEMA_REF = '#/components/schemas/Problem';
 
 /**
  * The OpenAPI 3.1 document, generated from the controllers and their zod

@@ -15,6 +15,9 @@ export interface ProblemDetails {
 /** The media type of problem details (RFC 9457 section 3). */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Where the OpenAPI document defines problem details (the API's document builder adds it). */
+export const PROBLEM_SCHEMA_REF = '#/components/schemas/Problem';
+
 /** Builds the problem object of a stable code. */
 export function problem(code: ProblemCode, detail?: string, extensions: Record<string, unknown> = {}): ProblemDetails {
   const { status, title } = PROBLEM_TYPES[code];

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
-import { PROBLEM_CONTENT_TYPE } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF } from '@shortener/common';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { LinkService } from '../application/link.service';
@@ -24,6 +25,35 @@ class LinkAddressQuery extends createZodDto(linkAddressSchema) {}
 class BulkCreateLinksDto extends createZodDto(bulkCreateLinksSchema) {}
 class QrCodeQuery extends createZodDto(qrCodeSchema) {}
 class LinkDto extends createZodDto(linkResponseSchema) {}
+
+// One result per item: a created link, or the problem that refused the item.
+// Written out because it refers to the document's LinkDto and Problem schemas.
+const BULK_RESULTS_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['results'],
+  properties: {
+    results: {
+      type: 'array',
+      items: {
+        oneOf: [
+          {
+            type: 'object',
+            required: ['status', 'link'],
+            properties: { status: { type: 'integer', enum: [201] }, link: { $ref: '#/components/schemas/LinkDto' } },
+            additionalProperties: false,
+          },
+          {
+            type: 'object',
+            required: ['status', 'problem'],
+            properties: { status: { type: 'integer', minimum: 400, maximum: 599 }, problem: { $ref: PROBLEM_SCHEMA_REF } },
+            additionalProperties: false,
+          },
+        ],
+      },
+    },
+  },
+  additionalProperties: false,
+};
 class LinkPageDto extends createZodDto(linkPageSchema) {}
 
 /** `/api/v1/links` (DESIGN.md section 3). */
@@ -65,7 +95,7 @@ export class LinksController {
   @Roles('admin', 'member')
   @ApiOperation({ operationId: 'createLinksBulk', summary: 'Create up to 1,000 links; items are independent' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first response for 24 h' })
-  @ApiResponse({ status: 200, description: 'One result per item, in order: its status and the link, or a problem' })
+  @ApiResponse({ status: 200, schema: BULK_RESULTS_SCHEMA, description: 'One result per item, in order: its status and the link, or a problem' })
   @ApiResponse({ status: 403, description: 'The key is read-only' })
   @ApiResponse({ status: 409, description: 'A request with this Idempotency-Key is still in progress' })
   @ApiResponse({ status: 422, description: 'This Idempotency-Key was used with a different request' })
