@@ -27,6 +27,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chartNodeOptions } from '../node-options.mjs';
 import { seed, parseCount } from '../seed.mjs';
@@ -519,7 +520,7 @@ async function main() {
       // been served here. The settle time lets requests the previous row's wrk
       // sent before it exited be served (and their clicks buffered) first: a
       // CI smoke run counted 13 such clicks as committed in this row.
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       await waitUntil(
         "the API's buffered clicks to be published",
         async () => {
@@ -542,7 +543,7 @@ async function main() {
       const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
       const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
       // Requests wrk sent just before it exited may still be being served: count them too.
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       const servedCount = await served();
       const drainStarted = Date.now();
       await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
@@ -605,14 +606,14 @@ async function main() {
       });
       if (opts.warmup > 0) {
         await runLoad({ tool: loadTool, url: cold.url, kind: 'codes', codesFile: warmFile, connections: opts.connections, seconds: opts.warmup });
-        await new Promise((r) => setTimeout(r, 1_200));
+        await sleep(1_200);
       }
       await deleteKeys(redis, `${redisPrefix}link:*`);
       // Warmed up above, on other codes: warming on these would fill Redis with them.
       const c = await measure(cold, { codesFile: coldFile, warmup: 0 });
       results.rows.push(row(`redirect, cold (PostgreSQL), ${scaleLabel(db.links)} links`, c, { key: `cold-${db.links}`, links: db.links, served: servedFrom(c.before, c.after) }));
       // Every Redis entry of the full-speed row has expired by then.
-      await new Promise((r) => setTimeout(r, 1_200));
+      await sleep(1_200);
       const cp = await measure(cold, { codesFile: pacedFile, warmup: 0, rate: COLD_PACED_RATE });
       await cold.handle.stop();
       results.rows.push(

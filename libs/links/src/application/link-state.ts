@@ -1,5 +1,7 @@
-/** The lifecycle state of a link as the API shows it and the redirect enforces it. */
-export type LinkState = 'active' | 'expired' | 'exhausted' | 'disabled' | 'deleted';
+/** Every lifecycle state of a link, as the API shows it and the redirect enforces it. */
+export const LINK_STATES = ['active', 'expired', 'exhausted', 'disabled', 'deleted'] as const;
+/** The lifecycle state of a link (one of {@link LINK_STATES}). */
+export type LinkState = (typeof LINK_STATES)[number];
 
 /** The fields the state depends on. Instants are epoch milliseconds. */
 export interface LinkStateFields {

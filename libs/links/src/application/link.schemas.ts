@@ -1,5 +1,6 @@
 import { REDIRECT_TYPES } from '@shortener/database';
 import { z } from 'zod';
+import { LINK_STATES } from './link-state';
 
 const redirectType = z.union(REDIRECT_TYPES.map((t) => z.literal(t)) as [z.ZodLiteral<301>, z.ZodLiteral<302>, z.ZodLiteral<307>, z.ZodLiteral<308>]);
 /** RFC 3339 with an explicit offset (`Z` or `+hh:mm`); a local time without one is refused. */
@@ -69,7 +70,7 @@ export const listLinksSchema = z
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200).optional(),
     tag: tag.optional(),
-    state: z.enum(['active', 'expired', 'exhausted', 'disabled', 'deleted']).optional(),
+    state: z.enum(LINK_STATES).optional(),
     q: z.string().trim().min(1).max(200).optional(),
   })
   .strict();
@@ -96,13 +97,16 @@ export const linkResponseSchema = z.object({
   expiresAt: z.string().nullable(),
   maxClicks: z.int().nullable(),
   clicks: z.int().min(0).describe('Clicks committed to the rollups so far'),
-  state: z.enum(['active', 'expired', 'exhausted', 'disabled', 'deleted']),
+  state: z.enum(LINK_STATES),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
+/** The `nextCursor` member of every keyset-paginated page. */
+export const nextCursorSchema = z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last');
+
 /** A page of `GET /api/v1/links`, newest first. */
 export const linkPageSchema = z.object({
   items: z.array(linkResponseSchema),
-  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last'),
+  nextCursor: nextCursorSchema,
 });

@@ -4,6 +4,7 @@ import { DomainError } from '@shortener/common';
 import { LINK_AUDIT_ACTIONS, LinkAuditAction, LinkEntity } from '@shortener/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { nextCursorSchema } from '../application/link.schemas';
 
 /** A link's audited state: what an API client can change, and whether it is disabled or deleted. Instants are RFC 3339 UTC. */
 export const auditedLinkStateSchema = z.object({
@@ -34,7 +35,7 @@ export type LinkAuditRecord = z.infer<typeof linkAuditRecordSchema>;
 /** A page of audit records, newest first. */
 export const linkAuditPageSchema = z.object({
   items: z.array(linkAuditRecordSchema),
-  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last'),
+  nextCursor: nextCursorSchema,
 });
 export type LinkAuditPage = z.infer<typeof linkAuditPageSchema>;
 

@@ -3,7 +3,8 @@ import type { QueuedClick } from '@shortener/queue';
 /**
  * One counted visit, as the redirect hands it over (DESIGN.md section 5): the
  * queue contract's click, so the redirect and the worker share one shape.
- * The raw client address is never part of it: only a salted hash.
+ * The raw client address is never part of it: only a salted hash. The
+ * recorder applies the queue's length caps (user agent, referrer host).
  */
 export type ClickEvent = QueuedClick;
 

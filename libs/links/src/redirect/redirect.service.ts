@@ -155,7 +155,7 @@ export class RedirectService {
       linkId: link.id,
       at: now,
       referrerHost: m && m[1] ? m[1].toLowerCase() : null,
-      userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'].slice(0, 512) : null,
+      userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'] : null,
       visitorHash: this.visitors.hash(request.ip),
       country: typeof country === 'string' && COUNTRY.test(country) ? country.toUpperCase() : null,
       // Sampled redirects only (undefined otherwise): the worker's batch span links to them.
