@@ -77,6 +77,18 @@ describe('npm run bench -- --smoke', () => {
     }
   });
 
+  it('traces the LRU-hit row at its 1% ratio (sampled redirects each have an access log line)', () => {
+    const row = tableRows(result.stdout).find((cells) => cells[0].startsWith('tracing overhead'))!;
+    const m = /% of redirects sampled \((\d+) of (\d+)\)/.exec(row[row.length - 1]);
+    expect(m).not.toBeNull();
+    const [sampled, served] = [Number(m![1]), Number(m![2])];
+    // Binomial(served, 0.01) within 5 standard deviations; a head decision drawn twice per
+    // request samples at 0.01% (ratio squared), far below this for any served count over 3,000.
+    const mean = served * 0.01;
+    const sd = Math.sqrt(served * 0.01 * 0.99);
+    expect({ served: served > 3000, inRange: sampled >= mean - 5 * sd && sampled <= mean + 5 * sd }).toEqual({ served: true, inRange: true });
+  });
+
   it('counts every click it served (click ingest row)', () => {
     const row = tableRows(result.stdout).find((cells) => cells[0].startsWith('click ingest'))!;
     const m = /(\d+) served, (\d+) committed, (\d+) dropped/.exec(row[row.length - 1]);

@@ -1,7 +1,7 @@
 // Child processes of the bench: pinned to a CPU with taskset where the
 // machine has cores to spare, logged to files, stopped by pid only.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
@@ -73,10 +73,11 @@ const running = new Set();
  */
 export function startChild(name, cmd, args, { env, cwd, logFile, cpu = null }) {
   const [command, argv] = pinned(cpu, cmd, args);
-  const out = createWriteStream(logFile);
-  const child = spawn(command, argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(out, { end: false });
-  child.stderr.pipe(out, { end: false });
+  // The child writes its output to the file itself: through a pipe, every line would wake this process,
+  // which is not pinned and would take CPU time from the server under test.
+  const out = openSync(logFile, 'a');
+  const child = spawn(command, argv, { env, cwd, stdio: ['ignore', out, out] });
+  closeSync(out);
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   const handle = {
     name,
@@ -99,7 +100,6 @@ export function startChild(name, cmd, args, { env, cwd, logFile, cpu = null }) {
         clearTimeout(timer);
       }
       running.delete(handle);
-      out.end();
     },
   };
   running.add(handle);

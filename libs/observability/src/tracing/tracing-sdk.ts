@@ -27,6 +27,27 @@ export function isManagementPath(url: string | undefined): boolean {
   return url !== undefined && (url === '/metrics' || url.startsWith('/metrics?') || url.startsWith('/health/'));
 }
 
+// Requests the head decision sampled: the gate decides, the instrumentation's ignore hook asks again.
+const sampledRequests = new WeakSet<IncomingMessage>();
+
+/**
+ * The head sampling decision of one incoming request, taken once: the first
+ * call draws (management paths are never sampled), later calls for the same
+ * request return a positive answer from memory. The gate and the http
+ * instrumentation's ignore hook both ask, so without the memory a root
+ * request would be drawn twice and sampled at ratio squared (0.01% for 1%).
+ * Only positive answers are kept: a request the gate refuses never reaches
+ * the hook, and keeping nothing for it costs the unsampled 99% nothing.
+ *
+ * @param random source of [0, 1) for root decisions (tests pass their own).
+ */
+export function headSampled(policy: HeadSamplingPolicy, request: IncomingMessage, random: () => number = Math.random): boolean {
+  if (sampledRequests.has(request)) return true;
+  if (isManagementPath(request.url) || !decideHeadSampling(policy, request.headers.traceparent, random)) return false;
+  sampledRequests.add(request);
+  return true;
+}
+
 /** The SDK sampler equivalent to a head sampling policy (OpenTelemetry built-in samplers). */
 export function samplerForPolicy(policy: HeadSamplingPolicy): Sampler {
   const root = policy.ratio >= 1 ? new AlwaysOnSampler() : policy.ratio <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(policy.ratio);
@@ -89,8 +110,7 @@ export function createTracingSdk(env: NodeJS.ProcessEnv = process.env): NodeSDK 
     logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) =>
-          isManagementPath(request.url) || !decideHeadSampling(policy, request.headers.traceparent),
+        ignoreIncomingRequestHook: (request: IncomingMessage) => !headSampled(policy, request),
         requireParentforOutgoingSpans: true,
       }),
       new FastifyOtelInstrumentation({
@@ -130,8 +150,7 @@ export function gateIncomingRequests(policy: HeadSamplingPolicy): boolean {
   const original = instrumented.__original;
   proto.emit = function gatedEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request') {
-      const request = args[0] as IncomingMessage;
-      if (isManagementPath(request.url) || !decideHeadSampling(policy, request.headers.traceparent)) return original.call(this, event, ...args);
+      if (!headSampled(policy, args[0] as IncomingMessage)) return original.call(this, event, ...args);
     }
     return instrumented.call(this, event, ...args);
   };
