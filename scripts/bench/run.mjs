@@ -175,7 +175,6 @@ function tracingEnv(sinkPort, service) {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
-    ...(process.env.XENV ? JSON.parse(process.env.XENV) : {}),
   };
 }
 
