@@ -2,6 +2,7 @@ import { loadConfig } from '@shortener/config';
 import { ClickEvent } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
 import { Queue } from 'bullmq';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { QueuedClickRecorder } from './queued-click.recorder';
 
@@ -51,5 +52,21 @@ describe(QueuedClickRecorder.name, () => {
     }
     // 2 clicks per batch: 4 in flight + 4 waiting + 2 filling.
     expect({ pending: recorder.pending, bufferFull: await dropped('buffer_full') }).toEqual({ pending: 18, bufferFull: 12 });
+  });
+
+  it('publishes outside the async context of the redirect that filled the batch (no publish in its trace)', async () => {
+    const requestContext = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const add = queue.add.bind(queue);
+    jest.spyOn(queue, 'add').mockImplementation((...args) => {
+      seen.push(requestContext.getStore());
+      return add(...args);
+    });
+    requestContext.run('redirect', () => {
+      recorder.record(click(0));
+      recorder.record(click(1));
+    });
+    await turn();
+    expect(seen).toEqual([undefined]);
   });
 });

@@ -4,6 +4,7 @@ import { ClickEvent, ClickRecorder } from '@shortener/links';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
 import { CLICK_BATCH_JOB_OPTIONS, ClickBatchJobData, JOBS } from '@shortener/queue';
 import { Queue } from 'bullmq';
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { ClickSegment, encodeQueuedClick } from './click-segment';
 
@@ -60,6 +61,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   private readonly droppedQueueFull;
   private readonly droppedBufferFull;
   private readonly droppedPublishFailed;
+  private readonly publishAfterTurn: () => void;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -75,6 +77,13 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.droppedQueueFull = metrics.clicksDropped.labels('queue_full');
     this.droppedBufferFull = metrics.clicksDropped.labels('buffer_full');
     this.droppedPublishFailed = metrics.clicksDropped.labels('publish_failed');
+    // Bound to the recorder's own async context (the process's root): scheduled from the redirect
+    // that filled a batch, the publish would otherwise run in that redirect's context, so a sampled
+    // redirect's trace got the publish's Redis spans, and so did every publish chained after it.
+    this.publishAfterTurn = AsyncResource.bind(() => {
+      this.flushScheduled = false;
+      this.publishSealed();
+    });
   }
 
   onModuleInit(): void {
@@ -103,10 +112,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       if (this.sealed.length > 0 && !this.flushScheduled) {
         this.flushScheduled = true;
         // After the current response: publishing is never part of a redirect.
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.publishSealed();
-        });
+        setImmediate(this.publishAfterTurn);
       }
     } catch {
       // A click is worth less than a redirect.
