@@ -112,7 +112,8 @@ export class LinksController {
   @Get(':code/qr')
   @ApiOperation({ operationId: 'getLinkQrCode', summary: "A QR code of the link's short URL (PNG or SVG)" })
   @ApiParam({ name: 'code', required: true, description: 'The short code or alias', schema: { type: 'string' } })
-  @ApiResponse({ status: 200, description: 'The QR code image', content: { 'image/png': {}, 'image/svg+xml': {} } })
+  // A PNG body is raw binary, which OpenAPI 3.1 describes with no schema; the SVG is text.
+  @ApiResponse({ status: 200, description: 'The QR code image', content: { 'image/png': {}, 'image/svg+xml': { schema: { type: 'string' } } } })
   @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   async qr(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: QrCodeQuery, @Res({ passthrough: true }) reply: FastifyReply) {
     const query = q as unknown as { format: 'png' | 'svg'; size: number; domain?: string };
