@@ -42,7 +42,7 @@ describe('bulk create and QR codes', () => {
     const body = { items: [{ url: 'https://example.com/a' }, { url: 'https://example.com/b' }] };
     const first = await bulk(body, key);
     const again = await bulk(body, key);
-    expect(again.body).toEqual(first.body);
+    expect(again.text).toBe(first.text);
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
 

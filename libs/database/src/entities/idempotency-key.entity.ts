@@ -22,6 +22,10 @@ export class IdempotencyKeyEntity {
   @Column({ name: 'response_body', type: 'jsonb' })
   responseBody: unknown;
 
+  /** The response's JSON text as sent (schema 4); replays use it, as jsonb reorders keys. Null in older rows. */
+  @Column({ name: 'response_text', type: 'text', nullable: true })
+  responseText: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 }

@@ -7,9 +7,9 @@ import { QueryRunner } from 'typeorm';
  * version it was written for and the oldest schema it still works with; the
  * readiness probe fails outside that range.
  */
-export const CODE_SCHEMA_VERSION = 3;
-/** The oldest schema version this code works with (3: host blocklist and link audit tables). */
-export const OLDEST_COMPATIBLE_SCHEMA_VERSION = 3;
+export const CODE_SCHEMA_VERSION = 4;
+/** The oldest schema version this code works with (4: it writes `idempotency_keys.response_text`). */
+export const OLDEST_COMPATIBLE_SCHEMA_VERSION = 4;
 
 /** The compatibility row as stored by the newest applied migration. */
 export interface SchemaCompatibility {

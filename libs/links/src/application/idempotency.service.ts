@@ -53,8 +53,8 @@ export class IdempotencyService {
     return this.dataSource.transaction(async (m) => {
       const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked', [accountId, key]);
       if (!locked) throw new DomainError('idempotency-key-in-flight', 'Retry once the first request with this key has finished');
-      const rows: Array<{ request_hash: Buffer; status_code: number; response_body: unknown }> = await m.query(
-        `SELECT request_hash, status_code, response_body FROM idempotency_keys
+      const rows: Array<{ request_hash: Buffer; status_code: number; response_body: unknown; response_text: string | null }> = await m.query(
+        `SELECT request_hash, status_code, response_body, response_text FROM idempotency_keys
           WHERE account_id = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)`,
         [accountId, key, IDEMPOTENCY_RETENTION_HOURS],
       );
@@ -62,7 +62,9 @@ export class IdempotencyService {
         if (!rows[0].request_hash.equals(fingerprint)) {
           throw new DomainError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request');
         }
-        return { status: rows[0].status_code, body: rows[0].response_body, replayed: true };
+        // The text as first sent (parsing keeps its member order); rows written before schema 4 have only the jsonb.
+        const { response_text: text, response_body: stored } = rows[0];
+        return { status: rows[0].status_code, body: text === null ? stored : JSON.parse(text), replayed: true };
       }
       await m.query('SAVEPOINT idempotent_work');
       let response: StoredResponse;
@@ -76,11 +78,11 @@ export class IdempotencyService {
         response = { status: body.status, body };
       }
       await m.query(
-        `INSERT INTO idempotency_keys (account_id, key, request_hash, status_code, response_body)
-         VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO idempotency_keys (account_id, key, request_hash, status_code, response_body, response_text)
+         VALUES ($1, $2, $3, $4, $5::text::jsonb, $5::text)
          ON CONFLICT (account_id, key) DO UPDATE
            SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
-               response_body = EXCLUDED.response_body, created_at = now()`,
+               response_body = EXCLUDED.response_body, response_text = EXCLUDED.response_text, created_at = now()`,
         [accountId, key, fingerprint, response.status, JSON.stringify(response.body)],
       );
       return { ...response, replayed: false };
