@@ -92,8 +92,10 @@ export function defaultServiceName(entry: string | undefined = process.argv[1]):
  *   unsampled request straight to the unpatched `http.Server#emit` (the http
  *   instrumentation's ignore hook is the fallback), and @fastify/otel finds no
  *   active span and skips it too, so it pays no span wrapping (DESIGN.md
- *   section 7: with the gate, tracing at 1% measured within noise of tracing
- *   off for cached redirects, against about 0.6 of it without);
+ *   section 7). Measured on cached redirects (docs/benchmarks.md, "Tracing
+ *   at a real 1%"): at ratio 0 within noise of tracing off; at 1% about 7-11
+ *   us more CPU per request, the sampled redirects' spans, exports and log
+ *   lines; without the gate about 0.6 of tracing off's throughput;
  * - instrumentations: http (incoming; outgoing only under a traced parent),
  *   Fastify (@fastify/otel: request and handler spans, no per-hook spans;
  *   the redirect route opts out, see RedirectRoute),
