@@ -5,7 +5,7 @@ import { DatabaseModule } from '@shortener/database';
 import { HEALTH_CHECK_TIMEOUT_MS, HealthService, ObservabilityModule, ProcessLifecycle } from '@shortener/observability';
 import { CACHE_REDIS, createCacheRedis } from '@shortener/redis';
 import Redis from 'ioredis';
-import { createServer, Server, Socket } from 'node:net';
+import { SilentPeer, startSilentPeer } from '../support/silent-peer';
 import { testConfig } from '../support/test-env';
 
 /**
@@ -14,19 +14,14 @@ import { testConfig } from '../support/test-env';
  * the real PostgreSQL.
  */
 describe(HealthService.name, () => {
-  let blackHole: Server;
-  const sockets = new Set<Socket>();
+  let blackHole: SilentPeer;
   let app: INestApplicationContext;
   let sut: HealthService;
   let cache: Redis;
 
   beforeAll(async () => {
-    blackHole = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
-    const port = (blackHole.address() as { port: number }).port;
+    blackHole = await startSilentPeer();
+    const port = blackHole.port;
     const config = testConfig('api', { REDIS_CACHE_URL: `redis://127.0.0.1:${port}/0`, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}/0`, REDIS_COMMAND_TIMEOUT_MS: '5000' });
     cache = createCacheRedis(config);
     cache.on('error', () => undefined);
@@ -45,8 +40,7 @@ describe(HealthService.name, () => {
   afterAll(async () => {
     await app?.close();
     cache?.disconnect();
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => blackHole.close(resolve));
+    await blackHole?.close();
   });
 
   it('reports a silent Redis down after the check timeout, without failing the API readiness', async () => {

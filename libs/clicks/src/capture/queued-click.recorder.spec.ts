@@ -3,7 +3,7 @@ import { ClickEvent } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
 import { Queue } from 'bullmq';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { AddressInfo, createServer, Server, Socket } from 'node:net';
+import { SilentPeer, startSilentPeer } from '../../../../test/support/silent-peer';
 import { QueuedClickRecorder } from './queued-click.recorder';
 
 const click = (i: number): ClickEvent => ({ linkId: String(i + 1), at: 1_900_000_000_000 + i, referrerHost: null, userAgent: 'ua', visitorHash: `v${i}`, country: null });
@@ -15,20 +15,14 @@ const turn = () => new Promise((r) => setImmediate(r));
  * (a Redis server hung or partitioned away), so every publish stays in flight.
  */
 describe(QueuedClickRecorder.name, () => {
-  let server: Server;
-  const sockets = new Set<Socket>();
+  let peer: SilentPeer;
   let queue: Queue;
   let recorder: QueuedClickRecorder;
   let metrics: MetricsService;
 
   beforeEach(async () => {
-    server = createServer((s) => {
-      sockets.add(s);
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
-    queue = new Queue('clicks', { connection: { host: '127.0.0.1', port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null } });
+    peer = await startSilentPeer();
+    queue = new Queue('clicks', { connection: { host: '127.0.0.1', port: peer.port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null } });
     queue.on('error', () => undefined);
     metrics = new MetricsService();
     const config = loadConfig('api', { CLICK_BATCH_SIZE: '2', CLICK_FLUSH_INTERVAL_MS: '60000' });
@@ -38,8 +32,7 @@ describe(QueuedClickRecorder.name, () => {
   afterEach(async () => {
     // Not awaited: BullMQ's connection waits for a first reply that never comes.
     void queue.disconnect().catch(() => undefined);
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await peer.close();
   });
 
   const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;

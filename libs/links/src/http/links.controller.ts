@@ -24,6 +24,7 @@ class LinkAddressQuery extends createZodDto(linkAddressSchema) {}
 class BulkCreateLinksDto extends createZodDto(bulkCreateLinksSchema) {}
 class QrCodeQuery extends createZodDto(qrCodeSchema) {}
 class LinkDto extends createZodDto(linkResponseSchema) {}
+class LinkPageDto extends createZodDto(linkPageSchema) {}
 
 // One result per item: a created link, or the problem that refused the item.
 // Written out because it refers to the document's LinkDto and Problem schemas.
@@ -53,7 +54,6 @@ const BULK_RESULTS_SCHEMA: SchemaObject = {
   },
   additionalProperties: false,
 };
-class LinkPageDto extends createZodDto(linkPageSchema) {}
 
 /** `/api/v1/links` (DESIGN.md section 3). */
 @ApiTags('links')
