@@ -83,6 +83,33 @@ describe(LinkCacheService.name, () => {
     expect(count()).toBe(1);
   });
 
+  it('sends the misses of one turn to Redis as one MGET and their fills as one script call', async () => {
+    const codes = await Promise.all(Array.from({ length: 5 }, (_, i) => insertLink(`https://example.com/one-command/${i}`)));
+    const unknown = `one-command-unknown-${Date.now().toString(36)}`;
+    const client = createCacheRedis(config);
+    await new Promise((r) => client.once('ready', r));
+    const { pools } = countingPools(pool);
+    const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
+    const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = socket.write;
+    const commands: string[] = [];
+    socket.write = function (this: unknown, ...args: unknown[]) {
+      commands.push(...[...String(args[0]).matchAll(/^\*(\d+)\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => `${m[2].toLowerCase()}/${m[1]}`));
+      return write.apply(this, args);
+    };
+    try {
+      const results = await Promise.all([...codes, unknown].map((code) => sut.get('short.example', code)));
+      expect(results.map((r) => r.layer)).toEqual(Array(6).fill('db'));
+    } finally {
+      socket.write = write;
+      client.disconnect();
+    }
+    // MGET with 6 keys; EVAL with script, key count, 12 keys (value and marker of each) and 12 arguments (value and TTL).
+    expect(commands).toEqual(['mget/7', 'eval/27']);
+    const again = await Promise.all([...codes, unknown].map((code) => newCache(pools).get('short.example', code)));
+    expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]), ['redis', null]]);
+  });
+
   it('fails every miss of a batch when PostgreSQL fails, and serves them once it answers again', async () => {
     const code = await insertLink('https://example.com/pg-fails');
     const broken = Object.create(PgPools.prototype) as PgPools;
@@ -143,7 +170,7 @@ describe(LinkCacheService.name, () => {
     expect((await other.get('short.example', code)).snapshot?.target).toBe('https://example.com/after');
   });
 
-  it('invalidates in one round trip: the Redis script and the bus message leave in one write, script first', async () => {
+  it('invalidates in one round trip: the Redis script, then the bus message, both written before either answers', async () => {
     const client = createCacheRedis(config);
     await new Promise((r) => client.once('ready', r));
     const ownBus = new InvalidationBus(config, client);
@@ -156,15 +183,19 @@ describe(LinkCacheService.name, () => {
       writes.push(String(args[0]));
       return write.apply(this, args);
     };
+    let writtenBeforeAnyReply: string[] = [];
     try {
-      await sut.invalidate('short.example', 'one-write');
+      const done = sut.invalidate('short.example', 'one-write');
+      // Synchronously after the call: nothing has been answered yet.
+      writtenBeforeAnyReply = [...writes];
+      await done;
     } finally {
       socket.write = write;
       client.disconnect();
     }
-    expect(writes).toHaveLength(1);
-    const commands = [...writes[0].matchAll(/^\*\d+\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => m[1].toLowerCase());
+    const commands = writtenBeforeAnyReply.flatMap((w) => [...w.matchAll(/^\*\d+\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => m[1].toLowerCase()));
     expect(commands).toEqual(['eval', 'publish']);
+    expect(writes).toEqual(writtenBeforeAnyReply);
   });
 
   it('drops a link from another process-local cache through the bus', async () => {

@@ -9,7 +9,7 @@ export const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 /**
  * Options of cache-role clients (DESIGN.md section 7): no offline queue and a
  * command timeout, so a Redis outage fails a lookup at once and the redirect
- * falls through to PostgreSQL instead of hanging; auto-pipelining.
+ * falls through to PostgreSQL instead of hanging; no auto-pipelining.
  */
 export function cacheRedisOptions(config: AppConfig): RedisOptions {
   return {
@@ -20,9 +20,11 @@ export function cacheRedisOptions(config: AppConfig): RedisOptions {
     // Reconnect forever with a capped backoff; callers never wait on it.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
     connectionName: `shortener-${config.role}-cache`,
-    // Commands issued while a pipeline is in flight share the next write:
-    // under concurrency, one syscall carries many redirects' lookups and fills.
-    enableAutoPipelining: true,
+    // One write per command. The redirect's misses already go out as one
+    // command per batch (MGET, one fill script); an auto-pipeline kept its
+    // commands alive across a scavenge, so they were promoted to old space
+    // and brought major GCs (docs/benchmarks.md, "Garbage collection").
+    enableAutoPipelining: false,
   };
 }
 

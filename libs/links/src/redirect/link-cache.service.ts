@@ -25,9 +25,17 @@ export const MISS_BATCH_MAX = 256;
 // before the write committed finds it and does not cache the stale row.
 const INVALIDATION_MARKER_MS = 5_000;
 
-// KEYS[1] value key, KEYS[2] marker key; ARGV[1] value, ARGV[2] TTL seconds.
-const FILL_SCRIPT = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1`;
+// The fills of one batch: KEYS value key and marker key of each link in turn,
+// ARGV its value and TTL seconds in the same order. A link whose marker exists
+// is skipped. Returns how many were written.
+const FILL_SCRIPT = `local filled = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    redis.call('SET', KEYS[i], ARGV[i], 'EX', ARGV[i + 1])
+    filled = filled + 1
+  end
+end
+return filled`;
 // KEYS[1] value key, KEYS[2] marker key; ARGV[1] marker TTL ms.
 const INVALIDATE_SCRIPT = `redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) return redis.call('DEL', KEYS[1])`;
 
@@ -52,11 +60,17 @@ interface MissKey {
  *
  * Misses are batched per turn of the event loop ({@link Batcher}): the
  * misses of every request read in one poll phase go out together, as one
- * auto-pipelined write of Redis GETs, one PostgreSQL query for the codes
- * Redis did not have ({@link SNAPSHOT_BATCH_SQL}) and one pipelined
- * write of fills. Under concurrency a cold redirect then costs a fraction of
- * three round trips' syscalls (measured in docs/benchmarks.md); alone, it
- * waits for nothing but the rest of its own loop turn.
+ * Redis `MGET`, one PostgreSQL query for the codes Redis did not have
+ * ({@link SNAPSHOT_BATCH_SQL}) and one script call that fills them all.
+ * Under concurrency a cold redirect then costs a fraction of three round
+ * trips' syscalls (measured in docs/benchmarks.md); alone, it waits for
+ * nothing but the rest of its own loop turn. One command each, not a
+ * pipeline of one per link: an ioredis pipeline's objects outlived a
+ * scavenge and went to old space (13% of what a Redis-hit redirect
+ * allocated, against 0% with `MGET`), and the major GCs that followed made
+ * the cold redirect's p99 (docs/benchmarks.md, "Garbage collection").
+ * Multi-key commands need every key on one Redis node: the single-node
+ * cache client, or one command per hash slot on a Cluster.
  */
 @Injectable()
 export class LinkCacheService implements OnModuleInit {
@@ -89,7 +103,8 @@ export class LinkCacheService implements OnModuleInit {
     this.redisMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'miss' });
     // While a pool's worth of batches run, further misses wait and join the next one.
     this.misses = new Batcher((batch) => this.loadBatch(batch), { maxBatch: MISS_BATCH_MAX, maxInFlight: config.db.poolSize });
-    redis.defineCommand('shortenerFill', { numberOfKeys: 2, lua: FILL_SCRIPT });
+    // The fill's key count varies with the batch: the caller passes it first.
+    redis.defineCommand('shortenerFill', { lua: FILL_SCRIPT });
     redis.defineCommand('shortenerInvalidate', { numberOfKeys: 2, lua: INVALIDATE_SCRIPT });
   }
 
@@ -133,10 +148,9 @@ export class LinkCacheService implements OnModuleInit {
    * write has committed. Never throws.
    *
    * One round trip: the Redis script and the bus message are issued in the
-   * same tick on the one cache client, which auto-pipelines them into one
-   * write (without auto-pipelining: two writes, still one round trip). Redis
-   * runs them in that order, so a process that gets the message finds Redis
-   * already cleared; this process's LRU is cleared synchronously, and its
+   * same tick on the one cache client (two writes on one connection), and
+   * Redis runs them in that order, so a process that gets the message finds
+   * Redis already cleared; this process's LRU is cleared synchronously, and its
    * later Redis reads queue behind the script on the same connection.
    * Resolves when both have answered.
    */
@@ -158,12 +172,12 @@ export class LinkCacheService implements OnModuleInit {
    * answer.
    */
   private async loadBatch(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
-    // Issued in one synchronous loop: the auto-pipelining client writes them as one pipeline.
-    const cached = await Promise.all(batch.map((k) => this.redis.get(this.valueKey(k.domain, k.code)).catch(() => null)));
+    // A Redis failure makes every item a miss: PostgreSQL answers them.
+    const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
     const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);
     const misses: number[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const raw = cached[i];
+      const raw = cached === null ? null : cached[i];
       if (raw === null || raw === undefined) {
         this.redisMiss.inc();
         misses.push(i);
@@ -192,16 +206,18 @@ export class LinkCacheService implements OnModuleInit {
     }
     const found = new Map<string, Record<string, any>>();
     for (const r of rows) found.set(`${r.domain}/${r.code}`, r);
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
     for (const i of misses) {
       const { domain, code } = batch[i];
       const row = found.get(`${domain}/${code}`);
       const snapshot = row ? snapshotFromRow(row) : null;
-      const ttl = snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds;
-      (this.redis as any)
-        .shortenerFill(this.valueKey(domain, code), this.markerKey(domain, code), snapshot ? JSON.stringify(snapshot) : NEGATIVE, ttl)
-        .catch(() => undefined);
+      keys.push(this.valueKey(domain, code), this.markerKey(domain, code));
+      args.push(snapshot ? JSON.stringify(snapshot) : NEGATIVE, snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds);
       outcomes[i] = { value: { snapshot, layer: 'db' } };
     }
+    // Not awaited: the redirects go out now; a failed fill only leaves the next lookup a miss.
+    (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
     return outcomes;
   }
 
