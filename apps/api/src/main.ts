@@ -7,6 +7,7 @@
  * "starting"), listen on the public port, then mark the process ready.
  * SIGTERM/SIGINT run the graceful shutdown (libs/observability).
  */
+import { setHeapGrowingPercent } from '@shortener/common';
 import { ConfigError, loadConfig } from '@shortener/config';
 import { installGracefulShutdown, ProcessLifecycle, ROOT_LOGGER, startManagementServer } from '@shortener/observability';
 import type { Server } from 'node:net';
@@ -15,6 +16,7 @@ import { createApiApp } from './api.app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('api');
+  setHeapGrowingPercent(config.heapGrowingPercent);
   const app = await createApiApp(config);
   await app.init();
   const management = await startManagementServer(app, config);

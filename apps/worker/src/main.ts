@@ -10,12 +10,14 @@
  * connections close, all within SHUTDOWN_TIMEOUT_MS; the process then ends by
  * the signal.
  */
+import { setHeapGrowingPercent } from '@shortener/common';
 import { ConfigError, loadConfig } from '@shortener/config';
 import { installGracefulShutdown, ProcessLifecycle, startManagementServer, useJsonLogger } from '@shortener/observability';
 import { createWorkerApp } from './worker.app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig('worker');
+  setHeapGrowingPercent(config.heapGrowingPercent);
   const app = await createWorkerApp(config);
   useJsonLogger(app);
   const management = await startManagementServer(app, config);

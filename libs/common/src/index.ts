@@ -7,3 +7,4 @@ export * from './http/load-shedding';
 export * from './http/method-not-allowed';
 export * from './batching/batcher';
 export * from './http/client-error';
+export * from './runtime/heap-growth';

@@ -28,6 +28,8 @@ export interface AppConfig {
   };
   management: { host: string; port: number };
   shutdownTimeoutMs: number;
+  /** V8's old-generation growing factor in percent (`setHeapGrowingPercent`); 0 leaves it to V8. */
+  heapGrowingPercent: number;
   domains: { default: ShortDomain; all: ShortDomain[] };
   links: {
     maxTargetLengthBytes: number;
@@ -156,6 +158,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     },
     management: { host: e.MANAGEMENT_HOST, port: e.MANAGEMENT_PORT ?? (role === 'worker' ? 9465 : 9464) },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    heapGrowingPercent: e.V8_HEAP_GROWING_PERCENT,
     domains: { default: domains[0], all: domains },
     links: {
       maxTargetLengthBytes: e.MAX_TARGET_LENGTH_BYTES,

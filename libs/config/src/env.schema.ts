@@ -32,6 +32,8 @@ export const envSchema = z.object({
   /** Fits a bulk create of 1,000 links at the maximum target length. */
   HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(10 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
+  /** Old space may grow to (1 + this / 100) times what survived a major GC before the next (0: V8 decides). */
+  V8_HEAP_GROWING_PERCENT: int(0, 400).default(100),
   /** Load shedding: above this mean event-loop delay the API answers 503 (0 disables). */
   HTTP_MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1_000),
   CORS_ORIGINS: list.default([]),
