@@ -434,7 +434,7 @@ async function main() {
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom }, seeds: [], rows: [] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom, heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null }, seeds: [], rows: [] };
   const databases = [];
   try {
     for (const links of opts.scales) databases.push(await ensureSeeded(links));

@@ -101,7 +101,7 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const ids = new Set(spans.map((s) => s.spanId));
     expect(spans.filter((s) => s !== server && !ids.has(s.parentSpanId))).toEqual([]);
     const underServer = spans.filter((s) => s.parentSpanId === server.spanId).map((s) => `${s.scope} ${s.name.split(':')[0]}`);
-    expect(underServer).toEqual(expect.arrayContaining([`${SCOPE.ioredis} get`, `${SCOPE.pg} pg.query`]));
+    expect(underServer).toEqual(expect.arrayContaining([`${SCOPE.ioredis} mget`, `${SCOPE.pg} pg.query`]));
   });
 
   it('traces a cached redirect without storage spans, and nothing of unsampled requests', () => {

@@ -60,7 +60,7 @@ export function formatTable(results) {
     `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? ':' : '-').padEnd(w + 1, '-') + (i === 0 || i === widths.length - 1 ? '-' : ':')).join('|')}|`,
     ...lines.map(fmt),
     '',
-    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}; API node flags: ${results.settings.apiNodeFlags.length ? results.settings.apiNodeFlags.join(' ') : 'none'}${results.settings.apiNodeFlagsFrom ? ` (${results.settings.apiNodeFlagsFrom})` : ''}`,
+    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}; API node flags: ${results.settings.apiNodeFlags.length ? results.settings.apiNodeFlags.join(' ') : 'none'}${results.settings.apiNodeFlagsFrom ? ` (${results.settings.apiNodeFlagsFrom})` : ''}; V8_HEAP_GROWING_PERCENT ${results.settings.heapGrowingPercent ?? "unset (the app's default)"}`,
     `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}${m.redis ? `, Redis ${m.redis}` : ''}`,
     `seeded: ${seeds}; traces exported to the local sink: ${results.sink?.requests ?? 0} requests`,
     // Other work on the machine takes CPU from the pinned server: the load average says how much there was.
