@@ -1,4 +1,4 @@
-import { loadConfig } from '@shortener/config';
+import { AppConfig, loadConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
 import { LinkCacheService } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
@@ -20,6 +20,25 @@ function countingPools(pool: Pool): { pools: PgPools; count: () => number } {
   Object.defineProperty(pools, 'read', { get: () => counted });
   Object.defineProperty(pools, 'write', { get: () => counted });
   return { pools, count: () => queries };
+}
+
+/** `name/argument count` of each command in a RESP write, in order (e.g. `mget/7`). */
+function commandsOf(write: string): string[] {
+  return [...write.matchAll(/^\*(\d+)\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => `${m[2].toLowerCase()}/${m[1]}`);
+}
+
+/** A ready cache client whose socket writes are recorded as they leave (strings, in order). */
+async function recordedClient(config: AppConfig): Promise<{ client: Redis; writes: string[] }> {
+  const client = createCacheRedis(config);
+  await new Promise((r) => client.once('ready', r));
+  const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+  const write = socket.write;
+  const writes: string[] = [];
+  socket.write = function (this: unknown, ...args: unknown[]) {
+    writes.push(String(args[0]));
+    return write.apply(this, args);
+  };
+  return { client, writes };
 }
 
 describe(LinkCacheService.name, () => {
@@ -86,26 +105,17 @@ describe(LinkCacheService.name, () => {
   it('sends the misses of one turn to Redis as one MGET and their fills as one script call', async () => {
     const codes = await Promise.all(Array.from({ length: 5 }, (_, i) => insertLink(`https://example.com/one-command/${i}`)));
     const unknown = `one-command-unknown-${Date.now().toString(36)}`;
-    const client = createCacheRedis(config);
-    await new Promise((r) => client.once('ready', r));
+    const { client, writes } = await recordedClient(config);
     const { pools } = countingPools(pool);
     const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
-    const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
-    const write = socket.write;
-    const commands: string[] = [];
-    socket.write = function (this: unknown, ...args: unknown[]) {
-      commands.push(...[...String(args[0]).matchAll(/^\*(\d+)\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => `${m[2].toLowerCase()}/${m[1]}`));
-      return write.apply(this, args);
-    };
     try {
       const results = await Promise.all([...codes, unknown].map((code) => sut.get('short.example', code)));
       expect(results.map((r) => r.layer)).toEqual(Array(6).fill('db'));
     } finally {
-      socket.write = write;
       client.disconnect();
     }
     // MGET with 6 keys; EVAL with script, key count, 12 keys (value and marker of each) and 12 arguments (value and TTL).
-    expect(commands).toEqual(['mget/7', 'eval/27']);
+    expect(writes.flatMap(commandsOf)).toEqual(['mget/7', 'eval/27']);
     const again = await Promise.all([...codes, unknown].map((code) => newCache(pools).get('short.example', code)));
     expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]), ['redis', null]]);
   });
@@ -171,18 +181,10 @@ describe(LinkCacheService.name, () => {
   });
 
   it('invalidates in one round trip: the Redis script, then the bus message, both written before either answers', async () => {
-    const client = createCacheRedis(config);
-    await new Promise((r) => client.once('ready', r));
+    const { client, writes } = await recordedClient(config);
     const ownBus = new InvalidationBus(config, client);
     const { pools } = countingPools(pool);
     const sut = new LinkCacheService(config, client, ownBus, pools, new MetricsService());
-    const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
-    const write = socket.write;
-    const writes: string[] = [];
-    socket.write = function (this: unknown, ...args: unknown[]) {
-      writes.push(String(args[0]));
-      return write.apply(this, args);
-    };
     let writtenBeforeAnyReply: string[] = [];
     try {
       const done = sut.invalidate('short.example', 'one-write');
@@ -190,11 +192,10 @@ describe(LinkCacheService.name, () => {
       writtenBeforeAnyReply = [...writes];
       await done;
     } finally {
-      socket.write = write;
       client.disconnect();
     }
-    const commands = writtenBeforeAnyReply.flatMap((w) => [...w.matchAll(/^\*\d+\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => m[1].toLowerCase()));
-    expect(commands).toEqual(['eval', 'publish']);
+    // EVAL with script, key count, 2 keys and the marker TTL; PUBLISH with channel and message.
+    expect(writtenBeforeAnyReply.flatMap(commandsOf)).toEqual(['eval/6', 'publish/3']);
     expect(writes).toEqual(writtenBeforeAnyReply);
   });
 
