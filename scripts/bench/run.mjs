@@ -610,6 +610,9 @@ async function main() {
       const warmFile = writeCodes(path.join(work, `cold-warm-${db.links}.txt`), part(0));
       const coldFile = writeCodes(path.join(work, `cold-${db.links}.txt`), part(1));
       const pacedFile = writeCodes(path.join(work, `cold-paced-${db.links}.txt`), part(2));
+      // The rows before wrote to the largest database only (creates, click rollups and counters):
+      // written out now, not by this row's own buffer evictions at that scale alone.
+      await withDb(db.name, (c) => c.query('CHECKPOINT'));
       const cold = await startApi(`api-cold-${scaleLabel(db.links)}`, {
         db: db.name,
         sinkPort: sink.port,
