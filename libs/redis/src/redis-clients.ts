@@ -23,7 +23,7 @@ export function cacheRedisOptions(config: AppConfig): RedisOptions {
     // One write per command. The redirect's misses already go out as one
     // command per batch (MGET, one fill script); an auto-pipeline kept its
     // commands alive across a scavenge, so they were promoted to old space
-    // and brought major GCs (docs/benchmarks.md, "Garbage collection").
+    // and brought major GCs (docs/benchmarks.md, "Garbage collection, sixth session").
     enableAutoPipelining: false,
   };
 }

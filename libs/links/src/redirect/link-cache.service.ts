@@ -67,8 +67,9 @@ interface MissKey {
  * nothing but the rest of its own loop turn. One command each, not a
  * pipeline of one per link: an ioredis pipeline's objects outlived a
  * scavenge and went to old space (13% of what a Redis-hit redirect
- * allocated, against 0% with `MGET`), and the major GCs that followed made
- * the cold redirect's p99 (docs/benchmarks.md, "Garbage collection").
+ * allocated survived a scavenge, 5% with one `MGET`), and the major GCs
+ * that followed made the cold redirect's p99 (docs/benchmarks.md,
+ * "Garbage collection, sixth session").
  * Multi-key commands need every key on one Redis node: the single-node
  * cache client, or one command per hash slot on a Cluster.
  */
