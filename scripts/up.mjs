@@ -45,7 +45,9 @@ function portFree(port) {
   });
 }
 
-const ports = [env.HTTP_PORT ?? '3000', env.MANAGEMENT_PORT ?? '9464', env.MANAGEMENT_PORT ?? '9465'];
+// One MANAGEMENT_PORT for two processes: the API takes it, the worker the next one.
+const managementPorts = env.MANAGEMENT_PORT ? { api: env.MANAGEMENT_PORT, worker: String(Number(env.MANAGEMENT_PORT) + 1) } : { api: '9464', worker: '9465' };
+const ports = [env.HTTP_PORT ?? '3000', managementPorts.api, managementPorts.worker];
 for (const port of new Set(ports)) {
   if (!(await portFree(port))) {
     console.error(`port ${port} is in use: is another \`npm run up\` (or an API or worker) still running? Stop it first (ss -ltnp 'sport = :${port}' names it).`);
@@ -82,7 +84,7 @@ const children = [];
 function start(name, entry) {
   // The V8 heap of the chart's pods (values.yaml `<name>.nodeOptions`), unless NODE_OPTIONS is set.
   const nodeOptions = env.NODE_OPTIONS ?? chartNodeOptions(name);
-  const child = spawn(process.execPath, [...preload, entry], { cwd: root, env: { ...env, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...preload, entry], { cwd: root, env: { ...env, NODE_OPTIONS: nodeOptions, MANAGEMENT_PORT: managementPorts[name] }, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping`);
@@ -131,7 +133,7 @@ for (;;) {
 }
 
 process.stdout.write(`
-Shortener is up: API ${local} (docs ${local}/api/docs), metrics and health on :9464 and :9465.
+Shortener is up: API ${local} (docs ${local}/api/docs), metrics and health on :${managementPorts.api} (API) and :${managementPorts.worker} (worker).
 Admin key (development only): ${env.BOOTSTRAP_ADMIN_KEY}
 
 Try it:
