@@ -173,8 +173,9 @@ export class LinkCacheService implements OnModuleInit {
    * answer.
    */
   private async loadBatch(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
+    const valueKeys = batch.map((k) => this.valueKey(k.domain, k.code));
     // A Redis failure makes every item a miss: PostgreSQL answers them.
-    const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
+    const cached = await this.redis.mget(valueKeys).catch(() => null);
     const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);
     const misses: number[] = [];
     for (let i = 0; i < batch.length; i++) {
@@ -213,7 +214,7 @@ export class LinkCacheService implements OnModuleInit {
       const { domain, code } = batch[i];
       const row = found.get(`${domain}/${code}`);
       const snapshot = row ? snapshotFromRow(row) : null;
-      keys.push(this.valueKey(domain, code), this.markerKey(domain, code));
+      keys.push(valueKeys[i], this.markerKey(domain, code));
       args.push(snapshot ? JSON.stringify(snapshot) : NEGATIVE, snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds);
       outcomes[i] = { value: { snapshot, layer: 'db' } };
     }
