@@ -20,7 +20,8 @@ const env = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shortener',
   REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
   REDIS_CACHE_URL: 'redis://127.0.0.1:6379/0',
-  PUBLIC_BASE_URL: 'http://localhost:3000',
+  // Short URLs point at the port the API listens on.
+  PUBLIC_BASE_URL: `http://localhost:${process.env.HTTP_PORT ?? '3000'}`,
   // A development-only admin key; set your own for anything else.
   BOOTSTRAP_ADMIN_KEY: 'sk_devadmin0001_DevelopmentOnlyAdminKeyChangeMe0001',
   OTEL_SDK_DISABLED: 'true',
