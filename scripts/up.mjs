@@ -25,6 +25,10 @@ const env = {
   // A development-only admin key; set your own for anything else.
   BOOTSTRAP_ADMIN_KEY: 'sk_devadmin0001_DevelopmentOnlyAdminKeyChangeMe0001',
   OTEL_SDK_DISABLED: 'true',
+  // Loopback only: the development admin key printed below is public. The image
+  // and the chart listen on 0.0.0.0; set HTTP_HOST / MANAGEMENT_HOST to expose this run.
+  HTTP_HOST: '127.0.0.1',
+  MANAGEMENT_HOST: '127.0.0.1',
   ...process.env,
 };
 
