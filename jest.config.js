@@ -4,6 +4,7 @@
 //   e2e          test/e2e, supertest against the booted apps
 //   chart        test/chart, real Helm binaries and Kubernetes schemas
 //   slo          test/slo, promtool and a real Prometheus
+//   engines      test/engines, slow-HTTP and connection-flood attacks on the compiled API (loopback only)
 const { swcOptions } = require('./scripts/swc-options.cjs');
 
 // swc rewrites the path aliases itself, so the global setup (which Jest
@@ -28,5 +29,6 @@ module.exports = {
     { ...base, ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.ts'] },
     { ...base, displayName: 'chart', testMatch: ['<rootDir>/test/chart/**/*.test.ts'] },
     { ...base, ...withServices, displayName: 'slo', testMatch: ['<rootDir>/test/slo/**/*.test.ts'] },
+    { ...base, ...withServices, displayName: 'engines', testMatch: ['<rootDir>/test/engines/**/*.test.ts'] },
   ],
 };
