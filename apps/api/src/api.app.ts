@@ -3,9 +3,20 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DomainError, ProblemDetailsFilter, installLoadShedding, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@shortener/config';
+import { installApiKeyAuthentication } from '@shortener/auth';
 import { REDIRECT_ROUTE } from '@shortener/links';
-import { installHttpObservability } from '@shortener/observability';
-import { installHttpHardening } from '@shortener/security';
+import { installHttpObservability, ROOT_LOGGER } from '@shortener/observability';
+import {
+  installBodyLimits,
+  installConnectionLimits,
+  installHttpHardening,
+  installLingeringClose,
+  jsonNestingExceeds,
+  jsonTooDeep,
+  serverTimeoutOptions,
+} from '@shortener/security';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
 import { serveOpenApi } from './openapi';
@@ -26,9 +37,12 @@ const ROUTER_OPTIONS = { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true
 
 /**
  * Builds the API application (not yet listening): Fastify with the HTTP
- * settings of DESIGN.md section 7, problem+json errors, zod validation,
- * the hardening of DESIGN.md section 9 (security headers, CORS, JSON-only
- * bodies) and the OpenAPI document. Used by `main.ts` and by the e2e tests.
+ * settings of DESIGN.md section 7 (timeouts, connection caps, body limits
+ * per route, JSON nesting cap), problem+json errors, zod validation, API
+ * keys verified before any body is read, the hardening of DESIGN.md
+ * section 9 (security headers, CORS, JSON-only bodies, lingering close of
+ * answers sent before the body was read) and the OpenAPI document. Used by
+ * `main.ts` and by the e2e tests.
  */
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -37,7 +51,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // trusted peer; X-Real-IP and Forwarded never change request.ip.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     bodyLimit: config.http.bodyLimitBytes,
-    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    ...serverTimeoutOptions(config),
     routerOptions: ROUTER_OPTIONS,
     return503OnClosing: true,
     // No Nest middleware in this app: without @fastify/middie every request skips its onRequest hook.
@@ -70,15 +84,23 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // Keys that could pollute prototypes are refused ('error'); Fastify reports
   // that as invalid JSON, so valid JSON refused for them gets its own detail.
   const json = fastify.getDefaultJsonParser('error', 'error');
+  // Nesting is checked on the text, before JSON.parse builds a tree.
+  const maxDepth = config.http.jsonMaxDepth;
   const jsonOrNothing = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
     if (body.length === 0) return done(null, undefined);
+    if (jsonNestingExceeds(body, maxDepth)) return done(jsonTooDeep(maxDepth));
     json(request, body, (err, value) => (err && isJson(body) ? done(new DomainError('validation-failed', FORBIDDEN_KEYS)) : done(err, value)));
   };
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonOrNothing);
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonOrNothing);
-  // Before any route is registered: it attaches the security headers as routes are added.
+  installConnectionLimits(app.getHttpServer() as Server, config, app.get<Logger>(ROOT_LOGGER));
+  // Before any route is registered: these hook routes as they are added.
+  installBodyLimits(fastify, config);
+  installLingeringClose(fastify, ['/api']);
   await installHttpHardening(app, config);
+  // After the hardening, so a 401 carries the security headers.
+  installApiKeyAuthentication(app);
   serveOpenApi(app);
   return app;
 }

@@ -3,6 +3,8 @@ import { ModulesContainer } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
+import { APP_CONFIG, AppConfig } from '@shortener/config';
+import { bodyLimitOf } from '@shortener/security';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -43,6 +45,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
   if (document.info.contact && Object.keys(document.info.contact).length === 0) delete document.info.contact;
   restoreZodTypeArrays(document, zodDtos(app));
   useProblemResponses(document);
+  describeBodyLimits(document, app.get<AppConfig>(APP_CONFIG), bulkBodyOperations(app));
   return document;
 }
 
@@ -87,6 +90,54 @@ export function zodDtos(app: NestFastifyApplication): ZodDto[] {
     }
   }
   return [...found];
+}
+
+/** Where Nest keeps `@RouteConfig` (FASTIFY_ROUTE_CONFIG_METADATA) and `@ApiOperation` (DECORATORS.API_OPERATION). */
+const ROUTE_CONFIG_METADATA = '__fastify_route_config__';
+const API_OPERATION_METADATA = 'swagger/apiOperation';
+
+/** The operationIds of the routes marked with `BULK_BODY_ROUTE_CONFIG` (their body limit is the bulk one). */
+function bulkBodyOperations(app: NestFastifyApplication): Set<string> {
+  const ids = new Set<string>();
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const controller of module.controllers.values()) {
+      const prototype = (controller.metatype as { prototype?: Record<string, unknown> } | null)?.prototype;
+      if (!prototype) continue;
+      for (const method of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[method];
+        if (typeof handler !== 'function') continue;
+        const routeConfig = Reflect.getMetadata(ROUTE_CONFIG_METADATA, handler) as { bulkBody?: boolean } | undefined;
+        const operation = Reflect.getMetadata(API_OPERATION_METADATA, handler) as { operationId?: string } | undefined;
+        if (routeConfig?.bulkBody && operation?.operationId) ids.add(operation.operationId);
+      }
+    }
+  }
+  return ids;
+}
+
+/**
+ * States each operation's request limits in its description and as the
+ * extensions `x-body-limit-bytes` and `x-json-max-depth`: the body limit in
+ * bytes and its setting (`HTTP_BODY_LIMIT_BYTES`, or
+ * `HTTP_BULK_BODY_LIMIT_BYTES` for the bulk create), answered 413
+ * `payload-too-large`, and the JSON nesting cap (`HTTP_JSON_MAX_DEPTH`),
+ * answered 400 `json-too-deep`.
+ */
+function describeBodyLimits(document: OpenAPIObject, config: AppConfig, bulkOperations: Set<string>): void {
+  const depth = config.http.jsonMaxDepth;
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['put', 'post', 'patch', 'delete'] as const) {
+      const operation = item[method] as (Operation & Record<string, unknown>) | undefined;
+      if (!operation?.requestBody) continue;
+      const limit = bodyLimitOf(config, bulkOperations.has(operation.operationId ?? ''));
+      const text =
+        `The request body may be at most ${limit.bytes} bytes (\`${limit.setting}\`; larger: 413 \`${problemTypeUri('payload-too-large')}\`) ` +
+        `and nest arrays and objects at most ${depth} levels deep (\`HTTP_JSON_MAX_DEPTH\`; deeper: 400 \`${problemTypeUri('json-too-deep')}\`).`;
+      operation.description = operation.description ? `${operation.description}\n\n${text}` : text;
+      operation['x-body-limit-bytes'] = limit.bytes;
+      operation['x-json-max-depth'] = depth;
+    }
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from './api-key.authentication';
 export * from './api-key.format';
 export * from './api-key.guard';
 export * from './api-key.service';

@@ -21,7 +21,19 @@ export interface AppConfig {
     host: string;
     port: number;
     keepAliveTimeoutMs: number;
+    /** Body limit (bytes) of every route but the bulk create. */
     bodyLimitBytes: number;
+    /** Body limit (bytes) of `POST /api/v1/links/bulk`. */
+    bulkBodyLimitBytes: number;
+    /** Deepest nesting of JSON arrays and objects accepted in a body. */
+    jsonMaxDepth: number;
+    headersTimeoutMs: number;
+    /** Socket idle time (ms) during a request and while a response is written. */
+    bodyTimeoutMs: number;
+    requestTimeoutMs: number;
+    maxConnections: number;
+    /** 0: no cap per peer address. */
+    maxConnectionsPerAddress: number;
     maxEventLoopDelayMs: number;
     corsOrigins: string[];
     trustedProxies: string[];
@@ -152,6 +164,13 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       port: e.HTTP_PORT,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      bulkBodyLimitBytes: e.HTTP_BULK_BODY_LIMIT_BYTES,
+      jsonMaxDepth: e.HTTP_JSON_MAX_DEPTH,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       maxEventLoopDelayMs: e.HTTP_MAX_EVENT_LOOP_DELAY_MS,
       corsOrigins: e.CORS_ORIGINS,
       trustedProxies: e.TRUSTED_PROXIES,

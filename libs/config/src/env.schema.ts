@@ -29,8 +29,22 @@ export const envSchema = z.object({
   MANAGEMENT_HOST: z.string().default('0.0.0.0'),
   /** Above the load balancer's idle timeout (AWS ALB 60 s, GCLB 600 s is configured there). */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000).default(72_000),
-  /** Fits a bulk create of 1,000 links at the maximum target length. */
-  HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Largest request body of every route but the bulk create: one link, one key, one blocklist entry. */
+  HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(64 * 1024),
+  /** Largest body of `POST /api/v1/links/bulk`: fits 1,000 links at the maximum target length. */
+  HTTP_BULK_BODY_LIMIT_BYTES: int(1_024, 256 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Deepest nesting of arrays and objects a JSON body may have; deeper is refused before parsing. */
+  HTTP_JSON_MAX_DEPTH: int(1, 1_000).default(32),
+  /** Time a client has to send the request line and headers. */
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Idle time allowed between body chunks received, and for a response write the client does not accept. */
+  HTTP_BODY_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Time a client has to send the whole request, headers and body. */
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /** Open connections of the public listener per process; more are closed as they arrive. */
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** Open connections from one peer address per process (0: no cap); behind a proxy the peer is the proxy. */
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(1_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
   /** Old space may grow to (1 + this / 100) times what survived a major GC before the next (0: V8 decides). */
   V8_HEAP_GROWING_PERCENT: int(0, 400).default(100),

@@ -4,3 +4,4 @@ export * from './rate-limit.service';
 export * from './ratelimit-headers';
 export * from './redirect-rate-limiter';
 export * from './security.module';
+export * from './http-limits';

@@ -8,6 +8,8 @@ export const PROBLEM_TYPES = {
   'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'json-too-deep': { status: 400, title: 'The JSON body nests deeper than the configured maximum' },
+  'request-timeout': { status: 408, title: 'The request was not received in time' },
   'request-header-too-large': { status: 431, title: 'The request headers are too large' },
   'uri-too-long': { status: 414, title: 'The request URI is too long' },
   'target-invalid': { status: 400, title: 'The target URL is not a valid absolute URL' },

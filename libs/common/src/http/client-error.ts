@@ -5,6 +5,7 @@ import { PROBLEM_CONTENT_TYPE, problem } from './problem';
 const CLIENT_ERROR_RESPONSES = {
   headerTooLarge: clientErrorResponse('431 Request Header Fields Too Large', problem('request-header-too-large', 'The request line and headers exceed the server limit')),
   malformed: clientErrorResponse('400 Bad Request', problem('validation-failed', 'The HTTP request is malformed')),
+  timeout: clientErrorResponse('408 Request Timeout', problem('request-timeout', 'The request line, headers or body did not arrive in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS)')),
 };
 
 function clientErrorResponse(statusLine: string, body: object): string {
@@ -17,10 +18,14 @@ function clientErrorResponse(statusLine: string, body: object): string {
  * request Node's HTTP parser refused (raw non-ASCII in the target, bad
  * headers) and closes the connection: 431 with a `request-header-too-large`
  * problem when the headers overflow the parser's limit (RFC 6585 section 5),
- * else 400 `validation-failed`. The body's `status` is the response's
+ * 408 `request-timeout` when the headers or the request timeout expired,
+ * else 400 `validation-failed` (request smuggling shapes among them:
+ * `Content-Length` with `Transfer-Encoding`, two different `Content-Length`s). The body's `status` is the response's
  * (RFC 9457 section 3.1.3).
  */
 export function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : CLIENT_ERROR_RESPONSES.malformed);
+  const response =
+    error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? CLIENT_ERROR_RESPONSES.timeout : CLIENT_ERROR_RESPONSES.malformed;
+  socket.end(response);
 }

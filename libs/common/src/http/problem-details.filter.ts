@@ -21,7 +21,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
  * Sends the problem of an error; shared by the Nest filter and Fastify's own
  * error handler. A request that matched no route, at a path other methods
  * are served on, gets 405 `method-not-allowed` with `Allow` (RFC 9110
- * section 15.5.6) instead of 404 (see {@link allowedMethods}).
+ * section 15.5.6) instead of 404 (see {@link allowedMethods}). A 413 names
+ * the route's body limit in bytes (`limitBytes`) and its setting (the
+ * route config's `bodyLimitSetting`, else `HTTP_BODY_LIMIT_BYTES`).
  */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, exception: unknown, logger?: Logger): void {
   let body = toProblem(exception);
@@ -31,6 +33,12 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, except
       void reply.header('allow', allow.join(', '));
       body = problem('method-not-allowed', `${request.method} is not served at this path; allowed: ${allow.join(', ')}`);
     }
+  }
+  if (body.status === 413) {
+    // The route's own limit: the bulk create has a larger one than the rest.
+    const limit = request.routeOptions.bodyLimit;
+    const setting = (request.routeOptions.config as { bodyLimitSetting?: string } | undefined)?.bodyLimitSetting ?? 'HTTP_BODY_LIMIT_BYTES';
+    body = problem('payload-too-large', `The body is larger than ${limit} bytes (${setting})`, { limitBytes: limit });
   }
   if (body.status >= 500) {
     logger?.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);

@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF } from '@shortener/common';
+import { BULK_BODY_ROUTE_CONFIG } from '@shortener/security';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { LinkService } from '../application/link.service';
@@ -90,6 +92,7 @@ export class LinksController {
   }
 
   @Post('bulk')
+  @RouteConfig(BULK_BODY_ROUTE_CONFIG)
   @HttpCode(200)
   @Roles('admin', 'member')
   @ApiOperation({ operationId: 'createLinksBulk', summary: 'Create up to 1,000 links; items are independent' })

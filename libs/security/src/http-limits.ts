@@ -1,0 +1,223 @@
+import { DomainError } from '@shortener/common';
+import { AppConfig } from '@shortener/config';
+import type { FastifyInstance, onSendHookHandler, RouteOptions } from 'fastify';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+
+/**
+ * Route config (`@RouteConfig(BULK_BODY_ROUTE_CONFIG)` in Nest) of the one
+ * route whose body limit is `HTTP_BULK_BODY_LIMIT_BYTES` instead of
+ * `HTTP_BODY_LIMIT_BYTES`.
+ */
+export const BULK_BODY_ROUTE_CONFIG = { bulkBody: true } as const;
+
+/** How long (ms) and how much (bytes) of an unread upload is drained before closing (see {@link installLingeringClose}). */
+export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024 } as const;
+
+/** How often Node checks the headers and request timeouts of open connections (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * The Fastify server options that bound each connection's time, from
+ * `HTTP_*` settings:
+ *
+ * - `HTTP_HEADERS_TIMEOUT_MS`: the request line and headers must arrive
+ *   within it (Node's `headersTimeout`; answered 408 by the client error
+ *   handler), checked every second;
+ * - `HTTP_REQUEST_TIMEOUT_MS`: the whole request, body included (Node's
+ *   `requestTimeout`);
+ * - `HTTP_BODY_TIMEOUT_MS`: the socket's idle timeout while a request is in
+ *   flight (Fastify's `connectionTimeout`): no body chunk for that long, or a
+ *   response write the client does not take for that long, closes the socket;
+ * - `HTTP_KEEP_ALIVE_TIMEOUT_MS`: idle time between requests.
+ *
+ * Node's header size limit (16 KiB, `--max-http-header-size`) stays as it
+ * is; requests over it are answered 431 by `writeClientErrorProblem`.
+ */
+export function serverTimeoutOptions(config: AppConfig) {
+  const { headersTimeoutMs, requestTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs } = config.http;
+  return {
+    keepAliveTimeout: keepAliveTimeoutMs,
+    connectionTimeout: bodyTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+  };
+}
+
+/** Least time (ms) between two log lines about refused connections or accept errors. */
+const LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Caps the public listener's connections and keeps the process alive when
+ * it runs out of file descriptors:
+ *
+ * - `HTTP_MAX_CONNECTIONS`: Node's `server.maxConnections`; connections
+ *   beyond it are closed as they are accepted;
+ * - `HTTP_MAX_CONNECTIONS_PER_ADDRESS` (0: off): a connection from a peer
+ *   address that already holds that many is closed at once, so one client
+ *   cannot take every slot (behind a proxy the peer is the proxy);
+ * - an accept that fails (`EMFILE`, `ENFILE`) is logged, at most once per
+ *   10 s with a count, instead of being thrown as the server's unhandled
+ *   `error` event; libuv keeps accepting once descriptors free up.
+ *
+ * Call once, on the listening (or about to listen) public server.
+ */
+export function installConnectionLimits(server: Server, config: AppConfig, logger: Logger): void {
+  server.maxConnections = config.http.maxConnections;
+  const perAddress = config.http.maxConnectionsPerAddress;
+  let refused = 0;
+  let acceptErrors = 0;
+  let lastLog = 0;
+  const report = () => {
+    const now = Date.now();
+    if (now - lastLog < LOG_INTERVAL_MS) return;
+    lastLog = now;
+    logger.warn(
+      { refused_connections: refused, accept_errors: acceptErrors, max_connections: config.http.maxConnections, max_connections_per_address: perAddress },
+      'connections refused: HTTP_MAX_CONNECTIONS or HTTP_MAX_CONNECTIONS_PER_ADDRESS reached, or out of file descriptors',
+    );
+    refused = 0;
+    acceptErrors = 0;
+  };
+  server.on('drop', () => {
+    refused += 1;
+    report();
+  });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    // Errors of listen() reach Fastify's own listener; this one keeps accept errors from ending the process.
+    if (error.syscall !== 'accept') return;
+    acceptErrors += 1;
+    report();
+  });
+  if (perAddress === 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > perAddress) {
+      refused += 1;
+      report();
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
+/**
+ * Body limits per route: `HTTP_BULK_BODY_LIMIT_BYTES` on routes marked with
+ * {@link BULK_BODY_ROUTE_CONFIG}; every other route keeps the server's
+ * `bodyLimit` (`HTTP_BODY_LIMIT_BYTES`). Call before routes are registered.
+ */
+export function installBodyLimits(fastify: FastifyInstance, config: AppConfig): void {
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const routeConfig = route.config as { bulkBody?: boolean; bodyLimitSetting?: string } | undefined;
+    if (routeConfig?.bulkBody) {
+      route.bodyLimit = config.http.bulkBodyLimitBytes;
+      routeConfig.bodyLimitSetting = 'HTTP_BULK_BODY_LIMIT_BYTES';
+    }
+  });
+}
+
+/**
+ * The body limit in bytes of a route: the bulk limit for routes marked with
+ * {@link BULK_BODY_ROUTE_CONFIG}, the general one otherwise, with the name of
+ * the setting, for documents and error details.
+ */
+export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; setting: string } {
+  return bulk ? { bytes: config.http.bulkBodyLimitBytes, setting: 'HTTP_BULK_BODY_LIMIT_BYTES' } : { bytes: config.http.bodyLimitBytes, setting: 'HTTP_BODY_LIMIT_BYTES' };
+}
+
+/**
+ * Answers that are sent before the request's body was read (a 401 from the
+ * authentication hook, a 413 for a declared length over the limit, any error
+ * raised before the body parser finished) end the connection the way nginx's
+ * lingering close does, so the client reads the status instead of a reset:
+ *
+ * 1. the response carries `Connection: close`;
+ * 2. after it is written, the server half-closes (FIN) and keeps reading
+ *    and discarding the upload for at most {@link LINGER} (2 s or 1 MiB),
+ *    then closes; a client that stops sending is closed at once.
+ *
+ * Installed as an `onSend` hook on the routes whose path starts with one of
+ * `prefixes` (the redirect route takes no body and stays without it).
+ */
+export function installLingeringClose(fastify: FastifyInstance, prefixes: readonly string[]): void {
+  const lingerIfUnread: onSendHookHandler = function lingerIfUnread(request, reply, payload, done) {
+    if (!request.raw.complete) {
+      void reply.header('connection', 'close');
+      lingerOnClose(request.raw);
+    }
+    done(null, payload);
+  };
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const url = route.url ?? '';
+    if (prefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) route.onSend = [...toArray(route.onSend), lingerIfUnread];
+  });
+}
+
+/**
+ * Replaces the socket's `destroySoon` (what Node's HTTP server calls once a
+ * `Connection: close` response is written) with a lingering close: end the
+ * write side, discard what the client still sends of `request`'s body until
+ * {@link LINGER} is used up or the body is complete, then destroy.
+ */
+function lingerOnClose(request: IncomingMessage): void {
+  const socket = request.socket as Socket & { lingering?: boolean };
+  if (socket.lingering) return;
+  socket.lingering = true;
+  socket.destroySoon = function lingeringDestroySoon(this: Socket) {
+    if (this.writable) this.end();
+    // Node's HTTP server has already called request._dump(): the parser keeps reading the body and the request discards it.
+    let drained = 0;
+    const close = () => this.destroy();
+    const timer = setTimeout(close, LINGER.maxMs).unref();
+    this.once('close', () => clearTimeout(timer));
+    request.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained >= LINGER.maxBytes) close();
+    });
+    request.once('end', close);
+    if (request.complete || this.readableEnded) close();
+  };
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Whether a JSON text nests arrays and objects deeper than `maxDepth`,
+ * found by one iterative pass over its characters (brackets inside strings
+ * do not count) before any tree is built, so a body of a million `[` costs
+ * one linear scan and no stack or heap. Does not validate the JSON: the
+ * parser that follows does.
+ */
+export function jsonNestingExceeds(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return false;
+}
+
+/** The error of a body nested deeper than `HTTP_JSON_MAX_DEPTH`. */
+export function jsonTooDeep(maxDepth: number): DomainError {
+  return new DomainError('json-too-deep', `The body nests arrays and objects deeper than ${maxDepth} levels (HTTP_JSON_MAX_DEPTH)`);
+}
