@@ -93,6 +93,14 @@ PUBLIC_BASE_URL: {{ $c.publicBaseUrl | quote }}
 EXTRA_PUBLIC_BASE_URLS: {{ join "," $c.extraPublicBaseUrls | quote }}
 SHUTDOWN_TIMEOUT_MS: {{ $c.shutdownTimeoutMs | quote }}
 HTTP_KEEP_ALIVE_TIMEOUT_MS: {{ $c.http.keepAliveTimeoutMs | quote }}
+HTTP_BODY_LIMIT_BYTES: {{ $c.http.bodyLimitBytes | quote }}
+HTTP_BULK_BODY_LIMIT_BYTES: {{ $c.http.bulkBodyLimitBytes | quote }}
+HTTP_JSON_MAX_DEPTH: {{ $c.http.jsonMaxDepth | quote }}
+HTTP_HEADERS_TIMEOUT_MS: {{ $c.http.headersTimeoutMs | quote }}
+HTTP_BODY_TIMEOUT_MS: {{ $c.http.bodyTimeoutMs | quote }}
+HTTP_REQUEST_TIMEOUT_MS: {{ $c.http.requestTimeoutMs | quote }}
+HTTP_MAX_CONNECTIONS: {{ $c.http.maxConnections | quote }}
+HTTP_MAX_CONNECTIONS_PER_ADDRESS: {{ $c.http.maxConnectionsPerAddress | quote }}
 TRUSTED_PROXIES: {{ join "," $c.http.trustedProxies | quote }}
 CORS_ORIGINS: {{ join "," $c.http.corsOrigins | quote }}
 MAX_TARGET_LENGTH_BYTES: {{ $c.links.maxTargetLengthBytes | quote }}

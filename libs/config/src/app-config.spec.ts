@@ -14,6 +14,24 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig('worker', { CLICK_COMMIT_INTERVAL_MS: '60001' })).toThrow(/CLICK_COMMIT_INTERVAL_MS/);
   });
 
+  it('reads the HTTP limits with their defaults, and refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig('api', {}).http).toMatchObject({
+      bodyLimitBytes: 65_536,
+      bulkBodyLimitBytes: 10_485_760,
+      jsonMaxDepth: 32,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      maxConnections: 10_000,
+      maxConnectionsPerAddress: 1_000,
+      keepAliveTimeoutMs: 72_000,
+    });
+    expect(() => loadConfig('api', { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
+    );
+    expect(() => loadConfig('api', { HTTP_JSON_MAX_DEPTH: '0' })).toThrow(/HTTP_JSON_MAX_DEPTH/);
+  });
+
   it('lists every bad key at once', () => {
     let error: unknown;
     try {

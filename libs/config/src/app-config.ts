@@ -153,6 +153,8 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     }
   }
   if (new Set(domains.map((d) => d.host)).size !== domains.length) issues.push('EXTRA_PUBLIC_BASE_URLS: a host appears twice');
+  // Node refuses a headers timeout longer than the request timeout.
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) issues.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   if (issues.length > 0) throw new ConfigError(issues);
 
   return {
