@@ -1,0 +1,243 @@
+import { request } from 'node:http';
+import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { runConnFlood, startCompiledAppWithFdLimit } from '../support/conn-flood';
+import {
+  createProbeLink,
+  openKeptConnection,
+  type KeptConnection,
+  PROBE_ADDRESS,
+  type RawExchange,
+  rawExchange,
+  type RawResponse,
+  startProcessSampler,
+} from '../support/slow-http';
+import { TEST_ADMIN_KEY } from '../support/test-env';
+
+// Each limit is checked against its own bound: the API is started with small
+// bounds and every cut must come no earlier than its bound and within five
+// times it (the suite's margin for deadlines on a loaded 2-core machine).
+// The bounds are apart so that one cut cannot be taken for another: the
+// socket idle bound (body timeout) is the shortest, and the clients that must
+// not be cut by it write every 100 ms; Node checks the headers and request
+// bounds once a second, so they fire up to a second after they expire.
+const HEADERS_TIMEOUT_MS = 1_000;
+const BODY_TIMEOUT_MS = 500;
+const REQUEST_TIMEOUT_MS = 2_000;
+const TRICKLE_EVERY_MS = 100;
+const MAX_CONNECTIONS = 50;
+const MARGIN = 5;
+// Timers fire up to a few milliseconds early relative to performance.now() on the other side.
+const EARLY_TOLERANCE_MS = 20;
+// A connection over the cap must be closed as it is accepted: 200 ms covers a
+// busy event loop; the bound asserted is five times that.
+const AT_ONCE_MS = 200;
+const LOW_FD_LIMIT = 512;
+const EMFILE_ATTEMPTS = 2_000;
+
+const PROBLEM_TYPE = (code: string) => `urn:shortener:problem:${code}`;
+
+/** The problem a response carries: status, media type, `type`, `status` member, and whether the server announced the close. */
+function problemOf(response: RawResponse | null): { status: number; contentType: string; type: unknown; bodyStatus: unknown; connection: string } | null {
+  if (!response) return null;
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    // Not JSON: the fields below then show what arrived instead.
+  }
+  return {
+    status: response.status,
+    contentType: (response.headers['content-type'] ?? '').split(';')[0],
+    type: body.type,
+    bodyStatus: body.status,
+    connection: (response.headers.connection ?? '').toLowerCase(),
+  };
+}
+
+function expectedProblem(status: number, code: string) {
+  return { status, contentType: 'application/problem+json', type: PROBLEM_TYPE(code), bodyStatus: status, connection: 'close' };
+}
+
+/** The connection was closed by the server (not still open at the exchange's deadline). */
+function expectClosedByServer(exchange: RawExchange): void {
+  expect(exchange.ending).not.toBe('timeout');
+}
+
+const trickle = (count: number, everyMs: number, bytes: (i: number) => string) =>
+  Array.from({ length: count }, (_, i) => [{ pauseMs: everyMs }, bytes(i)]).flat();
+
+describe('HTTP limits of the compiled API, each against its own bound', () => {
+  let app: CompiledApp;
+  let port: number;
+  let code: string;
+
+  beforeAll(async () => {
+    app = await startCompiledApp('api', {
+      HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+      HTTP_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
+      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+    });
+    port = Number(new URL(app.url).port);
+    code = await createProbeLink(app.url);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  afterEach(() => {
+    expect({ exitCode: app.child.exitCode, signal: app.child.signalCode }).toEqual({ exitCode: null, signal: null });
+  });
+
+  it('slow headers are cut after HTTP_HEADERS_TIMEOUT_MS with a 408 problem', async () => {
+    // A header line every 100 ms: the connection is never idle for the body
+    // timeout, so only the headers bound can end it.
+    const lines = (MARGIN * HEADERS_TIMEOUT_MS) / TRICKLE_EVERY_MS + 10;
+    const exchange = await rawExchange(port, [`GET /${code} HTTP/1.1\r\nHost: short.example\r\n`, ...trickle(lines, TRICKLE_EVERY_MS, (i) => `X-Slow-${i}: 1\r\n`)], {
+      deadlineMs: MARGIN * HEADERS_TIMEOUT_MS,
+    });
+    console.log(`slow headers cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${HEADERS_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    expectClosedByServer(exchange);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+    expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
+  });
+
+  it('a connection that never sends a byte is closed, unanswered, after the socket idle bound (HTTP_BODY_TIMEOUT_MS)', async () => {
+    // No request was begun, so there is nothing to answer: the idle bound,
+    // shorter than the headers bound here, closes it without a response.
+    const exchange = await rawExchange(port, [], { deadlineMs: MARGIN * BODY_TIMEOUT_MS });
+    console.log(`silent connection closed after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${BODY_TIMEOUT_MS} ms): ${exchange.received.length} bytes`);
+    expectClosedByServer(exchange);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+    expect(exchange.received.toString('latin1')).toBe('');
+  });
+
+  it('a body that stalls mid-upload is cut after HTTP_BODY_TIMEOUT_MS with a 408 problem', async () => {
+    const body = JSON.stringify({ url: 'https://example.com/a-body-that-stalls', tags: ['stall'] });
+    const head =
+      `POST /api/v1/links HTTP/1.1\r\nHost: short.example\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const exchange = await rawExchange(port, [head, body.slice(0, 20)], { deadlineMs: MARGIN * BODY_TIMEOUT_MS + 100 });
+    console.log(`stalled body cut ${exchange.closedAfterLastWriteMs.toFixed(0)} ms after its last byte (bound ${BODY_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    expectClosedByServer(exchange);
+    expect(exchange.closedAfterLastWriteMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+    expect(exchange.closedAfterLastWriteMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS);
+    expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
+  });
+
+  it('a body trickled under the idle bound is cut after HTTP_REQUEST_TIMEOUT_MS with a 408 problem', async () => {
+    const head =
+      `POST /api/v1/links HTTP/1.1\r\nHost: short.example\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{"url":"https://example.com/`;
+    // One byte every 100 ms (never idle for the body timeout), for longer than five times the bound.
+    const bytes = (MARGIN * REQUEST_TIMEOUT_MS) / TRICKLE_EVERY_MS + 10;
+    const exchange = await rawExchange(port, [head, ...trickle(bytes, TRICKLE_EVERY_MS, () => 'a')], { deadlineMs: MARGIN * REQUEST_TIMEOUT_MS });
+    console.log(`trickled body cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${REQUEST_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    expectClosedByServer(exchange);
+    expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+    expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
+  }, 30_000);
+
+  it('connections beyond HTTP_MAX_CONNECTIONS are closed at once, unanswered, and the held ones keep being served', async () => {
+    const redirect = `GET /${code} HTTP/1.1\r\nHost: short.example\r\n\r\n`;
+    const held: KeptConnection[] = [];
+    try {
+      for (let i = 0; i < MAX_CONNECTIONS; i += 1) {
+        const connection = await openKeptConnection(port);
+        held.push(connection);
+        expect((await connection.request(redirect)).status).toBe(302);
+      }
+      const excess: RawExchange[] = [];
+      for (let i = 0; i < 10; i += 1) excess.push(await rawExchange(port, [redirect], { deadlineMs: MARGIN * AT_ONCE_MS }));
+      const cutAfter = excess.map((e) => Math.round(e.closedAfterMs));
+      console.log(`connections over the cap of ${MAX_CONNECTIONS} closed after ${JSON.stringify(cutAfter)} ms (${excess.map((e) => e.ending).join(', ')})`);
+      expect(excess.map((e) => ({ closed: e.ending !== 'timeout', bytes: e.received.length }))).toEqual(Array(10).fill({ closed: true, bytes: 0 }));
+      expect((await held[0].request(redirect)).status).toBe(302);
+      expect(held.filter((c) => c.closed())).toEqual([]);
+      // Freed slots are taken again.
+      for (const connection of held.splice(0, 5)) connection.close();
+      const deadline = Date.now() + 5_000;
+      let served: RawExchange | undefined;
+      while (Date.now() < deadline) {
+        served = await rawExchange(port, [redirect.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], { deadlineMs: 2_000 });
+        if (served.response) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(served?.response?.status).toBe(302);
+    } finally {
+      for (const connection of held) connection.close();
+    }
+  });
+
+  describe('request smuggling shapes are refused with 400 and the connection closed', () => {
+    const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: short.example\r\n\r\n';
+    const post = (headers: string, body: string) =>
+      `POST /api/v1/links HTTP/1.1\r\nHost: short.example\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\nContent-Type: application/json\r\n${headers}\r\n${body}`;
+    it.each([
+      ['Content-Length with Transfer-Encoding: chunked', post('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n', `0\r\n\r\n${smuggled}`)],
+      ['Transfer-Encoding: chunked with Content-Length', post('Transfer-Encoding: chunked\r\nContent-Length: 5\r\n', `0\r\n\r\n${smuggled}`)],
+      ['two different Content-Length headers', post('Content-Length: 2\r\nContent-Length: 48\r\n', `{}${smuggled}`)],
+    ])('%s', async (_shape, raw) => {
+      const exchange = await rawExchange(port, [raw], { deadlineMs: 5_000 });
+      expectClosedByServer(exchange);
+      expect(problemOf(exchange.response)).toEqual(expectedProblem(400, 'validation-failed'));
+      // One response: the smuggled request was never read as a request.
+      expect(exchange.received.toString('latin1').match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 400']);
+    });
+  });
+
+  it('headers over 16 KiB are refused with a 431 problem and the connection closed', async () => {
+    const exchange = await rawExchange(port, [`GET /${code} HTTP/1.1\r\nHost: short.example\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`], { deadlineMs: 5_000 });
+    expectClosedByServer(exchange);
+    expect(problemOf(exchange.response)).toEqual(expectedProblem(431, 'request-header-too-large'));
+  });
+});
+
+describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
+  let app: CompiledApp;
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it(`survives ${EMFILE_ATTEMPTS} connection attempts that exhaust them (EMFILE) and serves again afterwards`, async () => {
+    app = await startCompiledAppWithFdLimit('api', LOW_FD_LIMIT);
+    const port = Number(new URL(app.url).port);
+    const code = await createProbeLink(app.url);
+    const sampler = startProcessSampler(app.child.pid!, 100);
+    const flood = await runConnFlood({ port, connections: EMFILE_ATTEMPTS, holdMs: 3_000, openTimeoutMs: 15_000 });
+    const seen = sampler.stop();
+    console.log(`fd limit ${LOW_FD_LIMIT}: open fds peak ${seen.peakFds}, RSS peak ${(seen.peakRssKiB / 1024).toFixed(1)} MiB; attacker: ${JSON.stringify(flood)}`);
+    expect({ exitCode: app.child.exitCode, signal: app.child.signalCode, vanished: seen.vanished }).toEqual({ exitCode: null, signal: null, vanished: false });
+    // Serves again, redirects and writes (a new database connection may be needed), from another address.
+    const deadline = Date.now() + 10_000;
+    let redirect = 0;
+    let created = 0;
+    const startedAt = Date.now();
+    while (Date.now() < deadline && (redirect !== 302 || created !== 201)) {
+      redirect = await fetchStatus(`${app.url}/${code}`, PROBE_ADDRESS);
+      created = await createProbeLink(app.url).then(
+        () => 201,
+        () => 0,
+      );
+      if (redirect !== 302 || created !== 201) await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`serving again ${Date.now() - startedAt} ms after the attackers closed their connections`);
+    expect({ redirect, created }).toEqual({ redirect: 302, created: 201 });
+    expect((await fetch(`${app.managementUrl}/health/ready`)).status).toBe(200);
+  }, 90_000);
+});
+
+/** Status of `GET url` sent from `localAddress` on a new connection, or 0 when the exchange fails. */
+function fetchStatus(url: string, localAddress: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { localAddress, agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+    req.end();
+  });
+}
