@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Principal } from '@shortener/auth';
-import { DomainError } from '@shortener/common';
 import { LINK_AUDIT_ACTIONS, LinkAuditAction, LinkEntity } from '@shortener/database';
 import { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { invalidCursor, MAX_INT8 } from '../application/link-cursor';
 import { nextCursorSchema } from '../application/link.schemas';
 
 /** A link's audited state: what an API client can change, and whether it is disabled or deleted. Instants are RFC 3339 UTC. */
@@ -137,11 +137,14 @@ export function encodeAuditCursor(id: string): string {
 }
 
 /**
- * The id behind a token made by {@link encodeAuditCursor}.
- * @throws DomainError `cursor-invalid` for anything else
+ * The id behind a token made by {@link encodeAuditCursor}: base64url exactly
+ * as it writes it, of an id a PostgreSQL `bigint` holds.
+ * @param pointer the JSON Pointer of the parameter that carried the token, for the problem
+ * @throws DomainError `cursor-invalid` for anything else, naming `pointer` in `errors`
  */
-export function decodeAuditCursor(token: string): string {
-  const m = /^audit\.(\d{1,19})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!m || BigInt(m[1]) > 9_223_372_036_854_775_807n) throw new DomainError('cursor-invalid', 'Use the nextCursor value of a previous page');
+export function decodeAuditCursor(token: string, pointer = '/cursor'): string {
+  const m = /^audit\.(\d{1,20})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  // Buffer skips characters outside the alphabet: a token is only what encodeAuditCursor writes.
+  if (!m || BigInt(m[1]) > MAX_INT8 || encodeAuditCursor(m[1]) !== token) throw invalidCursor(pointer);
   return m[1];
 }
