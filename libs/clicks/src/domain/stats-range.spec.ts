@@ -1,6 +1,15 @@
 import { DomainError, ManualClock } from '@shortener/common';
 import { MAX_STATS_POINTS, planStatsRange } from './stats-range';
 
+function thrown(f: () => unknown): DomainError {
+  try {
+    f();
+  } catch (e) {
+    return e as DomainError;
+  }
+  throw new Error('did not throw');
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe(planStatsRange.name, () => {
@@ -65,5 +74,33 @@ describe(planStatsRange.name, () => {
     expect(() => planStatsRange({ from: iso(to - (MAX_STATS_POINTS + 1) * 3_600_000), to: iso(to), granularity: 'hour' }, clock)).toThrow(
       /1001 hour points; at most 1000/,
     );
+  });
+
+  it('takes ranges whose buckets lie from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), the edges included', () => {
+    const first = planStatsRange({ from: '0001-01-01T00:00:00Z', to: '0001-01-02T00:00:00Z', granularity: 'day' }, clock);
+    const last = planStatsRange({ from: '9999-12-31T00:00:00Z', to: '9999-12-31T23:00:00Z', granularity: 'hour' }, clock);
+    expect([first.firstDay, first.lastDay, iso(first.start), first.points]).toEqual(['0001-01-01', '0001-01-01', '0001-01-01T00:00:00.000Z', 1]);
+    expect([last.firstDay, last.lastDay, iso(last.end), last.points]).toEqual(['9999-12-31', '9999-12-31', '9999-12-31T23:00:00.000Z', 23]);
+  });
+
+  it('refuses a default range that would start before year 1, naming to', () => {
+    const error = thrown(() => planStatsRange({ to: '0001-01-02T00:00:00Z', granularity: 'day' }, clock));
+    expect([error.code, error.extensions.errors]).toEqual([
+      'stats-range-invalid',
+      [{ pointer: '/to', detail: 'the default range (30 day buckets up to to) would start before 0001-01-01T00:00:00Z: give from' }],
+    ]);
+  });
+
+  it('refuses a from before year 1, naming it', () => {
+    const error = thrown(() => planStatsRange({ from: '0000-12-31T23:00:00Z', to: '0001-01-02T00:00:00Z', granularity: 'hour' }, clock));
+    expect([error.code, error.extensions.errors]).toEqual(['stats-range-invalid', [{ pointer: '/from', detail: 'must not be before 0001-01-01T00:00:00Z' }]]);
+  });
+
+  it('refuses a range whose last bucket ends after 9999-12-31T23:59:59.999Z, naming to', () => {
+    const error = thrown(() => planStatsRange({ from: '9999-12-30T00:00:00Z', to: '9999-12-31T00:00:01Z', granularity: 'day' }, clock));
+    expect([error.code, error.extensions.errors]).toEqual([
+      'stats-range-invalid',
+      [{ pointer: '/to', detail: 'ceiled to the day, must not be after 9999-12-31T23:59:59.999Z' }],
+    ]);
   });
 });
