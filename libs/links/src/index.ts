@@ -1,5 +1,6 @@
 export * from './domain';
 export * from './application/idempotency.service';
+export * from './application/input.schemas';
 export * from './application/link-state';
 export * from './application/link.presenter';
 export * from './application/link.repository';

@@ -1,4 +1,4 @@
-import { findNulCharacter } from './http-hardening';
+import { findLoneSurrogate, findNulCharacter } from './http-hardening';
 
 describe(findNulCharacter.name, () => {
   it.each([
@@ -26,5 +26,35 @@ describe(findNulCharacter.name, () => {
     let deep: unknown = ['\u0000'];
     for (let i = 0; i < 100_000; i += 1) deep = [deep];
     expect(findNulCharacter(deep)).toBe(`${'/0'.repeat(100_000)}/0`);
+  });
+});
+
+describe(findLoneSurrogate.name, () => {
+  it.each([
+    [{ title: 'fine \u00e9\u4e2d', tags: ['\ud83d\ude00', '\uffff'] }, null],
+    ['\ud800', '/'],
+    ['a\udc00', '/'],
+    // A low surrogate before its high one is no pair.
+    ['\ude00\ud83d', '/'],
+    [{ title: 'ok\ud83d' }, '/title'],
+    [{ tags: ['\ud83d\ude00', 'x\udfff'] }, '/tags/1'],
+    [{ 'k\ud800': 'v' }, '/k\ud800'],
+    [{ 'a/b': { '~c': '\udbff' } }, '/a~1b/~0c'],
+    [42, null],
+  ])('finds a lone surrogate in %p at %p', (value, pointer) => {
+    expect(findLoneSurrogate(value)).toBe(pointer);
+  });
+
+  it('skips the values of the given members, not their names', () => {
+    const skip = new Set(['items']);
+    expect(findLoneSurrogate({ items: [{ title: '\ud800' }] }, skip)).toBeNull();
+    expect(findLoneSurrogate({ items: [], other: '\ud800' }, skip)).toBe('/other');
+    expect(findLoneSurrogate({ 'items\udc00': [] }, skip)).toBe('/items\udc00');
+  });
+
+  it('walks nesting deeper than the call stack would allow', () => {
+    let deep: unknown = ['\ud800'];
+    for (let i = 0; i < 100_000; i += 1) deep = [deep];
+    expect(findLoneSurrogate(deep)).toBe(`${'/0'.repeat(100_000)}/0`);
   });
 });

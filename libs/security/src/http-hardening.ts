@@ -77,13 +77,18 @@ const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'
  *   The app must be created with `bodyParser: false`, or Nest would add a
  *   form (`application/x-www-form-urlencoded`) parser at `init()`.
  *   Body size is Fastify's `bodyLimit` (`HTTP_BODY_LIMIT_BYTES`): 413 above it.
- * - No U+0000 in path parameters, query parameters or JSON bodies (member
- *   names and string values) of API routes: PostgreSQL text cannot hold it,
- *   so it would otherwise fail the query with a 500 wherever a string
- *   reaches the database. Refused with a 400 `validation-failed` problem
- *   naming the member ({@link findNulCharacter}). Body members named `url`
- *   are left to the target policy, which refuses every control character in
- *   a target with its own problem type (`target-control-character`, CASES C11).
+ * - No U+0000 and no lone surrogate (U+D800-U+DFFF unpaired, e.g. the JSON
+ *   escape `\ud800`) in path parameters, query parameters or JSON bodies
+ *   (member names and string values) of API routes: PostgreSQL text cannot
+ *   hold either (it stores UTF-8), so they would otherwise fail the query
+ *   with a 500, or be stored as U+FFFD, wherever a string reaches the
+ *   database. Refused with a 400 `validation-failed` problem naming the
+ *   member ({@link findNulCharacter}, {@link findLoneSurrogate}). Left to
+ *   more precise checks: U+0000 in body members named `url` (the target
+ *   policy refuses every control character in a target with its own problem
+ *   type, `target-control-character`, CASES C11), and lone surrogates in
+ *   body members named `items` (the bulk create's link schemas refuse them
+ *   per item, so one bad item fails alone).
  */
 export async function installHttpHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
@@ -96,7 +101,7 @@ export async function installHttpHardening(app: NestFastifyApplication, config: 
     if (url !== API_PREFIX && !url.startsWith(`${API_PREFIX}/`)) return;
     const hook = url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`) ? sendDocsHeaders : sendApiHeaders;
     route.onRequest = [...toArray(route.onRequest), hook];
-    route.preValidation = [...toArray(route.preValidation), refuseNulCharacters];
+    route.preValidation = [...toArray(route.preValidation), refuseUnstorableText];
   });
   fastify.removeContentTypeParser('text/plain');
   const origins = config.http.corsOrigins;
@@ -145,8 +150,6 @@ function toArray<T>(value: T | T[] | undefined): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-const NUL = '\u0000';
-
 /**
  * The JSON Pointer (RFC 6901) of the first member name or string value that
  * contains U+0000, or null. Iterative, so any nesting depth the JSON parser
@@ -156,15 +159,33 @@ const NUL = '\u0000';
  *   (validated more precisely elsewhere)
  */
 export function findNulCharacter(value: unknown, skipMembers: ReadonlySet<string> = new Set()): string | null {
+  return findString(value, (s) => s.includes('\u0000'), skipMembers);
+}
+
+/**
+ * The JSON Pointer (RFC 6901) of the first member name or string value that
+ * is not well-formed UTF-16: it holds a lone surrogate (a code unit of
+ * U+D800-U+DFFF without its pair, which JSON lets a client write as the
+ * escape `\ud800`; surrogate pairs are fine). Null when there is none.
+ * Iterative, like {@link findNulCharacter}.
+ *
+ * @param skipMembers names of object members whose values are not scanned
+ *   (validated more precisely elsewhere)
+ */
+export function findLoneSurrogate(value: unknown, skipMembers: ReadonlySet<string> = new Set()): string | null {
+  return findString(value, (s) => !s.isWellFormed(), skipMembers);
+}
+
+function findString(value: unknown, matches: (s: string) => boolean, skipMembers: ReadonlySet<string>): string | null {
   const stack: Array<[unknown, string]> = [[value, '']];
   while (stack.length > 0) {
     const [current, pointer] = stack.pop()!;
     if (typeof current === 'string') {
-      if (current.includes(NUL)) return pointer || '/';
+      if (matches(current)) return pointer || '/';
     } else if (current !== null && typeof current === 'object') {
       for (const [key, member] of Object.entries(current)) {
         const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if (key.includes(NUL)) return at;
+        if (matches(key)) return at;
         if (!skipMembers.has(key)) stack.push([member, at]);
       }
     }
@@ -173,18 +194,28 @@ export function findNulCharacter(value: unknown, skipMembers: ReadonlySet<string
 }
 
 // Targets: normalizeTarget refuses control characters with `target-control-character`.
-const CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['url']);
+const NUL_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['url']);
+// Bulk create items: the link schemas refuse lone surrogates too, per item, so one bad item fails alone.
+const SURROGATES_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['items']);
 
-const refuseNulCharacters: preValidationHookHandler = function refuseNulCharacters(request, _reply, done) {
-  for (const [part, value, skip] of [
-    ['path parameter', request.params, undefined],
-    ['query parameter', request.query, undefined],
-    ['body member', request.body, CHECKED_ELSEWHERE],
+/** What the hook refuses in request text, in order: a finder, the problem's detail, the body members it leaves to others. */
+const TEXT_RULES = [
+  { find: findNulCharacter, detail: 'must not contain U+0000', skipInBody: NUL_CHECKED_ELSEWHERE },
+  { find: findLoneSurrogate, detail: 'must not contain a lone surrogate (U+D800-U+DFFF)', skipInBody: SURROGATES_CHECKED_ELSEWHERE },
+] as const;
+
+const refuseUnstorableText: preValidationHookHandler = function refuseUnstorableText(request, _reply, done) {
+  for (const [part, value, inBody] of [
+    ['path parameter', request.params, false],
+    ['query parameter', request.query, false],
+    ['body member', request.body, true],
   ] as const) {
-    const pointer = findNulCharacter(value, skip);
-    if (pointer !== null) {
-      const detail = `must not contain U+0000 (${part})`;
-      return done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
+    for (const rule of TEXT_RULES) {
+      const pointer = rule.find(value, inBody ? rule.skipInBody : undefined);
+      if (pointer !== null) {
+        const detail = `${rule.detail} (${part})`;
+        return done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
+      }
     }
   }
   done();

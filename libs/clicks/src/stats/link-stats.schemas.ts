@@ -1,15 +1,13 @@
+import { instant, text } from '@shortener/links';
 import { z } from 'zod';
-
-/** RFC 3339 with an explicit offset (`Z` or `+hh:mm`); a local time without one is refused. */
-const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z' });
 
 /** `GET /api/v1/links/{code}/stats` query (DESIGN.md section 3). */
 export const linkStatsQuerySchema = z
   .object({
-    from: instant.optional().describe('Start of the range (inclusive; floored to the bucket). Default: 24 hourly or 30 daily buckets before `to`.'),
-    to: instant.optional().describe('End of the range (exclusive; ceiled to the bucket). Default: now, including the current bucket.'),
+    from: instant().optional().describe('Start of the range (inclusive; floored to the bucket). Default: 24 hourly or 30 daily buckets before `to`.'),
+    to: instant().optional().describe('End of the range (exclusive; ceiled to the bucket). Default: now, including the current bucket.'),
     granularity: z.enum(['hour', 'day']).default('day').describe('Series bucket size; buckets are UTC.'),
-    domain: z.string().min(1).max(253).optional().describe('Short domain of the code; the default domain when absent.'),
+    domain: text().min(1).max(253).optional().describe('Short domain of the code; the default domain when absent.'),
   })
   .strict();
 export type LinkStatsQuery = z.output<typeof linkStatsQuerySchema>;

@@ -1,23 +1,23 @@
+import { problem, ProblemDetails } from '@shortener/common';
 import { REDIRECT_TYPES } from '@shortener/database';
 import { z } from 'zod';
+import { instant, text } from './input.schemas';
 import { LINK_STATES } from './link-state';
 
 const redirectType = z.union(REDIRECT_TYPES.map((t) => z.literal(t)) as [z.ZodLiteral<301>, z.ZodLiteral<302>, z.ZodLiteral<307>, z.ZodLiteral<308>]);
-/** RFC 3339 with an explicit offset (`Z` or `+hh:mm`); a local time without one is refused. */
-const instant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z' });
-const tag = z.string().trim().min(1).max(64);
-const title = z.string().max(500);
+const tag = text().trim().min(1).max(64);
+const title = text().max(500);
 // The real target limit is configured (MAX_TARGET_LENGTH_BYTES) and checked by
 // the domain with a clear problem; this only bounds what is parsed at all.
-const url = z.string().min(1).max(65_536);
+const url = text().min(1).max(65_536);
 
 /** `POST /api/v1/links` body (DESIGN.md section 3). Unknown members are refused. */
 export const createLinkSchema = z
   .object({
     url,
-    alias: z.string().min(1).max(256).optional(),
-    domain: z.string().min(1).max(253).optional(),
-    expiresAt: instant.optional(),
+    alias: text().min(1).max(256).optional(),
+    domain: text().min(1).max(253).optional(),
+    expiresAt: instant().optional(),
     maxClicks: z.int().min(1).max(1_000_000_000_000).optional(),
     redirectType: redirectType.default(302),
     forwardQuery: z.boolean().default(true),
@@ -30,16 +30,67 @@ export type CreateLinkInput = z.output<typeof createLinkSchema>;
 /** Most items in one bulk create (DESIGN.md section 3). */
 export const MAX_BULK_ITEMS = 1_000;
 
-/** `POST /api/v1/links/bulk` body: independent creates. */
-export const bulkCreateLinksSchema = z.object({ items: z.array(createLinkSchema).min(1).max(MAX_BULK_ITEMS) }).strict();
-export type BulkCreateLinksInput = z.output<typeof bulkCreateLinksSchema>;
+/** One problem of a refused value: the JSON Pointer (RFC 6901) of the member and what is wrong with it. */
+export interface ValidationIssue {
+  pointer: string;
+  detail: string;
+}
+
+/**
+ * A bulk item that {@link createLinkSchema} refused, kept in its place so
+ * that it fails alone while the other items are created. `input` is the
+ * item as sent, so that the request's fingerprint tells two different
+ * refused items apart; `issues` point into the item (`/title`, or `` for
+ * the item itself).
+ */
+export class RefusedBulkItem {
+  constructor(
+    readonly input: unknown,
+    readonly issues: readonly ValidationIssue[],
+  ) {}
+
+  /**
+   * The item's 400 `validation-failed` problem, its pointers made absolute
+   * in the request body (`/items/<index>/...`). The texts are made
+   * well-formed (a lone surrogate in a member name becomes U+FFFD): the
+   * problem may be stored as an idempotent response.
+   */
+  problem(index: number): ProblemDetails {
+    const errors = this.issues.map((i) => ({ pointer: `/items/${index}${i.pointer}`.toWellFormed(), detail: i.detail.toWellFormed() }));
+    return problem('validation-failed', errors.map((e) => `${e.pointer}: ${e.detail}`).join('; '), { errors });
+  }
+}
+
+/** RFC 6901: `~` and `/` escaped in a reference token. */
+const pointerOf = (path: readonly PropertyKey[]) => path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+function refusedItem(ctx: z.core.$ZodCatchCtx | undefined): CreateLinkInput {
+  // JSON Schema generation calls this without a context, looking for a static
+  // default: none, so the item stays documented as createLinkSchema.
+  if (ctx === undefined) return undefined as never;
+  const issues = ctx.error.issues.map((i) => ({ pointer: pointerOf(i.path), detail: i.message }));
+  // A value of the schema's output type in zod's eyes; BulkCreateLinksInput says what it really is.
+  return new RefusedBulkItem(ctx.input, issues) as unknown as CreateLinkInput;
+}
+
+/**
+ * `POST /api/v1/links/bulk` body: independent creates. An item that its
+ * schema refuses becomes a {@link RefusedBulkItem} (its result is a 400
+ * problem) instead of refusing the request: only the envelope (1 to
+ * {@link MAX_BULK_ITEMS} items, no other member) refuses it as a whole.
+ */
+export const bulkCreateLinksSchema = z.object({ items: z.array(createLinkSchema.catch(refusedItem)).min(1).max(MAX_BULK_ITEMS) }).strict();
+/** The parsed bulk body: each item created from, or refused. */
+export interface BulkCreateLinksInput {
+  items: Array<CreateLinkInput | RefusedBulkItem>;
+}
 
 /** `GET /api/v1/links/{code}/qr` query. */
 export const qrCodeSchema = z
   .object({
     format: z.enum(['png', 'svg']).default('png'),
     size: z.coerce.number().int().min(64).max(2048).default(512),
-    domain: z.string().min(1).max(253).optional(),
+    domain: text().min(1).max(253).optional(),
   })
   .strict();
 export type QrCodeInput = z.output<typeof qrCodeSchema>;
@@ -53,7 +104,7 @@ export type QrCodeInput = z.output<typeof qrCodeSchema>;
 export const updateLinkSchema = z
   .object({
     url: url.optional(),
-    expiresAt: instant.nullable().optional(),
+    expiresAt: instant().nullable().optional(),
     maxClicks: z.int().min(1).max(1_000_000_000_000).nullable().optional(),
     redirectType: redirectType.nullable().optional(),
     forwardQuery: z.boolean().nullable().optional(),
@@ -68,16 +119,16 @@ export type UpdateLinkInput = z.output<typeof updateLinkSchema>;
 export const listLinksSchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    cursor: text().max(200).optional(),
     tag: tag.optional(),
     state: z.enum(LINK_STATES).optional(),
-    q: z.string().trim().min(1).max(200).optional(),
+    q: text().trim().min(1).max(200).optional(),
   })
   .strict();
 export type ListLinksInput = z.output<typeof listLinksSchema>;
 
 /** `?domain=` on routes that address one link by code. */
-export const linkAddressSchema = z.object({ domain: z.string().min(1).max(253).optional() }).strict();
+export const linkAddressSchema = z.object({ domain: text().min(1).max(253).optional() }).strict();
 
 /**
  * A link as the API returns it (create, read, update, list): the response

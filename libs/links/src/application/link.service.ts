@@ -13,7 +13,7 @@ import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
 import { LinkRepository, LinkRow, NewLink } from './link.repository';
-import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, UpdateLinkInput } from './link.schemas';
+import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, RefusedBulkItem, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
 
@@ -83,7 +83,8 @@ export class LinkService {
   /**
    * Creates up to {@link MAX_BULK_ITEMS} links; items are independent (each
    * behind its own savepoint), so one refusal never undoes another. Once per
-   * `Idempotency-Key`, like {@link create}.
+   * `Idempotency-Key`, like {@link create}. An item its schema refused
+   * ({@link RefusedBulkItem}) gets its 400 `validation-failed` problem.
    * @returns status 200 and one result per item, in order: `{ status: 201, link }` or `{ status, problem }`.
    */
   async createBulk(principal: Principal, input: BulkCreateLinksInput, idempotencyKey?: string): Promise<StoredResponse & { replayed: boolean }> {
@@ -93,7 +94,12 @@ export class LinkService {
       created.length = 0;
       const now = this.clock.now();
       const results: unknown[] = [];
-      for (const item of input.items) {
+      for (const [index, item] of input.items.entries()) {
+        if (item instanceof RefusedBulkItem) {
+          const body = item.problem(index);
+          results.push({ status: body.status, problem: body });
+          continue;
+        }
         await m.query('SAVEPOINT bulk_item');
         try {
           const row = await this.insert(m, principal, item);

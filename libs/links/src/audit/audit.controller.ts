@@ -3,14 +3,15 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { Roles } from '@shortener/auth';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { text } from '../application/input.schemas';
 import { ShortDomains } from '../application/short-domains';
 import { LinkAuditService, linkAuditPageSchema } from './link-audit.service';
 
 const listAuditSchema = z
   .object({
-    link: z.string().min(1).max(256).optional().describe("Only this link's trail: its code or alias"),
-    domain: z.string().min(1).max(253).optional().describe('The short domain of `link`; the default domain when absent'),
-    cursor: z.string().min(1).max(200).optional().describe('The nextCursor of the previous page'),
+    link: text().min(1).max(256).optional().describe("Only this link's trail: its code or alias"),
+    domain: text().min(1).max(253).optional().describe('The short domain of `link`; the default domain when absent'),
+    cursor: text().min(1).max(200).optional().describe('The nextCursor of the previous page'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();

@@ -4,12 +4,13 @@ import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { text } from '../application/input.schemas';
 import { BlocklistService, blocklistEntrySchema } from './blocklist.service';
 
 const addBlockedHostSchema = z
   .object({
-    host: z.string().min(1).max(300).describe('A host name or IP address; blocks it and its subdomains (`*.` prefix optional)'),
-    reason: z.string().trim().min(1).max(500).optional().describe('Why, for the next admin'),
+    host: text().min(1).max(300).describe('A host name or IP address; blocks it and its subdomains (`*.` prefix optional)'),
+    reason: text().trim().min(1).max(500).optional().describe('Why, for the next admin'),
   })
   .strict();
 class AddBlockedHostDto extends createZodDto(addBlockedHostSchema) {}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** The validation detail of a string holding a lone surrogate. */
+export const LONE_SURROGATE_DETAIL = 'must not contain a lone surrogate (U+D800-U+DFFF)';
+
+/**
+ * A string schema that refuses text that is not well-formed UTF-16: a lone
+ * surrogate code unit (U+D800-U+DFFF without its pair), which JSON lets a
+ * client write as an escape (`"\ud800"`). PostgreSQL stores text and jsonb
+ * as UTF-8, which cannot encode one: a jsonb parameter fails its statement
+ * and a text parameter is stored with U+FFFD in its place. Every string
+ * schema of an API input starts from this one, so a refused string is a 400
+ * `validation-failed` naming its member (and, in a bulk create, fails its
+ * item alone).
+ */
+export function text(): z.ZodString {
+  return z.string().refine((s) => s.isWellFormed(), LONE_SURROGATE_DETAIL);
+}
+
+/**
+ * Earliest instant the API accepts: 0001-01-01T00:00:00Z. RFC 3339 can
+ * write year 0000, but PostgreSQL's calendar has no year 0 (it is 1 BC), so
+ * a day of it could not be queried.
+ */
+export const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00Z');
+/**
+ * Latest instant the API accepts: 9999-12-31T23:59:59.999Z, the last one an
+ * RFC 3339 UTC timestamp (a four-digit year) can spell, so every instant
+ * the API takes it can also answer (`Date.prototype.toISOString` writes
+ * `+010000-...` after it).
+ */
+export const MAX_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+const INSTANT_RANGE_DETAIL = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC';
+
+/**
+ * An RFC 3339 timestamp with an explicit offset (`Z` or `+hh:mm`; a local
+ * time without one is refused) whose UTC instant lies within
+ * [{@link MIN_INSTANT_MS}, {@link MAX_INSTANT_MS}]: `9999-12-31T23:59:59-01:00`
+ * is a valid RFC 3339 string but falls in year 10000 in UTC, and
+ * `0001-01-01T00:00:00+01:00` in year 0.
+ */
+export function instant(): z.ZodISODateTime {
+  return z.iso
+    .datetime({ offset: true, message: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z', abort: true })
+    .refine((s) => {
+      const ms = Date.parse(s);
+      return ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
+    }, INSTANT_RANGE_DETAIL);
+}
