@@ -142,9 +142,10 @@ export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; 
  * lingering close does, so the client reads the status instead of a reset:
  *
  * 1. the response carries `Connection: close`;
- * 2. after it is written, the server half-closes (FIN) and keeps reading
- *    and discarding the upload for at most {@link LINGER} (2 s or 1 MiB),
- *    then closes; a client that stops sending is closed at once.
+ * 2. the rest of the upload is read and discarded, 1 MiB at most
+ *    ({@link LINGER}); after the response is written the server
+ *    half-closes (FIN) and closes once the upload is complete or 2 s have
+ *    passed.
  *
  * Installed as an `onSend` hook on the routes whose path starts with one of
  * `prefixes` (the redirect route takes no body and stays without it).
@@ -164,28 +165,30 @@ export function installLingeringClose(fastify: FastifyInstance, prefixes: readon
 }
 
 /**
- * Replaces the socket's `destroySoon` (what Node's HTTP server calls once a
- * `Connection: close` response is written) with a lingering close: end the
- * write side, discard what the client still sends of `request`'s body until
- * {@link LINGER} is used up or the body is complete, then destroy.
+ * Lingering close of `request`'s connection: from now on its unread body is
+ * read and discarded, up to {@link LINGER}'s bytes (then reading stops, and
+ * the client's upload stalls in the kernel's buffers). The socket's
+ * `destroySoon` (what Node's HTTP server calls once a `Connection: close`
+ * response is written) ends the write side, then destroys the socket when
+ * the body is complete or {@link LINGER}'s time has passed.
  */
 function lingerOnClose(request: IncomingMessage): void {
   const socket = request.socket as Socket & { lingering?: boolean };
   if (socket.lingering) return;
   socket.lingering = true;
+  let drained = 0;
+  // A 'data' listener makes the request consumed, so Node does not dump it (a dumped body is read without limit).
+  request.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained >= LINGER.maxBytes) request.pause();
+  });
   socket.destroySoon = function lingeringDestroySoon(this: Socket) {
     if (this.writable) this.end();
-    // Node's HTTP server has already called request._dump(): the parser keeps reading the body and the request discards it.
-    let drained = 0;
     const close = () => this.destroy();
     const timer = setTimeout(close, LINGER.maxMs).unref();
     this.once('close', () => clearTimeout(timer));
-    request.on('data', (chunk: Buffer) => {
-      drained += chunk.length;
-      if (drained >= LINGER.maxBytes) close();
-    });
-    request.once('end', close);
-    if (request.complete || this.readableEnded) close();
+    if (request.complete) close();
+    else request.once('end', close);
   };
 }
 
