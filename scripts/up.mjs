@@ -10,27 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { chartNodeOptions } from './node-options.mjs';
+import { upEnvironment } from './up-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { Client } = require('pg');
 
-const env = {
-  NODE_ENV: 'development',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shortener',
-  REDIS_QUEUE_URL: 'redis://127.0.0.1:6379/0',
-  REDIS_CACHE_URL: 'redis://127.0.0.1:6379/0',
-  // Short URLs point at the port the API listens on.
-  PUBLIC_BASE_URL: `http://localhost:${process.env.HTTP_PORT ?? '3000'}`,
-  // A development-only admin key; set your own for anything else.
-  BOOTSTRAP_ADMIN_KEY: 'sk_devadmin0001_DevelopmentOnlyAdminKeyChangeMe0001',
-  OTEL_SDK_DISABLED: 'true',
-  // Loopback only: the development admin key printed below is public. The image
-  // and the chart listen on 0.0.0.0; set HTTP_HOST / MANAGEMENT_HOST to expose this run.
-  HTTP_HOST: '127.0.0.1',
-  MANAGEMENT_HOST: '127.0.0.1',
-  ...process.env,
-};
+const env = upEnvironment(process.env);
 
 function step(message) {
   process.stdout.write(`\u001b[1m==> ${message}\u001b[0m\n`);

@@ -1,0 +1,3 @@
+/** Types of up-env.mjs (the environment of `npm run up`). */
+export declare const DEV_ADMIN_KEY: string;
+export declare function upEnvironment(processEnv: NodeJS.ProcessEnv): Record<string, string | undefined>;
