@@ -20,7 +20,9 @@
 //            --out DIR (results.json and the PNG plot)  --profile DIR (API and worker --cpu-prof)
 //            --api-node-flags "..." (Node flags of every API process; default: the chart's
 //            api.nodeOptions from charts/shortener/values.yaml, what the pods run with; "" for none)
-//            --rows zipf,create,clicks,redis,cold (only these rows besides the baseline and LRU hits)
+//            --rows zipf,create,clicks,redis,cold,abuse (only these rows besides the baseline and LRU hits)
+//            --abuse-mix nested=100,slowHeaders=200,slowBody=200,wrongKeys=20,wrongKeysPerSecond=500,bulk=2
+//            (the abuse row's mix: clients of each kind, the wrong keys' rate)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -31,6 +33,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chartNodeOptions } from '../node-options.mjs';
 import { seed, parseCount } from '../seed.mjs';
+import {
+  ABUSE_MIX,
+  ABUSE_SOURCE_ADDRESS,
+  ABUSE_TARGET_HOST,
+  abuseSummaryText,
+  eventLoopWatch,
+  killAbuse,
+  maxConnectionsSetting,
+  mergeAbuseSummaries,
+  mixSettingsText,
+  redirectsPerSecond,
+  smokeMix,
+  startAbuse,
+} from './lib/abuse.mjs';
 import { detectLoadTool, killLoads, runLoad } from './lib/load.mjs';
 import { histogramDelta, scrape, sum } from './lib/metrics.mjs';
 import { CPUS, PLACEMENT, cpuSeconds, freePort, rssSampler, startChild, stopAll, waitUntil } from './lib/processes.mjs';
@@ -44,7 +60,7 @@ const Redis = require('ioredis');
 // ------------------------------------------------------------------ options
 
 /** Rows that `--rows` may select; the baseline and the LRU-hit rows always run (every ratio needs them). */
-const OPTIONAL_ROWS = ['zipf', 'create', 'clicks', 'redis', 'cold'];
+const OPTIONAL_ROWS = ['zipf', 'create', 'clicks', 'redis', 'cold', 'abuse'];
 
 function parseArgs(argv) {
   const o = { smoke: false, keepDb: false, build: true };
@@ -65,6 +81,7 @@ function parseArgs(argv) {
     else if (a === '--redis-url') o.redisUrl = next();
     else if (a === '--api-node-flags') o.apiNodeFlags = next().split(/\s+/).filter(Boolean);
     else if (a === '--rows') o.rows = new Set(next().split(',').filter(Boolean));
+    else if (a === '--abuse-mix') o.abuseMix = parseAbuseMix(next());
     else throw new Error(`unknown option ${a}`);
   }
   o.scales ??= o.smoke ? [2_000] : [10_000, 1_000_000, 10_000_000];
@@ -84,6 +101,17 @@ function parseArgs(argv) {
   o.adminUrl ??= process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   o.redisUrl ??= process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
   return o;
+}
+
+/** `nested=100,bulk=0`: some settings of the abuse mix (the others keep their default). */
+function parseAbuseMix(text) {
+  const out = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!(k in ABUSE_MIX) || !/^\d+$/.test(v ?? '')) throw new Error(`--abuse-mix takes ${Object.keys(ABUSE_MIX).join(',')}=<count>; got ${part}`);
+    out[k] = Number(v);
+  }
+  return out;
 }
 
 /** `10k`, `1M`, `10M` for a link count. */
@@ -107,6 +135,10 @@ const SECRETS = {
 };
 const ADMIN_KEY = 'sk_benchadmin0001_BenchOnlyAdminKeyNotForProduction000001';
 const DOMAIN_URL = 'https://bench.example';
+/** HTTP_MAX_CONNECTIONS of every API process: set here, under the open-file limit the processes inherit. */
+const MAX_CONNECTIONS = maxConnectionsSetting();
+/** The bulk route's body limit of the API processes: what the abuse mix's bulk creates fill. */
+const BULK_BODY_LIMIT_BYTES = Number(process.env.HTTP_BULK_BODY_LIMIT_BYTES ?? 10 * 1024 * 1024);
 const redisPrefix = `bench:${runId}:`;
 const queuePrefix = `{bench-${runId}}`;
 
@@ -160,6 +192,7 @@ function appEnv(overrides) {
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
     RATE_LIMIT_REDIRECT_PER_SECOND: '0',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
     ...SECRETS,
     ...overrides,
   };
@@ -423,6 +456,190 @@ async function deleteKeys(redis, pattern) {
   return deleted;
 }
 
+// ------------------------------------------------------------------ abuse
+
+/** An API that exited during the abuse rows. */
+class ApiDown extends Error {}
+
+const exitText = (child) => (child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode}`);
+const hasExited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+/**
+ * `fn()`, or an {@link ApiDown} as soon as the API process exits: the row
+ * then fails at once instead of measuring a dead port to the end.
+ */
+async function whileAlive(api, fn) {
+  const child = api.handle.child;
+  let onExit;
+  const died = new Promise((_, reject) => {
+    onExit = () => reject(new ApiDown(`${api.handle.name} exited (${exitText(child)})`));
+    child.once('exit', onExit);
+    if (hasExited(child)) onExit();
+  });
+  try {
+    return await Promise.race([fn(), died]);
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
+/**
+ * The abuse rows: LRU-hit redirects at full speed and paced at half that
+ * rate, on one API process, alone and while the abuse mix
+ * (scripts/bench/abuse.mjs, from 127.0.0.2) runs against it: `--repeat`
+ * rounds of the full-speed pair (the mix started afresh for each; each row
+ * reports its median round), the paced rows once (alone before the first
+ * mix, under the mix in the last round, at half the first round's rate
+ * alone). Pushes four rows and sets `results.abuse` (the figures the targets
+ * check, or the failure when the API exited or stopped answering). Deletes
+ * the links the mix's bulk creates made in `db`.
+ */
+async function abuseRows({ db, sinkPort, codesFile, results }) {
+  const ids = await withDb(db.name, async (c) => ({
+    links: (await c.query('SELECT coalesce(max(id), 0) AS id FROM links')).rows[0].id,
+    audit: (await c.query('SELECT coalesce(max(id), 0) AS id FROM link_audit')).rows[0].id,
+  }));
+  const settings = { ...(opts.smoke ? smokeMix() : ABUSE_MIX), ...opts.abuseMix };
+  const abuse = { settings, failure: null };
+  results.abuse = abuse;
+  const api = await startApi('api-abuse', { db: db.name, sinkPort });
+  const lag = eventLoopWatch(api.managementPort);
+  // Time for the slow connections to open and the first large bodies to arrive before the measured runs.
+  const settle = opts.smoke ? 1 : 3;
+  const off = { runs: [], lagSeconds: 0, rssMiB: 0 };
+  const on = { runs: [], lagSeconds: 0, rssMiB: 0, scrapes: 0, summaries: [], cpuSeconds: 0, seconds: 0 };
+  const measured = (m) => {
+    lag.fold(m.before);
+    lag.fold(m.after);
+    return m;
+  };
+  const rss = (sampler) => sampler.stop()['api-abuse'] ?? 0;
+  let child = null;
+  let sampler = null;
+  let phase = 'before the first round';
+  let offPaced;
+  let onPaced;
+  let pacedRate;
+  const started = Date.now();
+  try {
+    for (let round = 1; round <= opts.repeat; round++) {
+      const last = round === opts.repeat;
+      phase = `without the mix, round ${round}`;
+      await lag.take();
+      sampler = rssSampler([api.handle]);
+      off.runs.push(measured(await whileAlive(api, () => measure(api, { codesFile }))));
+      if (round === 1) {
+        pacedRate = Math.round(redirectsPerSecond(off.runs[0].load) / 2);
+        offPaced = measured(await whileAlive(api, () => measure(api, { codesFile, rate: pacedRate })));
+      }
+      off.lagSeconds = Math.max(off.lagSeconds, (await lag.take()).seconds);
+      off.rssMiB = Math.max(off.rssMiB, rss(sampler));
+
+      phase = `under the mix, round ${round}`;
+      sampler = rssSampler([api.handle]);
+      const seconds = settle + (last ? 2 : 1) * (opts.warmup + opts.duration) + 30;
+      child = await startAbuse({ url: api.url, seconds, apiKey: ADMIN_KEY, bulkBodyBytes: BULK_BODY_LIMIT_BYTES, mix: settings });
+      const cpu0 = cpuSeconds(child.pid);
+      const mixStarted = Date.now();
+      if (round === 1) log(`abuse mix from ${ABUSE_SOURCE_ADDRESS}: ${mixSettingsText(settings)}; bulk body ${child.ready.bulkBytes.toLocaleString('en-US')} bytes`);
+      await whileAlive(api, () => sleep(settle * 1000));
+      on.runs.push(measured(await whileAlive(api, () => measure(api, { codesFile }))));
+      if (last) onPaced = measured(await whileAlive(api, () => measure(api, { codesFile, rate: pacedRate })));
+      const taken = await lag.take();
+      on.lagSeconds = Math.max(on.lagSeconds, taken.seconds);
+      on.scrapes += taken.scrapes;
+      on.cpuSeconds += cpuSeconds(child.pid) - cpu0;
+      on.seconds += (Date.now() - mixStarted) / 1000;
+      on.summaries.push(await child.stop());
+      child = null;
+      on.rssMiB = Math.max(on.rssMiB, rss(sampler));
+      sampler = null;
+      if (hasExited(api.handle.child)) throw new ApiDown(`${api.handle.name} exited (${exitText(api.handle.child)})`);
+      // The mix's connections closing are not part of the next round alone.
+      if (!last) await whileAlive(api, () => sleep(2_000));
+    }
+
+    const median = (runs) => [...runs].sort((x, y) => redirectsPerSecond(x.load) - redirectsPerSecond(y.load))[Math.floor((runs.length - 1) / 2)];
+    const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '');
+    const offRun = median(off.runs);
+    const onRun = median(on.runs);
+    const summary = mergeAbuseSummaries(on.summaries);
+    abuse.off = { rps: redirectsPerSecond(offRun.load), pacedP99: offPaced.load.latencyMs.p99, lagSeconds: off.lagSeconds, rssMiB: off.rssMiB };
+    abuse.on = { rps: redirectsPerSecond(onRun.load), pacedP99: onPaced.load.latencyMs.p99, lagSeconds: on.lagSeconds, rssMiB: on.rssMiB };
+    abuse.summary = summary;
+    abuse.mixCpuShare = on.cpuSeconds / on.seconds;
+    const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`;
+    results.rows.push(
+      row('abuse: redirect, LRU hit, without the mix', offRun, {
+        key: 'abuse-off',
+        rps: abuse.off.rps,
+        rssMiB: { 'api-abuse': off.rssMiB },
+        links: db.links,
+        served: servedFrom(offRun.before, offRun.after),
+        note: [spread(off.runs), `largest event-loop delay ${ms(off.lagSeconds)}`].filter(Boolean).join('; '),
+      }),
+      row('abuse: redirect, LRU hit, paced at half that rate, without the mix', offPaced, {
+        key: 'abuse-off-paced',
+        rps: redirectsPerSecond(offPaced.load),
+        links: db.links,
+        served: servedFrom(offPaced.before, offPaced.after),
+        note: `offered ${Math.round(offPaced.load.rps)}/s of ${pacedRate}/s scheduled`,
+      }),
+      row('abuse: redirect, LRU hit, under the mix', onRun, {
+        key: 'abuse-on',
+        rps: abuse.on.rps,
+        rssMiB: { 'api-abuse': on.rssMiB },
+        links: db.links,
+        served: servedFrom(onRun.before, onRun.after),
+        note: [
+          `${((abuse.on.rps / abuse.off.rps) * 100).toFixed(0)}% of the rate without`,
+          spread(on.runs),
+          `largest event-loop delay ${ms(on.lagSeconds)} under the mix (${on.scrapes} scrapes)`,
+          `API RSS ${Math.round(on.rssMiB)} MiB at most (${Math.round(off.rssMiB)} MiB without)`,
+        ]
+          .filter(Boolean)
+          .join('; '),
+      }),
+      row('abuse: redirect, LRU hit, paced at half that rate, under the mix', onPaced, {
+        key: 'abuse-on-paced',
+        rps: redirectsPerSecond(onPaced.load),
+        links: db.links,
+        served: servedFrom(onPaced.before, onPaced.after),
+        note: `offered ${Math.round(onPaced.load.rps)}/s of ${pacedRate}/s scheduled; the mix from ${ABUSE_SOURCE_ADDRESS}, ${Math.round(summary.seconds)} s in ${on.summaries.length} round(s), ${Math.round(abuse.mixCpuShare * 100)}% of the load CPU: ${abuseSummaryText(summary)}`,
+      }),
+    );
+  } catch (error) {
+    // Reported as the rows' failure: the other rows' figures are still printed and checked.
+    killLoads();
+    const summary = child ? await child.stop().catch(() => null) : null;
+    child = null;
+    if (summary) on.summaries.push(summary);
+    const down = error instanceof ApiDown || hasExited(api.handle.child);
+    const logTail = api.handle.log().trim().split('\n').slice(-3).join(' | ').slice(-800);
+    abuse.failure = `${down ? 'the API died' : 'the run failed'} ${phase}, ${((Date.now() - started) / 1000).toFixed(1)} s into the abuse rows: ${error.message}; end of the API's log: ${logTail}`;
+    if (on.summaries.length) abuse.summary = mergeAbuseSummaries(on.summaries);
+    log(`abuse: ${abuse.failure}`);
+    for (const [key, name] of [
+      ['abuse-off', 'abuse: redirect, LRU hit, without the mix'],
+      ['abuse-on', 'abuse: redirect, LRU hit, under the mix'],
+    ]) {
+      results.rows.push({ key, name, links: db.links, rps: 0, note: `FAILED: ${abuse.failure}${abuse.summary ? `; the mix: ${abuseSummaryText(abuse.summary)}` : ''}` });
+    }
+  } finally {
+    lag.stop();
+    sampler?.stop();
+    if (child) await child.stop().catch(() => undefined);
+    await api.handle.stop();
+    // The bulk creates' links and their audit records (this run's only: ids above those before it).
+    await withDb(db.name, async (c) => {
+      const like = `https://${ABUSE_TARGET_HOST}/%`;
+      await c.query(`DELETE FROM link_audit WHERE id > $1 AND link_id IN (SELECT id FROM links WHERE id > $2 AND target LIKE $3)`, [ids.audit, ids.links, like]);
+      const { rowCount } = await c.query(`DELETE FROM links WHERE id > $1 AND target LIKE $2`, [ids.links, like]);
+      if (rowCount) log(`abuse: deleted the ${rowCount.toLocaleString('en-US')} links the bulk creates made`);
+    }).catch((e) => log(`abuse: could not delete the bulk creates' links: ${e.message}`));
+  }
+}
+
 // ------------------------------------------------------------------ the run
 
 async function main() {
@@ -434,7 +651,7 @@ async function main() {
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom, heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null }, seeds: [], rows: [] };
+  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom, heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null, maxConnections: MAX_CONNECTIONS }, seeds: [], rows: [] };
   const databases = [];
   try {
     for (const links of opts.scales) databases.push(await ensureSeeded(links));
@@ -643,6 +860,12 @@ async function main() {
       );
     }
 
+    // 7. Abuse: LRU hits alone, then under the abuse mix, on one API process.
+    if (opts.rows.has('abuse')) {
+      log('abuse: LRU hits without and under the abuse mix');
+      await abuseRows({ db: main, sinkPort: sink.port, codesFile: hotPicks, results });
+    }
+
     const baselineRps = results.rows[0].rps;
     for (const r of results.rows) if (r.rps !== null && r.ratio === undefined) r.ratio = r.rps / baselineRps;
     results.sink = sink.stats;
@@ -661,6 +884,7 @@ async function main() {
     process.stdout.write(`\n${checks.text}\n`);
     return checks.failed.length > 0 ? 1 : 0;
   } finally {
+    killAbuse();
     await stopAll();
     sink.server.close();
     await deleteKeys(redis, `${redisPrefix}*`).catch(() => undefined);
@@ -679,6 +903,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     log(`${signal}: stopping`);
     killLoads();
+    killAbuse();
     void stopAll();
     setTimeout(() => process.exit(130), 30_000).unref();
   });

@@ -18,9 +18,12 @@ export function parseMetrics(text) {
   return out;
 }
 
-/** Fetches and parses `http://127.0.0.1:<port>/metrics`. */
-export async function scrape(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+/**
+ * Fetches and parses `http://127.0.0.1:<port>/metrics`.
+ * @throws when the answer is not 200 or takes longer than `timeoutMs` (a hung process is an error, not a wait)
+ */
+export async function scrape(port, { timeoutMs = 30_000 } = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`metrics on :${port} answered ${res.status}`);
   return parseMetrics(await res.text());
 }

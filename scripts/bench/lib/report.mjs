@@ -60,7 +60,7 @@ export function formatTable(results) {
     `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? ':' : '-').padEnd(w + 1, '-') + (i === 0 || i === widths.length - 1 ? '-' : ':')).join('|')}|`,
     ...lines.map(fmt),
     '',
-    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}; API node flags: ${results.settings.apiNodeFlags.length ? results.settings.apiNodeFlags.join(' ') : 'none'}${results.settings.apiNodeFlagsFrom ? ` (${results.settings.apiNodeFlagsFrom})` : ''}; V8_HEAP_GROWING_PERCENT ${results.settings.heapGrowingPercent ?? "unset (the app's default)"}`,
+    `load: ${results.loadTool}, ${results.settings.connections} connections, ${results.settings.duration} s per row after ${results.settings.warmup} s warm-up; server on CPU ${results.settings.placement.server ?? 'any'}, load on CPU ${results.settings.placement.load ?? 'any'}; API node flags: ${results.settings.apiNodeFlags.length ? results.settings.apiNodeFlags.join(' ') : 'none'}${results.settings.apiNodeFlagsFrom ? ` (${results.settings.apiNodeFlagsFrom})` : ''}; V8_HEAP_GROWING_PERCENT ${results.settings.heapGrowingPercent ?? "unset (the app's default)"}; HTTP_MAX_CONNECTIONS ${results.settings.maxConnections?.toLocaleString('en-US') ?? "unset (the app's default)"}`,
     `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}${m.redis ? `, Redis ${m.redis}` : ''}`,
     `seeded: ${seeds}; traces exported to the local sink: ${results.sink?.requests ?? 0} requests`,
     // Other work on the machine takes CPU from the pinned server: the load average says how much there was.
@@ -117,6 +117,19 @@ export function checkTargets(results, scales) {
   check('no click lost (committed = redirects served)', c ? c.lost === 0 && c.dropped === 0 : null, c ? `${c.served} served, ${c.committed} committed, ${c.dropped} dropped` : 'not measured');
   const apiRss = Math.max(...results.rows.filter((r) => r.rssMiB).flatMap((r) => Object.entries(r.rssMiB).filter(([k]) => k.startsWith('api')).map(([, v]) => v)));
   check('API RSS < 300 MiB under load', apiRss < 300, `${Math.round(apiRss)} MiB at most`);
+  // The abuse rows: LRU hits under the abuse mix against the same API alone (full-speed rates).
+  const abuse = results.abuse;
+  const abuseDetail = () => {
+    if (abuse.failure) return `FAILED: ${abuse.failure}`;
+    const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+    return `${((abuse.on.rps / abuse.off.rps) * 100).toFixed(0)}%: ${fmtInt(abuse.on.rps)}/s under the mix, ${fmtInt(abuse.off.rps)}/s without; paced p99 ${fmtMs(abuse.on.pacedP99)} ms under, ${fmtMs(abuse.off.pacedP99)} ms without; largest event-loop delay ${ms(abuse.on.lagSeconds)} under, ${ms(abuse.off.lagSeconds)} without`;
+  };
+  check('abuse: LRU-hit redirects under abuse >= 80% of without', abuse ? !abuse.failure && abuse.on.rps >= 0.8 * abuse.off.rps : null, abuse ? abuseDetail() : 'not measured');
+  check(
+    'abuse: API RSS < 300 MiB under abuse',
+    abuse ? !abuse.failure && abuse.on.rssMiB < 300 : null,
+    !abuse ? 'not measured' : abuse.failure ? 'FAILED: see the line above' : `${Math.round(abuse.on.rssMiB)} MiB at most (${Math.round(abuse.off.rssMiB)} MiB without)`,
+  );
   const seed10m = results.seeds.find((s) => s.links === 10_000_000);
   check('loading 10M links < 5 minutes', seed10m ? seed10m.seedSeconds < 300 : null, seed10m ? `${Math.round(seed10m.seedSeconds)} s (secondary indexes ${Math.round(seed10m.indexSeconds)} s of it)` : 'not measured');
   const failed = lines.filter((l) => l.ok === false).map((l) => l.name);
