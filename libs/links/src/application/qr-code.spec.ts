@@ -3,7 +3,6 @@ import { crc32, inflateSync } from 'node:zlib';
 import { encodeQrPng, renderQrCode } from './qr-code';
 
 // The qrcode library's own pixel mapping (what its PNG renderer fills): the reference.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const reference = require('qrcode/lib/renderer/utils') as {
   getOptions(options: object): object;
   getImageWidth(size: number, options: object): number;
