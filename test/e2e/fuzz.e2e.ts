@@ -104,6 +104,10 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   let sent = 0;
   let findings = new Map<string, Finding>();
   const families = new Map<string, number>();
+  /** Valid requests each operation took to reach its 2xx answers, for the log. */
+  const validSent = new Map<string, number>();
+  /** Answers to mutated requests by mutation kind (`status type`: count), for the log. */
+  const mutationAnswers = new Map<string, Map<string, number>>();
   /** The API's RSS (MiB) after boot and after each test, for the log. */
   const rssAfter: Array<[string, number]> = [];
 
@@ -190,6 +194,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
         requests.observe(op, response);
         const answer = `${response.status}${response.status >= 400 ? ` ${problemType(response)?.replace(PROBLEM, '')}` : ''}`;
         byAnswer.set(answer, (byAnswer.get(answer) ?? 0) + 1);
+        validSent.set(op.key, i + 1);
       }
     }
     expect(takeFindings()).toEqual([]);
@@ -207,8 +212,11 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
         const kind = MUTATION_KINDS[i % MUTATION_KINDS.length];
         const valid = await requests.resolve(drafts.next().value as RequestDraft);
         const [mutation] = fc.sample(mutationArbitrary(valid, [kind]), { seed: seedFor(SEED, `mutation ${op.key} ${i}`), numRuns: 1 });
-        await exchange(`${op.key} ${kind} at ${mutation.where}`, mutation.request);
+        const response = await exchange(`${op.key} ${kind} at ${mutation.where}`, mutation.request);
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        const answer = response ? `${response.status} ${problemType(response)?.replace(PROBLEM, '') ?? ''}`.trim() : 'none';
+        const byAnswer = mutationAnswers.get(kind) ?? new Map<string, number>();
+        mutationAnswers.set(kind, byAnswer.set(answer, (byAnswer.get(answer) ?? 0) + 1));
       }
     }
     expect(takeFindings()).toEqual([]);
@@ -428,7 +436,14 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
     expect((await fetch(`${app.managementUrl}/health/live`)).status).toBe(200);
     const rss = rssMiB(app.child.pid as number);
     console.log(
-      `fuzz seed ${SEED}: ${sent} requests, answers ${JSON.stringify(Object.fromEntries(families))}, API VmRSS ${rss.toFixed(1)} MiB; VmRSS after:\n${rssAfter.map(([what, mib]) => `  ${mib.toFixed(1)} MiB  ${what}`).join('\n')}`,
+      [
+        `fuzz seed ${SEED}: ${sent} requests, answers ${JSON.stringify(Object.fromEntries(families))}, API VmRSS ${rss.toFixed(1)} MiB`,
+        'VmRSS after:',
+        ...rssAfter.map(([what, mib]) => `  ${mib.toFixed(1)} MiB  ${what}`),
+        `valid requests sent for ${MIN_SUCCESSES} 2xx answers: ${[...validSent].map(([key, n]) => `${key} ${n}`).join(', ')}`,
+        'answers to mutations:',
+        ...[...mutationAnswers].map(([kind, byAnswer]) => `  ${kind}: ${[...byAnswer].map(([a, n]) => `${n} x ${a}`).join(', ')}`),
+      ].join('\n'),
     );
     expect(rss).toBeLessThan(MAX_RSS_MIB);
   });

@@ -44,7 +44,7 @@ interface Place {
   encoding: 'target' | 'json';
 }
 
-/** Every place of `request` a mutation can change: path and query parameters (declared ones, present or not) and body members. */
+/** Every place of `request` a mutation can change: path and query parameters and body members, declared ones present or not. */
 function placesOf(request: ValidRequest): Place[] {
   const places: Place[] = [];
   for (const p of request.op.parameters) {
@@ -57,7 +57,7 @@ function placesOf(request: ValidRequest): Place[] {
   if (request.body) {
     const schema = request.op.requestBody?.content[request.body.mediaType];
     const sentinel = `\u0000slot-${Math.random().toString(36).slice(2)}\u0000`;
-    for (const slot of slotsOf(request.body.value, schema)) {
+    for (const slot of slotsOf(request.body.value, schema, { absent: true })) {
       const withSentinel = JSON.stringify(replaceAt(request.body.value, slot.pointer, sentinel));
       places.push({
         where: `body ${slot.pointer}`,
@@ -84,7 +84,7 @@ function textsFor(kind: MutationKind, place: Place): string[] {
   const current = typeof place.value === 'string' ? place.value : '';
   switch (kind) {
     case 'lone-surrogate':
-      if (!json) return SURROGATE_ESCAPES.map((s) => `${encodeURIComponent(current.slice(0, 8))}${s}`);
+      if (!json) return SURROGATE_ESCAPES.map((s) => `${encodeURIComponent([...current].slice(0, 8).join('').toWellFormed())}${s}`);
       return ['"\\ud800"', `${JSON.stringify(current).slice(0, -1)}\\ud800"`, `"\\udc00${JSON.stringify(current).slice(1)}`];
     case 'twenty-digits':
       return json ? [...TWENTY_DIGITS, ...TWENTY_DIGITS.map((d) => `"${d}"`)] : TWENTY_DIGITS;

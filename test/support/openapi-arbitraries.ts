@@ -221,11 +221,23 @@ export function schemaArbitrary(schema: JsonSchema, options: SchemaArbitraryOpti
       const missing = required.filter((r) => !(r in properties));
       if (missing.length > 0) throw new Error(`schemaArbitrary: required members without a schema: ${missing.join(', ')}`);
       const members = Object.fromEntries(Object.entries(properties).map(([member, s]) => [member, schemaArbitrary(s, options, member)]));
-      return fc.record(members, { requiredKeys: required });
+      return recordOf(members, required);
     }
     default:
       throw new Error(`schemaArbitrary: type "${types[0]}" is not supported`);
   }
+}
+
+const ABSENT = Symbol('absent');
+
+/**
+ * An arbitrary of objects with the given members, those not in `required`
+ * absent half of the time (fast-check's `record` leaves out one in six,
+ * which rarely draws an object without several of them).
+ */
+export function recordOf(members: Record<string, fc.Arbitrary<unknown>>, required: string[]): fc.Arbitrary<Record<string, unknown>> {
+  const drawn = Object.fromEntries(Object.entries(members).map(([k, arb]) => [k, required.includes(k) ? arb : fc.option(arb, { nil: ABSENT, freq: 2 })]));
+  return fc.record(drawn).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== ABSENT)));
 }
 
 function withoutAnnotations(schema: JsonSchema): JsonSchema {
@@ -263,17 +275,22 @@ export interface JsonSlot {
  * Every member and array item of `value` (not the root), each with the
  * schema that governs it in `schema` (found through `properties`, `items`
  * and the `anyOf`/`oneOf` branch whose `type` matches), or `undefined`
- * where the schema says nothing.
+ * where the schema says nothing. With `absent`, also the members an
+ * object's schema declares that the object lacks (their `value` undefined).
  */
-export function slotsOf(value: unknown, schema: JsonSchema | undefined, pointer = ''): JsonSlot[] {
+export function slotsOf(value: unknown, schema: JsonSchema | undefined, options: { absent?: boolean } = {}, pointer = ''): JsonSlot[] {
   if (value === null || typeof value !== 'object') return [];
   const s = branchFor(value, schema);
+  const properties = s?.properties as Record<string, JsonSchema> | undefined;
   const entries: Array<[string, unknown, JsonSchema | undefined]> = Array.isArray(value)
     ? value.map((v, i) => [String(i), v, s?.items as JsonSchema | undefined])
-    : Object.entries(value).map(([k, v]) => [k, v, (s?.properties as Record<string, JsonSchema> | undefined)?.[k]]);
+    : Object.entries(value).map(([k, v]) => [k, v, properties?.[k]]);
+  if (options.absent && !Array.isArray(value) && properties) {
+    for (const [k, child] of Object.entries(properties)) if (!(k in value)) entries.push([k, undefined, child]);
+  }
   return entries.flatMap(([token, v, child]) => {
     const at = `${pointer}/${token.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    return [{ pointer: at, value: v, schema: branchFor(v, child) }, ...slotsOf(v, child, at)];
+    return [{ pointer: at, value: v, schema: branchFor(v, child) }, ...slotsOf(v, child, options, at)];
   });
 }
 
@@ -288,6 +305,8 @@ export function jsonTypeOf(value: unknown): string {
 function branchFor(value: unknown, schema: JsonSchema | undefined): JsonSchema | undefined {
   const branches = (schema?.anyOf ?? schema?.oneOf) as JsonSchema[] | undefined;
   if (!schema || !branches) return schema;
+  // An absent member takes any branch: the first that is not null.
+  if (value === undefined) return branches.find((b) => b.type !== 'null') ?? schema;
   const type = jsonTypeOf(value);
   const fits = (b: JsonSchema) => {
     const t = b.type;

@@ -1,7 +1,7 @@
 import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
 import type { RawRequest, RawResponse } from './fuzz-http';
-import { JsonSchema, OpenApiOperation, SchemaArbitraryOptions, isJsonMediaType, schemaArbitrary } from './openapi-arbitraries';
+import { JsonSchema, OpenApiOperation, SchemaArbitraryOptions, isJsonMediaType, recordOf, schemaArbitrary } from './openapi-arbitraries';
 
 /**
  * Requests that an OpenAPI 3.1 document says are valid, generated for each
@@ -14,7 +14,9 @@ import { JsonSchema, OpenApiOperation, SchemaArbitraryOptions, isJsonMediaType, 
  * - a parameter or member called like a member of an earlier 2xx answer
  *   (`domain`, `accountId`; `nextCursor` feeds `cursor`) takes one of the
  *   values seen, preferably from the same operation, when it is valid for
- *   its schema; otherwise a value drawn from its schema.
+ *   its schema; otherwise a value drawn from its schema. A continuation
+ *   token (`nextCursor`) only feeds the operation that gave it: another
+ *   list's cursor means nothing there.
  *
  * Nothing names an operation: a route added to the document is covered as
  * it is served.
@@ -110,6 +112,8 @@ export class OpenApiRequests {
   private readonly validators = new WeakMap<JsonSchema, ValidateFunction>();
   /** Values seen by member name, per operation key. */
   private readonly seen = new Map<string, Map<string, unknown[]>>();
+  /** Names fed by continuation tokens (`cursor` from `nextCursor`). */
+  private readonly continuations = new Set<string>();
   private readonly kept = new Map<string, string[]>();
   private readonly producerDrafts = new Map<string, Iterator<RequestDraft>>();
   private readonly arbitraries = new Map<string, fc.Arbitrary<RequestDraft>>();
@@ -152,7 +156,7 @@ export class OpenApiRequests {
       }),
     );
     const record = (list: typeof op.parameters, value: (p: (typeof op.parameters)[number]) => fc.Arbitrary<unknown>) =>
-      fc.record(Object.fromEntries(list.map((p) => [p.name, value(p)])), { requiredKeys: list.filter((p) => p.required).map((p) => p.name) });
+      recordOf(Object.fromEntries(list.map((p) => [p.name, value(p)])), list.filter((p) => p.required).map((p) => p.name));
     const query = record(params('query'), (p) => schemaArbitrary(p.schema, withNames, p.name));
     // Header values must be visible ASCII (RFC 9110 section 5.5); a plain string schema gets a token.
     const headerValue = (p: { name: string; schema: JsonSchema }) =>
@@ -226,7 +230,11 @@ export class OpenApiRequests {
         if (name !== '' && member !== null && typeof member !== 'object') {
           record(name, member);
           const next = /^next([A-Z].*)$/.exec(name);
-          if (next) record(next[1][0].toLowerCase() + next[1].slice(1), member);
+          if (next) {
+            const fed = next[1][0].toLowerCase() + next[1].slice(1);
+            this.continuations.add(fed);
+            record(fed, member);
+          }
         }
         walk(member);
       }
@@ -244,10 +252,10 @@ export class OpenApiRequests {
     return value;
   }
 
-  /** Values seen for `name`: from `op`'s own answers when there are any, else from every operation's. */
+  /** Values seen for `name`: from `op`'s own answers when there are any (only those for a continuation token), else from every operation's. */
   private seenFor(op: OpenApiOperation, name: string): unknown[] {
     const own = this.seen.get(op.key)?.get(name);
-    if (own && own.length > 0) return own;
+    if ((own && own.length > 0) || this.continuations.has(name)) return own ?? [];
     return [...this.seen.values()].flatMap((m) => m.get(name) ?? []);
   }
 
