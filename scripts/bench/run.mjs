@@ -514,12 +514,43 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
     return m;
   };
   const rss = (sampler) => sampler.stop()['api-abuse'] ?? 0;
+  const median = (runs) => [...runs].sort((x, y) => redirectsPerSecond(x.load) - redirectsPerSecond(y.load))[Math.floor((runs.length - 1) / 2)];
+  const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '');
+  const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`;
   let child = null;
   let sampler = null;
   let phase = 'before the first round';
   let offPaced;
   let onPaced;
   let pacedRate;
+  /** The rows alone from the rounds measured so far (all of them, or those before a failure); false when there are none. */
+  const pushOffRows = () => {
+    if (off.runs.length === 0) return false;
+    const offRun = median(off.runs);
+    abuse.off = { rps: redirectsPerSecond(offRun.load), pacedP99: offPaced?.load.latencyMs.p99 ?? null, lagSeconds: off.lagSeconds, rssMiB: off.rssMiB };
+    results.rows.push(
+      row('abuse: redirect, LRU hit, without the mix', offRun, {
+        key: 'abuse-off',
+        rps: abuse.off.rps,
+        rssMiB: { 'api-abuse': off.rssMiB },
+        links: db.links,
+        served: servedFrom(offRun.before, offRun.after),
+        note: [spread(off.runs), `largest event-loop delay ${ms(off.lagSeconds)}`].filter(Boolean).join('; '),
+      }),
+    );
+    if (offPaced) {
+      results.rows.push(
+        row('abuse: redirect, LRU hit, paced at half that rate, without the mix', offPaced, {
+          key: 'abuse-off-paced',
+          rps: redirectsPerSecond(offPaced.load),
+          links: db.links,
+          served: servedFrom(offPaced.before, offPaced.after),
+          note: `offered ${Math.round(offPaced.load.rps)}/s of ${pacedRate}/s scheduled`,
+        }),
+      );
+    }
+    return true;
+  };
   const started = Date.now();
   try {
     for (let round = 1; round <= opts.repeat; round++) {
@@ -559,32 +590,13 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
       if (!last) await whileAlive(api, () => sleep(2_000));
     }
 
-    const median = (runs) => [...runs].sort((x, y) => redirectsPerSecond(x.load) - redirectsPerSecond(y.load))[Math.floor((runs.length - 1) / 2)];
-    const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '');
-    const offRun = median(off.runs);
     const onRun = median(on.runs);
     const summary = mergeAbuseSummaries(on.summaries);
-    abuse.off = { rps: redirectsPerSecond(offRun.load), pacedP99: offPaced.load.latencyMs.p99, lagSeconds: off.lagSeconds, rssMiB: off.rssMiB };
     abuse.on = { rps: redirectsPerSecond(onRun.load), pacedP99: onPaced.load.latencyMs.p99, lagSeconds: on.lagSeconds, rssMiB: on.rssMiB };
     abuse.summary = summary;
     abuse.mixCpuShare = on.cpuSeconds / on.seconds;
-    const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`;
+    pushOffRows();
     results.rows.push(
-      row('abuse: redirect, LRU hit, without the mix', offRun, {
-        key: 'abuse-off',
-        rps: abuse.off.rps,
-        rssMiB: { 'api-abuse': off.rssMiB },
-        links: db.links,
-        served: servedFrom(offRun.before, offRun.after),
-        note: [spread(off.runs), `largest event-loop delay ${ms(off.lagSeconds)}`].filter(Boolean).join('; '),
-      }),
-      row('abuse: redirect, LRU hit, paced at half that rate, without the mix', offPaced, {
-        key: 'abuse-off-paced',
-        rps: redirectsPerSecond(offPaced.load),
-        links: db.links,
-        served: servedFrom(offPaced.before, offPaced.after),
-        note: `offered ${Math.round(offPaced.load.rps)}/s of ${pacedRate}/s scheduled`,
-      }),
       row('abuse: redirect, LRU hit, under the mix', onRun, {
         key: 'abuse-on',
         rps: abuse.on.rps,
@@ -595,7 +607,7 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
           `${((abuse.on.rps / abuse.off.rps) * 100).toFixed(0)}% of the rate without`,
           spread(on.runs),
           `largest event-loop delay ${ms(on.lagSeconds)} under the mix (${on.scrapes} scrapes)`,
-          `API RSS ${Math.round(on.rssMiB)} MiB at most (${Math.round(off.rssMiB)} MiB without)`,
+          `API RSS ${Math.round(on.rssMiB)} MiB at most (${Math.round(abuse.off.rssMiB)} MiB without)`,
         ]
           .filter(Boolean)
           .join('; '),
@@ -615,16 +627,21 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
     child = null;
     if (summary) on.summaries.push(summary);
     const down = error instanceof ApiDown || hasExited(api.handle.child);
-    const logTail = api.handle.log().trim().split('\n').slice(-3).join(' | ').slice(-800);
+    // A crash's own lines (a stack, V8's fatal error), not the access log's.
+    const logTail = api.handle
+      .log()
+      .trim()
+      .split('\n')
+      .filter((l) => !/"msg":"request (completed|failed)"/.test(l))
+      .slice(-4)
+      .join(' | ')
+      .slice(-800);
     abuse.failure = `${down ? 'the API died' : 'the run failed'} ${phase}, ${((Date.now() - started) / 1000).toFixed(1)} s into the abuse rows: ${error.message}; end of the API's log: ${logTail}`;
     if (on.summaries.length) abuse.summary = mergeAbuseSummaries(on.summaries);
     log(`abuse: ${abuse.failure}`);
-    for (const [key, name] of [
-      ['abuse-off', 'abuse: redirect, LRU hit, without the mix'],
-      ['abuse-on', 'abuse: redirect, LRU hit, under the mix'],
-    ]) {
-      results.rows.push({ key, name, links: db.links, rps: 0, note: `FAILED: ${abuse.failure}${abuse.summary ? `; the mix: ${abuseSummaryText(abuse.summary)}` : ''}` });
-    }
+    const failed = (key, name) => ({ key, name, links: db.links, rps: 0, note: `FAILED: ${abuse.failure}${abuse.summary ? `; the mix: ${abuseSummaryText(abuse.summary)}` : ''}` });
+    if (!pushOffRows()) results.rows.push(failed('abuse-off', 'abuse: redirect, LRU hit, without the mix'));
+    results.rows.push(failed('abuse-on', 'abuse: redirect, LRU hit, under the mix'));
   } finally {
     lag.stop();
     sampler?.stop();

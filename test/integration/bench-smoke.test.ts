@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { REPO_ROOT } from '../support/child-process';
 import { ADMIN_URL, REDIS_URL } from '../support/test-env';
 
@@ -21,11 +24,27 @@ const ROWS: [string, RegExp][] = [
   ['cache-Redis hit', /^redirect, cache-Redis hit/],
   ['cold', /^redirect, cold \(PostgreSQL\), /],
   ['cold, paced', /^redirect, cold, paced at 5,000\/s, /],
+  ['abuse, without the mix', /^abuse: redirect, LRU hit, without the mix$/],
+  ['abuse, paced, without the mix', /^abuse: redirect, LRU hit, paced at half that rate, without the mix$/],
+  ['abuse, under the mix', /^abuse: redirect, LRU hit, under the mix$/],
+  ['abuse, paced, under the mix', /^abuse: redirect, LRU hit, paced at half that rate, under the mix$/],
 ];
 
-function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** What `--out` writes of the abuse rows (scripts/bench/run.mjs): the mix's summary, or why the rows failed. */
+interface AbuseResults {
+  failure: string | null;
+  summary?: {
+    bulkBytes: number;
+    bulkLimitBytes: number;
+    nested: { attempts: number; answered: Record<string, number> };
+    wrongKeys: { attempts: number; answered: Record<string, number> };
+    bulk: { attempts: number; answered: Record<string, number> };
+  };
+}
+
+function runBench(outDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', 'bench', '--', '--smoke', '--no-build', '--admin-url', ADMIN_URL, '--redis-url', REDIS_URL], {
+    const child = spawn('npm', ['run', '-s', 'bench', '--', '--smoke', '--no-build', '--admin-url', ADMIN_URL, '--redis-url', REDIS_URL, '--out', outDir], {
       cwd: REPO_ROOT,
       env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,10 +66,13 @@ function tableRows(stdout: string): string[][] {
 
 describe('npm run bench -- --smoke', () => {
   let result: { code: number | null; stdout: string; stderr: string };
+  const outDir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
 
   beforeAll(async () => {
-    result = await runBench();
+    result = await runBench(outDir);
   }, 240_000);
+
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
   it('exits 0', () => {
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-4000) }).toEqual({ code: 0, stderr: '' });
@@ -94,5 +116,20 @@ describe('npm run bench -- --smoke', () => {
     const m = /(\d+) served, (\d+) committed, (\d+) dropped/.exec(row[row.length - 1]);
     expect(m).not.toBeNull();
     expect(Number(m![2])).toBe(Number(m![1]));
+  });
+
+  it('runs the abuse mix against the API: keyless 4 MiB nested bodies and wrong keys answered 401, bulk creates within the bulk limit and never refused', () => {
+    const abuse = (JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')) as { abuse: AbuseResults }).abuse;
+    expect(abuse.failure).toBeNull();
+    const mix = abuse.summary!;
+    const only401 = (answered: Record<string, number>) => ({ statuses: Object.keys(answered), some: (answered['401'] ?? 0) > 0 });
+    expect(only401(mix.nested.answered)).toEqual({ statuses: ['401'], some: true });
+    expect(only401(mix.wrongKeys.answered)).toEqual({ statuses: ['401'], some: true });
+    // Built to the limit less 1 KiB of slack, and within 1,000 bytes of that (one per item at most).
+    expect(mix.bulkLimitBytes - mix.bulkBytes).toBeGreaterThanOrEqual(1_024);
+    expect(mix.bulkLimitBytes - mix.bulkBytes).toBeLessThan(1_024 + 1_000 + 16);
+    // A 10 MiB bulk create takes seconds, longer than the smoke run's mix: any answer there was must be a 200.
+    expect(mix.bulk.attempts).toBeGreaterThan(0);
+    expect(Object.keys(mix.bulk.answered).filter((status) => status !== '200')).toEqual([]);
   });
 });
