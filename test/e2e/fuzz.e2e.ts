@@ -78,6 +78,17 @@ const instant = fc
     const local = new Date(Date.now() + offsetMs + zoneMinutes * 60_000).toISOString();
     return `${fraction ? local.slice(0, -1) : local.slice(0, 19)}${zone}`;
   });
+/** Values for the string formats of JSON Schema 2020-12 (validation section 7.3) a document may use. */
+const FORMATS: Record<string, fc.Arbitrary<string>> = {
+  'date-time': instant,
+  date: instant.map((s) => s.slice(0, 10)),
+  uuid: fc.uuid(),
+  uri: targetUrl,
+  hostname: fc.domain(),
+  email: fc.emailAddress(),
+  ipv4: fc.ipV4(),
+  ipv6: fc.ipV6(),
+};
 const BY_NAME = new Map<string, fc.Arbitrary<unknown>>([
   ['url', targetUrl],
   ['alias', alias],
@@ -158,7 +169,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
         if (response) requests.observe(op, response);
         return response;
       },
-      { headers: { authorization: ADMIN, accept: 'application/json' }, byName, formats: { 'date-time': instant, uuid: fc.uuid() } },
+      { headers: { authorization: ADMIN, accept: 'application/json' }, byName, formats: FORMATS },
       SEED,
     );
   });

@@ -48,24 +48,35 @@ export class FuzzHttpClient {
   /**
    * Sends one request and reads the whole answer.
    *
-   * @throws when the connection fails or closes before an answer, when the
-   *   exchange exceeds the timeout, or when Node refuses the request as
-   *   written (e.g. a control character in the path).
+   * @throws when the connection fails or closes before an answer (a reset
+   *   of a reused kept-alive connection is retried once), when the exchange
+   *   exceeds the timeout, or when Node refuses the request as written
+   *   (e.g. a control character in the path).
    */
   send(request: RawRequest): Promise<RawResponse> {
+    return this.attempt(request).catch((error: Error & { reusedSocket?: boolean }) => {
+      // A kept-alive connection the server closed just as it was reused resets before any answer: one retry on a new one (Node's guidance for agents).
+      if (error.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') return this.attempt(request);
+      throw error;
+    });
+  }
+
+  private attempt(request: RawRequest): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...request.headers };
       const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
       if (body) headers['content-length'] = body.length;
       let settled = false;
+      let answered = false;
       const settle = (error: Error | undefined, response?: RawResponse) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (error) reject(error);
+        if (error) reject(Object.assign(error, { reusedSocket: req.reusedSocket && !answered }));
         else resolve(response as RawResponse);
       };
       const req = http.request({ host: this.origin.hostname, port: this.origin.port, method: request.method.toUpperCase(), path: request.path, headers, agent: this.agent }, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
