@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { runConnFlood, startCompiledAppWithFdLimit } from '../support/conn-flood';
@@ -210,6 +211,10 @@ describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
     const seen = sampler.stop();
     console.log(`fd limit ${LOW_FD_LIMIT}: open fds peak ${seen.peakFds}, RSS peak ${(seen.peakRssKiB / 1024).toFixed(1)} MiB; attacker: ${JSON.stringify(flood)}`);
     expect({ exitCode: app.child.exitCode, signal: app.child.signalCode, vanished: seen.vanished }).toEqual({ exitCode: null, signal: null, vanished: false });
+    // The limit applied, and the attempts used it up: accepts failed with EMFILE.
+    expect(/^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${app.child.pid}/limits`, 'utf8'))?.slice(1)).toEqual([String(LOW_FD_LIMIT), String(LOW_FD_LIMIT)]);
+    expect(seen.peakFds).toBeGreaterThanOrEqual(LOW_FD_LIMIT - 8);
+    expect(flood.connected).toBe(EMFILE_ATTEMPTS);
     // Serves again, redirects and writes (a new database connection may be needed), from another address.
     const deadline = Date.now() + 10_000;
     let redirect = 0;

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import path from 'node:path';
+import { parse } from 'yaml';
 import { TEST_ADMIN_KEY } from './test-env';
 
 /**
@@ -11,6 +13,21 @@ import { TEST_ADMIN_KEY } from './test-env';
  * descriptors, and a runner of `slowhttptest`. Every loop is bounded in
  * count and time; every target is a loopback address.
  */
+
+/**
+ * `NODE_OPTIONS` of the API container as the Helm chart deploys it
+ * (`api.nodeOptions` in charts/shortener/values.yaml: the V8 heap sizes).
+ * A process started without them lets V8 size its heap for the machine, and
+ * its memory then says nothing about the deployed one.
+ *
+ * @throws when the chart's values hold no `api.nodeOptions` string.
+ */
+export function chartApiNodeOptions(): string {
+  const values = parse(readFileSync(path.resolve(__dirname, '../../charts/shortener/values.yaml'), 'utf8')) as { api?: { nodeOptions?: unknown } };
+  const options = values.api?.nodeOptions;
+  if (typeof options !== 'string') throw new Error('charts/shortener/values.yaml has no api.nodeOptions string');
+  return options;
+}
 
 /** The loopback address the redirect probe binds: the attackers use 127.0.0.1. */
 export const PROBE_ADDRESS = '127.0.0.2';
@@ -209,6 +226,8 @@ export interface ProcessReport {
   peakFds: number;
   /** Whether the process was gone at some sample (/proc/<pid> missing). */
   vanished: boolean;
+  /** CPU time (user + system, seconds) the process used while sampled. */
+  cpuSeconds: number;
 }
 
 /** A running sampler: {@link stop} ends it. */
@@ -235,12 +254,24 @@ export function openFds(pid: number): number | null {
   }
 }
 
+/** CPU time (user + system, seconds) a process has used, from /proc/<pid>/stat; null when the process is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Samples a process's VmRSS and open file descriptors every `intervalMs`
  * (250 ms by default) until stopped, or for at most `maxDurationMs`.
  */
 export function startProcessSampler(pid: number, intervalMs = 250, maxDurationMs = 120_000): ProcessSampler {
-  const report: ProcessReport = { samples: 0, peakRssKiB: 0, lastRssKiB: 0, peakFds: 0, vanished: false };
+  const report: ProcessReport = { samples: 0, peakRssKiB: 0, lastRssKiB: 0, peakFds: 0, vanished: false, cpuSeconds: 0 };
+  const cpuAtStart = cpuSeconds(pid) ?? 0;
   const sample = () => {
     const rss = rssKiB(pid);
     const fds = openFds(pid);
@@ -261,7 +292,8 @@ export function startProcessSampler(pid: number, intervalMs = 250, maxDurationMs
       clearInterval(interval);
       clearTimeout(cap);
       sample();
-      return { ...report };
+      const cpu = cpuSeconds(pid);
+      return { ...report, cpuSeconds: cpu === null ? NaN : cpu - cpuAtStart };
     },
   };
 }
