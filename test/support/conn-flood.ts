@@ -49,7 +49,8 @@ function runAttacker(options: FloodOptions): Promise<FloodReport> {
   const { output } = captureOutput(child);
   const bound = (options.openTimeoutMs ?? 30_000) + options.holdMs + 25_000;
   const killer = setTimeout(() => child.kill('SIGKILL'), bound);
-  return new Promise((resolve, reject) =>
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(killer);
       const line = output()
@@ -57,8 +58,8 @@ function runAttacker(options: FloodOptions): Promise<FloodReport> {
         .find((l) => l.startsWith('{"attempted"'));
       if (code !== 0 || !line) reject(new Error(`the flood attacker exited with ${code}:\n${output().slice(-2000)}`));
       else resolve(JSON.parse(line) as FloodReport);
-    }),
-  );
+    });
+  });
 }
 
 function addReports(a: FloodReport, b: FloodReport): FloodReport {
@@ -87,12 +88,13 @@ function addReports(a: FloodReport, b: FloodReport): FloodReport {
  * file-descriptor limit set to `fdLimit` (soft and hard) by `prlimit`,
  * which execs Node: the child's pid is the app's.
  *
- * @throws when the build is missing, the process exits, or it is not ready
- *   within {@link READY_TIMEOUT_MS}.
+ * @throws when the build or `prlimit` is missing, the process exits, or it
+ *   is not ready within {@link READY_TIMEOUT_MS}.
  */
 export async function startCompiledAppWithFdLimit(name: 'api' | 'worker', fdLimit: number, overrides: Record<string, string> = {}): Promise<CompiledApp> {
   const main = path.join(ROOT, `dist/apps/${name}/src/main.js`);
   if (!existsSync(main)) throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` first`);
+  if (!existsSync(PRLIMIT)) throw new Error(`${PRLIMIT} is missing (util-linux)`);
   const [port, managementPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
   const child = spawn(PRLIMIT, [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, main], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

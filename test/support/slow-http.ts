@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
@@ -345,11 +345,13 @@ export function slowHttpArgs(mode: SlowHttpMode, url: string, connections: numbe
  * Runs `slowhttptest` in one mode against a loopback URL and parses its
  * status output. It is killed (SIGKILL) if it runs 30 s past its duration.
  *
- * @throws when the URL is not on a loopback address.
+ * @throws when the URL is not on a loopback address, or `slowhttptest` is
+ *   not installed.
  */
 export async function runSlowHttpTest(mode: SlowHttpMode, url: string, options: { connections?: number; rate?: number; durationS?: number } = {}): Promise<SlowHttpReport> {
   const { connections = 1_000, rate = 1_000, durationS = 30 } = options;
   if (!/^http:\/\/127\.\d+\.\d+\.\d+[:/]/.test(url)) throw new Error(`slowhttptest runs against loopback addresses only, not ${url}`);
+  if (!existsSync(SLOWHTTPTEST)) throw new Error(`${SLOWHTTPTEST} is missing: apt-get install slowhttptest`);
   const args = slowHttpArgs(mode, url, connections, rate, durationS);
   const started = performance.now();
   const child = spawn(SLOWHTTPTEST, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -357,8 +359,10 @@ export async function runSlowHttpTest(mode: SlowHttpMode, url: string, options: 
   child.stdout.on('data', (d: Buffer) => (output += d.toString('latin1')));
   child.stderr.on('data', (d: Buffer) => (output += d.toString('latin1')));
   const killer = setTimeout(() => child.kill('SIGKILL'), (durationS + 30) * 1_000);
-  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  clearTimeout(killer);
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  }).finally(() => clearTimeout(killer));
   // Its status blocks are coloured for a terminal.
   const plain = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const last: Record<string, number> = {};
