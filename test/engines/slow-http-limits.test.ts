@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { runConnFlood, startCompiledAppWithFdLimit } from '../support/conn-flood';
 import {
@@ -11,6 +12,7 @@ import {
   rawExchange,
   type RawResponse,
   startProcessSampler,
+  tcpState,
 } from '../support/slow-http';
 import { TEST_ADMIN_KEY } from '../support/test-env';
 
@@ -140,6 +142,43 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
     expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
   }, 30_000);
 
+  it('a reader that stops taking the response is cut after HTTP_BODY_TIMEOUT_MS', async () => {
+    // Ten pipelined requests for the 1.5 MB docs bundle, never read: more
+    // than the kernel's buffers on both sides hold, so the server's writes stall.
+    const asset = '/api/docs/swagger-ui-bundle.js';
+    const size = Number((await fetchHead(`${app.url}${asset}`))['content-length']);
+    const socket = connect({ host: '127.0.0.1', port });
+    try {
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.pause();
+      let ending = '';
+      socket.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
+      socket.once('end', () => (ending ||= 'end'));
+      const sent = performance.now();
+      socket.write(`GET ${asset} HTTP/1.1\r\nHost: short.example\r\n\r\n`.repeat(10));
+      let cutAfterMs = NaN;
+      while (performance.now() - sent < MARGIN * BODY_TIMEOUT_MS) {
+        if (tcpState(port, socket.localPort!) !== 'ESTABLISHED') {
+          cutAfterMs = performance.now() - sent;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      const drained = performance.now();
+      while (!ending && performance.now() - drained < 5_000) await new Promise((r) => setTimeout(r, 20));
+      console.log(`stalled reader cut ${cutAfterMs.toFixed(0)} ms after its requests (bound ${BODY_TIMEOUT_MS} ms), ${received} of ${10 * size} bytes delivered, ${ending}`);
+      expect(cutAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+      expect(cutAfterMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS);
+      expect(ending).not.toBe('');
+      expect(received).toBeLessThan(10 * size);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('connections beyond HTTP_MAX_CONNECTIONS are closed at once, unanswered, and the held ones keep being served', async () => {
     const redirect = `GET /${code} HTTP/1.1\r\nHost: short.example\r\n\r\n`;
     const held: KeptConnection[] = [];
@@ -243,6 +282,19 @@ function fetchStatus(url: string, localAddress: string): Promise<number> {
     });
     req.once('timeout', () => req.destroy());
     req.once('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** Response headers of `HEAD url`, on a connection of its own that is closed afterwards. */
+function fetchHead(url: string): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'HEAD', agent: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.headers);
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer from ${url} within 5 s`)));
+    req.once('error', reject);
     req.end();
   });
 }

@@ -130,6 +130,37 @@ export function rawExchange(port: number, steps: RawStep[], options: { deadlineM
   });
 }
 
+/** TCP states of /proc/net/tcp (include/net/tcp_states.h), by their hex code. */
+const TCP_STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '02': 'SYN_SENT',
+  '03': 'SYN_RECV',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT',
+  '07': 'CLOSE',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0A': 'LISTEN',
+  '0B': 'CLOSING',
+};
+
+/**
+ * The kernel's TCP state (e.g. `ESTABLISHED`, `FIN_WAIT1`) of the IPv4
+ * socket on this network namespace whose local port is `localPort` and
+ * remote port `remotePort`, from /proc/net/tcp; null when there is none.
+ * Tells whether a server has closed its side of a connection while the
+ * client has not read what is queued before the FIN.
+ */
+export function tcpState(localPort: number, remotePort: number): string | null {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, remote, state] = line.trim().split(/\s+/);
+    if (local?.endsWith(`:${hex(localPort)}`) && remote?.endsWith(`:${hex(remotePort)}`)) return TCP_STATES[state] ?? state;
+  }
+  return null;
+}
+
 /** What the redirect probe measured. */
 export interface ProbeReport {
   sent: number;
