@@ -1,6 +1,7 @@
-import QRCode from 'qrcode';
-import { promisify } from 'node:util';
-import { crc32, deflate } from 'node:zlib';
+import { DomainError } from '@shortener/common';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { QrRenderTask } from './qr-code.worker';
 
 /** A rendered QR code. */
 export interface QrImage {
@@ -8,94 +9,80 @@ export interface QrImage {
   body: Buffer | string;
 }
 
-/** Error correction level of every QR code the API renders. */
-const ERROR_CORRECTION = 'M';
-/** Quiet zone, in modules (ISO/IEC 18004 asks for 4). */
-const MARGIN = 4;
-/** Pixels per module when the asked width is too small to hold the symbol (the `qrcode` library's default scale). */
-const FALLBACK_SCALE = 4;
+/**
+ * Worker threads that render QR codes. The `qrcode` library's PNG renderer
+ * fills and filters 4 bytes per pixel in JavaScript (0.5-1.3 s for a 2048 px
+ * PNG), so it runs off the event loop; one thread keeps the other core for
+ * the event loop on a 2-core pod.
+ */
+export const QR_RENDER_THREADS = 1;
+/** QR codes that may wait for a thread; one more is refused with 503 `overloaded` (at most about 16 x 0.5-1.3 s of waiting). */
+export const QR_RENDER_QUEUE = 16;
+/** `Retry-After` of a refused QR code, in seconds: the time a thread takes for the largest PNG. */
+export const QR_RENDER_RETRY_AFTER_SECONDS = 1;
 
-const deflateAsync = promisify(deflate);
+// The worker beside this file: qr-code.worker.js in dist/, qr-code.worker.ts under Jest (which runs the sources).
+const WORKER_FILE = path.join(__dirname, `qr-code.worker${path.extname(__filename)}`);
 
 /**
- * Renders a QR code (ISO/IEC 18004, error correction level M, 4-module quiet
- * zone) of a short URL: the symbol from the `qrcode` library, as SVG by the
- * library, as PNG by {@link encodeQrPng} (the same pixels as the library's
- * PNG renderer, in a fraction of its event-loop time).
- * @param size width and height in pixels (PNG) or the SVG's width/height attributes.
+ * A bounded pool of worker threads (piscina) rendering QR codes with the
+ * `qrcode` library: at most `threads` render at once and `queue` more wait;
+ * beyond that a render is refused at once. The threads start on the first
+ * render; idle ones do not keep the process alive.
  */
-export async function renderQrCode(text: string, format: 'png' | 'svg', size: number): Promise<QrImage> {
-  if (format === 'svg') {
-    return { contentType: 'image/svg+xml', body: await QRCode.toString(text, { errorCorrectionLevel: ERROR_CORRECTION, margin: MARGIN, width: size, type: 'svg' }) };
-  }
-  return { contentType: 'image/png', body: await encodeQrPng(QRCode.create(text, { errorCorrectionLevel: ERROR_CORRECTION }).modules, size) };
-}
+export class QrCodeRenderer {
+  private pool: Piscina<QrRenderTask, Uint8Array | string> | undefined;
+  private accepted = 0;
 
-/** The modules of a QR symbol: `size` x `size`, row-major, non-zero for dark. */
-export interface QrModules {
-  size: number;
-  data: ArrayLike<number | boolean>;
-}
+  constructor(
+    private readonly threads: number,
+    private readonly queue: number,
+  ) {}
 
-/**
- * A QR symbol as a PNG (W3C PNG, ISO/IEC 15948): 1-bit grayscale, black
- * modules on white with a {@link MARGIN}-module quiet zone, mapped to
- * pixels as the `qrcode` library's renderer maps them (a module is
- * `width / (modules + 8)` pixels, possibly fractional; when `width` cannot
- * hold the symbol at one pixel per module, {@link FALLBACK_SCALE} pixels per
- * module). The library's renderer fills and filters 4 bytes per pixel in
- * JavaScript (about 0.3-1 s of event loop at 2048 pixels); here each
- * distinct scanline is built once and copied, and the compression runs on
- * the libuv thread pool.
- * @param width the asked width and height in pixels
- * @returns the PNG file
- */
-export async function encodeQrPng(modules: QrModules, width: number): Promise<Buffer> {
-  const n = modules.size;
-  const scale = width >= n + 2 * MARGIN ? width / (n + 2 * MARGIN) : FALLBACK_SCALE;
-  const pixels = Math.floor((n + 2 * MARGIN) * scale);
-  const scaledMargin = MARGIN * scale;
-  // The module row or column a pixel shows, or -1 in the quiet zone.
-  const moduleAt = new Int32Array(pixels);
-  for (let p = 0; p < pixels; p += 1) {
-    moduleAt[p] = p >= scaledMargin && p < pixels - scaledMargin ? Math.floor((p - scaledMargin) / scale) : -1;
-  }
-  const rowBytes = 1 + Math.ceil(pixels / 8);
-  const light = Buffer.alloc(rowBytes, 0xff);
-  // Filter type 0 (None) leads every scanline.
-  light[0] = 0;
-  const rows = new Map<number, Buffer>();
-  const scanline = (row: number): Buffer => {
-    if (row < 0) return light;
-    let line = rows.get(row);
-    if (line === undefined) {
-      line = Buffer.from(light);
-      for (let p = 0; p < pixels; p += 1) {
-        const column = moduleAt[p];
-        // 1-bit grayscale: 0 is black.
-        if (column >= 0 && modules.data[row * n + column]) line[1 + (p >> 3)] &= ~(0x80 >> (p & 7));
-      }
-      rows.set(row, line);
+  /**
+   * Renders a QR code (ISO/IEC 18004, error correction level M, 4-module
+   * quiet zone) of `text` on a worker thread.
+   * @param size width and height in pixels (PNG) or the SVG's width/height attributes.
+   * @throws DomainError `overloaded` (503, `retryAfterSeconds` for `Retry-After`) when `threads + queue` renders are already running or waiting.
+   */
+  async render(text: string, format: 'png' | 'svg', size: number): Promise<QrImage> {
+    // Counted here, synchronously, so the bound holds while the threads are still starting.
+    if (this.accepted >= this.threads + this.queue) {
+      throw new DomainError('overloaded', `${this.accepted} QR codes are being rendered or waiting; retry after ${QR_RENDER_RETRY_AFTER_SECONDS} s`, {
+        retryAfterSeconds: QR_RENDER_RETRY_AFTER_SECONDS,
+      });
     }
-    return line;
-  };
-  const raw = Buffer.allocUnsafe(pixels * rowBytes);
-  for (let p = 0; p < pixels; p += 1) scanline(moduleAt[p]).copy(raw, p * rowBytes);
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(pixels, 0);
-  header.writeUInt32BE(pixels, 4);
-  // Bit depth 1, color type 0 (grayscale), deflate, adaptive filtering, no interlace.
-  header.set([1, 0, 0, 0, 0], 8);
-  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', await deflateAsync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    this.accepted += 1;
+    try {
+      const body = await this.threadPool().run({ text, format, size });
+      if (typeof body === 'string') return { contentType: 'image/svg+xml', body };
+      return { contentType: 'image/png', body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
+    } finally {
+      this.accepted -= 1;
+    }
+  }
+
+  /** Stops the threads; renders still running are rejected. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  private threadPool(): Piscina<QrRenderTask, Uint8Array | string> {
+    this.pool ??= new Piscina({ filename: WORKER_FILE, minThreads: this.threads, maxThreads: this.threads, maxQueue: this.queue });
+    return this.pool;
+  }
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const renderer = new QrCodeRenderer(QR_RENDER_THREADS, QR_RENDER_QUEUE);
 
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
+/**
+ * Renders a QR code of a short URL on the process's QR code pool
+ * ({@link QR_RENDER_THREADS} threads, {@link QR_RENDER_QUEUE} waiting).
+ * @param size width and height in pixels (PNG) or the SVG's width/height attributes.
+ * @throws DomainError `overloaded` when the pool's queue is full.
+ */
+export function renderQrCode(text: string, format: 'png' | 'svg', size: number): Promise<QrImage> {
+  return renderer.render(text, format, size);
 }
