@@ -1,19 +1,10 @@
-import { Clock, DomainError } from '@shortener/common';
+import { Clock, DomainError, MAX_INSTANT_MS, MIN_INSTANT_MS } from '@shortener/common';
 import { Granularity, bucketCeil, bucketMs, bucketStart, utcDay } from './utc-bucket.math';
 
 /** At most this many series points per request (hour: about 41 days; day: about 2.7 years). */
 export const MAX_STATS_POINTS = 1_000;
 /** Points of the default range when `from` is absent: the last day hourly, the last 30 days daily. */
 export const DEFAULT_STATS_POINTS: Record<Granularity, number> = { hour: 24, day: 30 };
-
-/**
- * The range's buckets lie within [0001-01-01T00:00:00Z, 9999-12-31T23:59:59.999Z]:
- * PostgreSQL's calendar has no year 0, and the response's RFC 3339 instants
- * have four-digit years.
- */
-export const EARLIEST_STATS_MS = Date.parse('0001-01-01T00:00:00Z');
-/** See {@link EARLIEST_STATS_MS}: the latest instant a range may end at (exclusive). */
-export const LATEST_STATS_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** The stats request's range as given (RFC 3339 instants with offsets, already format-checked). */
 export interface StatsRangeQuery {
@@ -47,7 +38,7 @@ export interface StatsRange {
  * @param clock the source of "now" (the default `to`).
  * @throws DomainError `stats-range-invalid` when `from` is not before `to`,
  *   the range has more than {@link MAX_STATS_POINTS} points, or its buckets
- *   reach outside [{@link EARLIEST_STATS_MS}, {@link LATEST_STATS_MS}]
+ *   reach outside [{@link MIN_INSTANT_MS}, {@link MAX_INSTANT_MS}]
  *   (these name the parameter in `errors`, as validation errors do).
  */
 export function planStatsRange(q: StatsRangeQuery, clock: Clock): StatsRange {
@@ -64,14 +55,14 @@ export function planStatsRange(q: StatsRangeQuery, clock: Clock): StatsRange {
   if (fromMs !== undefined && fromMs >= toMs) {
     throw new DomainError('stats-range-invalid', `from (${q.from}) must be before to (${q.to ?? new Date(toMs).toISOString()})`, { from: q.from, to: q.to });
   }
-  if (start < EARLIEST_STATS_MS) {
+  if (start < MIN_INSTANT_MS) {
     const [pointer, detail] =
       fromMs === undefined
         ? ['/to', `the default range (${DEFAULT_STATS_POINTS[q.granularity]} ${q.granularity} buckets up to to) would start before 0001-01-01T00:00:00Z: give from`]
         : ['/from', 'must not be before 0001-01-01T00:00:00Z'];
     throw new DomainError('stats-range-invalid', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] });
   }
-  if (end > LATEST_STATS_MS) {
+  if (end > MAX_INSTANT_MS) {
     const detail = `ceiled to the ${q.granularity}, must not be after 9999-12-31T23:59:59.999Z`;
     throw new DomainError('stats-range-invalid', `/to: ${detail}`, { errors: [{ pointer: '/to', detail }] });
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instant, LONE_SURROGATE_DETAIL, MAX_INSTANT_MS, MIN_INSTANT_MS, text } from './input.schemas';
+import { instant, LONE_SURROGATE_DETAIL, text } from './input.schemas';
 import { bulkCreateLinksSchema, RefusedBulkItem } from './link.schemas';
 
 const issues = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues.map((i) => [i.path.join('/'), i.message]) ?? [];
@@ -16,7 +16,6 @@ describe(text.name, () => {
 
 describe(instant.name, () => {
   it('takes 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z in UTC', () => {
-    expect([MIN_INSTANT_MS, MAX_INSTANT_MS].map((ms) => new Date(ms).toISOString())).toEqual(['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']);
     for (const v of ['0001-01-01T00:00:00Z', '0001-01-01T01:00:00+01:00', '9999-12-31T23:59:59.999Z', '9999-12-31T22:59:59-01:00']) {
       expect(issues(instant(), v)).toEqual([]);
     }

@@ -1,3 +1,4 @@
+import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '@shortener/common';
 import { z } from 'zod';
 
 /** The validation detail of a string holding a lone surrogate. */
@@ -16,20 +17,6 @@ export const LONE_SURROGATE_DETAIL = 'must not contain a lone surrogate (U+D800-
 export function text(): z.ZodString {
   return z.string().refine((s) => s.isWellFormed(), LONE_SURROGATE_DETAIL);
 }
-
-/**
- * Earliest instant the API accepts: 0001-01-01T00:00:00Z. RFC 3339 can
- * write year 0000, but PostgreSQL's calendar has no year 0 (it is 1 BC), so
- * a day of it could not be queried.
- */
-export const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00Z');
-/**
- * Latest instant the API accepts: 9999-12-31T23:59:59.999Z, the last one an
- * RFC 3339 UTC timestamp (a four-digit year) can spell, so every instant
- * the API takes it can also answer (`Date.prototype.toISOString` writes
- * `+010000-...` after it).
- */
-export const MAX_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 const INSTANT_RANGE_DETAIL = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC';
 
