@@ -21,7 +21,7 @@ async function bootstrap(): Promise<void> {
   await app.init();
   const management = await startManagementServer(app, config);
   installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, httpServer: app.getHttpServer() as Server, management });
-  await app.listen({ host: config.http.host, port: config.http.port });
+  await app.listen({ host: config.http.host, port: config.http.port, backlog: config.http.listenBacklog });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   app.get(ProcessLifecycle).markReady();

@@ -23,6 +23,7 @@ describe(loadConfig.name, () => {
       bodyTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       maxConnections: 10_000,
+      listenBacklog: 4_096,
       maxConnectionsPerAddress: 1_000,
       keepAliveTimeoutMs: 72_000,
     });

@@ -32,6 +32,8 @@ export interface AppConfig {
     bodyTimeoutMs: number;
     requestTimeoutMs: number;
     maxConnections: number;
+    /** Listen backlog (connections not yet accepted). */
+    listenBacklog: number;
     /** 0: no cap per peer address. */
     maxConnectionsPerAddress: number;
     maxEventLoopDelayMs: number;
@@ -172,6 +174,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      listenBacklog: e.HTTP_LISTEN_BACKLOG,
       maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       maxEventLoopDelayMs: e.HTTP_MAX_EVENT_LOOP_DELAY_MS,
       corsOrigins: e.CORS_ORIGINS,

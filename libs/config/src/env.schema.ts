@@ -43,6 +43,8 @@ export const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   /** Open connections of the public listener per process; more are closed as they arrive. */
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** Connections waiting to be accepted (the listen backlog; the kernel caps it at net.core.somaxconn). */
+  HTTP_LISTEN_BACKLOG: int(1, 65_535).default(4_096),
   /** Open connections from one peer address per process (0: no cap); behind a proxy the peer is the proxy. */
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(0, 1_000_000).default(1_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),

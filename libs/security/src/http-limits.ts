@@ -1,4 +1,4 @@
-import { DomainError } from '@shortener/common';
+import { closeTimedOutSocket, DomainError } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
 import type { FastifyInstance, onSendHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, Server } from 'node:http';
@@ -57,6 +57,8 @@ const LOG_INTERVAL_MS = 10_000;
  * - `HTTP_MAX_CONNECTIONS_PER_ADDRESS` (0: off): a connection from a peer
  *   address that already holds that many is closed at once, so one client
  *   cannot take every slot (behind a proxy the peer is the proxy);
+ * - a socket idle for `HTTP_BODY_TIMEOUT_MS` is closed, with a 408 problem
+ *   when its request's answer has not started ({@link closeTimedOutSocket});
  * - an accept that fails (`EMFILE`, `ENFILE`) is logged, at most once per
  *   10 s with a count, instead of being thrown as the server's unhandled
  *   `error` event; libuv keeps accepting once descriptors free up.
@@ -80,6 +82,7 @@ export function installConnectionLimits(server: Server, config: AppConfig, logge
     refused = 0;
     acceptErrors = 0;
   };
+  server.on('timeout', closeTimedOutSocket);
   server.on('drop', () => {
     refused += 1;
     report();

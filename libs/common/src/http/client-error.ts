@@ -29,3 +29,21 @@ export function writeClientErrorProblem(error: Error & { code?: string }, socket
     error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? CLIENT_ERROR_RESPONSES.timeout : CLIENT_ERROR_RESPONSES.malformed;
   socket.end(response);
 }
+
+/**
+ * The server's `timeout` handler (the socket was idle for
+ * `HTTP_BODY_TIMEOUT_MS`): a request whose body stalled gets a 408
+ * `request-timeout` problem and the connection closes once it is written;
+ * an idle keep-alive connection, a connection that never sent a request, a
+ * response the client stopped reading or a handler that outlived the
+ * timeout is closed at once (as Node does without this handler).
+ */
+export function closeTimedOutSocket(socket: Socket): void {
+  // Node's own socket timeout handling reads the same internal: the response the socket is writing.
+  const response = (socket as Socket & { _httpMessage?: { headersSent: boolean; req?: { complete: boolean } } | null })._httpMessage;
+  if (response && !response.headersSent && response.req?.complete === false && socket.writable) {
+    socket.end(CLIENT_ERROR_RESPONSES.timeout, () => socket.destroy());
+    return;
+  }
+  socket.destroy();
+}
