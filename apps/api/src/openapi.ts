@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
+import path from 'node:path';
 import { ModulesContainer } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, PROBLEM_TYPES, ProblemCode, problemTypeUri, sendProblem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { bodyLimitOf } from '@shortener/security';
+import { bodyLimitOf, DownloadSlots, StaticBody, staticBody } from '@shortener/security';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { stringify as stringifyYaml } from 'yaml';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -49,13 +53,94 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
   return document;
 }
 
-/** Serves the document at `/api/openapi.json` and the docs UI at `/api/docs`. */
-export function serveOpenApi(app: NestFastifyApplication): void {
-  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
-    jsonDocumentUrl: 'api/openapi.json',
-    yamlDocumentUrl: 'api/openapi.yaml',
-    ui: true,
+/** The docs UI's files served from swagger-ui-dist, and their media types. */
+const DOCS_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+  'favicon-16x16.png': 'image/png',
+};
+
+/**
+ * The docs page: no inline script (the CSP allows none), the UI's
+ * configuration is `swagger-ui-init.js`. Its links are relative to where it
+ * is served from (`/api/docs`, or `/api/docs/`, where `base` is `./`).
+ */
+const docsPage = (base: string) => `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>Swagger UI</title>
+  <link rel="stylesheet" type="text/css" href="${base}swagger-ui.css">
+  <link rel="icon" type="image/png" href="${base}favicon-32x32.png" sizes="32x32">
+  <link rel="icon" type="image/png" href="${base}favicon-16x16.png" sizes="16x16">
+  <style>html { box-sizing: border-box; overflow-y: scroll; } *, *:before, *:after { box-sizing: inherit; } body { margin: 0; background: #fafafa; } .swagger-ui .topbar .download-url-wrapper { display: none; }</style>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${base}swagger-ui-bundle.js"></script>
+<script src="${base}swagger-ui-standalone-preset.js"></script>
+<script src="${base}swagger-ui-init.js"></script>
+</body>
+</html>
+`;
+
+/** Relative to `/api/docs/`: the UI loads the document this API serves. */
+const DOCS_INIT = `window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: new URL('../openapi.json', window.location.href.replace(/\\/?$/, '/')).href,
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: 'StandaloneLayout',
   });
+};
+`;
+
+/**
+ * Serves the document at `/api/openapi.json` (and `/api/openapi.yaml`) and
+ * the docs UI (Swagger UI, from swagger-ui-dist) at `/api/docs`. Every body
+ * is built once and held in memory, and sent through {@link DownloadSlots}:
+ * one Buffer shared by every client, at most `HTTP_MAX_DOWNLOADS` in flight
+ * per process until their clients have read them, each reset after
+ * `HTTP_SEND_TIMEOUT_MS`. Only the files the page loads are served (not the
+ * package's source maps or other bundles). The document is built at the
+ * first request, once every controller is registered.
+ */
+export function serveOpenApi(app: NestFastifyApplication): void {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  const slots = new DownloadSlots(config.http.maxDownloads, config.http.sendTimeoutMs);
+  const fastify = app.getHttpAdapter().getInstance();
+  const assetsDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  const bodies = new Map<string, StaticBody>();
+  for (const [file, type] of Object.entries(DOCS_ASSETS)) bodies.set(`/api/docs/${file}`, staticBody(readFileSync(path.join(assetsDir, file)), type));
+  bodies.set('/api/docs/swagger-ui-init.js', staticBody(Buffer.from(DOCS_INIT), 'application/javascript; charset=utf-8'));
+  let documents: Map<string, StaticBody> | undefined;
+  const documentBody = (url: string): StaticBody => {
+    if (!documents) {
+      const document = buildOpenApiDocument(app);
+      documents = new Map([
+        ['/api/openapi.json', staticBody(Buffer.from(JSON.stringify(document)), 'application/json; charset=utf-8')],
+        ['/api/openapi.yaml', staticBody(Buffer.from(stringifyYaml(document, { aliasDuplicateObjects: false })), 'text/yaml; charset=utf-8')],
+      ]);
+    }
+    return documents.get(url)!;
+  };
+  const pages = { plain: staticBody(Buffer.from(docsPage('./docs/')), 'text/html; charset=utf-8'), slash: staticBody(Buffer.from(docsPage('./')), 'text/html; charset=utf-8') };
+  const serve = (url: string, body: (request: FastifyRequest) => StaticBody) =>
+    fastify.get(url, (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return slots.send(request, reply, body(request));
+      } catch (error) {
+        sendProblem(request, reply, error);
+        return reply;
+      }
+    });
+  for (const url of ['/api/openapi.json', '/api/openapi.yaml']) serve(url, () => documentBody(url));
+  for (const [url, body] of bodies) serve(url, () => body);
+  // The router ignores a trailing slash, so /api/docs/ lands here too.
+  serve('/api/docs', (request) => (request.url.split('?')[0].endsWith('/') ? pages.slash : pages.plain));
 }
 
 /** A nestjs-zod DTO class: its name is the component name, its schema the source of truth. */

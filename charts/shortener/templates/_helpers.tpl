@@ -100,6 +100,8 @@ HTTP_HEADERS_TIMEOUT_MS: {{ $c.http.headersTimeoutMs | quote }}
 HTTP_BODY_TIMEOUT_MS: {{ $c.http.bodyTimeoutMs | quote }}
 HTTP_REQUEST_TIMEOUT_MS: {{ $c.http.requestTimeoutMs | quote }}
 HTTP_MAX_CONNECTIONS: {{ $c.http.maxConnections | quote }}
+HTTP_MAX_DOWNLOADS: {{ $c.http.maxDownloads | quote }}
+HTTP_SEND_TIMEOUT_MS: {{ $c.http.sendTimeoutMs | quote }}
 HTTP_LISTEN_BACKLOG: {{ $c.http.listenBacklog | quote }}
 HTTP_MAX_CONNECTIONS_PER_ADDRESS: {{ $c.http.maxConnectionsPerAddress | quote }}
 TRUSTED_PROXIES: {{ join "," $c.http.trustedProxies | quote }}

@@ -24,6 +24,8 @@ describe(loadConfig.name, () => {
       requestTimeoutMs: 30_000,
       maxConnections: 10_000,
       listenBacklog: 4_096,
+      maxDownloads: 32,
+      sendTimeoutMs: 60_000,
       maxConnectionsPerAddress: 1_000,
       keepAliveTimeoutMs: 72_000,
     });

@@ -32,6 +32,10 @@ export interface AppConfig {
     bodyTimeoutMs: number;
     requestTimeoutMs: number;
     maxConnections: number;
+    /** Documentation downloads in flight per process. */
+    maxDownloads: number;
+    /** Time (ms) a client has to read a documentation download. */
+    sendTimeoutMs: number;
     /** Listen backlog (connections not yet accepted). */
     listenBacklog: number;
     /** 0: no cap per peer address. */
@@ -175,6 +179,8 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       listenBacklog: e.HTTP_LISTEN_BACKLOG,
+      maxDownloads: e.HTTP_MAX_DOWNLOADS,
+      sendTimeoutMs: e.HTTP_SEND_TIMEOUT_MS,
       maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       maxEventLoopDelayMs: e.HTTP_MAX_EVENT_LOOP_DELAY_MS,
       corsOrigins: e.CORS_ORIGINS,

@@ -43,6 +43,10 @@ export const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   /** Open connections of the public listener per process; more are closed as they arrive. */
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** Documentation downloads (docs UI assets, OpenAPI document) in flight per process, each until its client read it all. */
+  HTTP_MAX_DOWNLOADS: int(1, 10_000).default(32),
+  /** Longest a documentation download may take the client to read before its connection is reset. */
+  HTTP_SEND_TIMEOUT_MS: int(1_000, 3_600_000).default(60_000),
   /** Connections waiting to be accepted (the listen backlog; the kernel caps it at net.core.somaxconn). */
   HTTP_LISTEN_BACKLOG: int(1, 65_535).default(4_096),
   /** Open connections from one peer address per process (0: no cap); behind a proxy the peer is the proxy. */

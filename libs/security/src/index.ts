@@ -5,3 +5,4 @@ export * from './ratelimit-headers';
 export * from './redirect-rate-limiter';
 export * from './security.module';
 export * from './http-limits';
+export * from './download-slots';
