@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instant, LONE_SURROGATE_DETAIL, text } from './input.schemas';
+import { instant, LONE_SURROGATE_DETAIL, storableText, targetText, text } from './input.schemas';
 import { bulkCreateLinksSchema, RefusedBulkItem } from './link.schemas';
 
 const issues = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues.map((i) => [i.path.join('/'), i.message]) ?? [];
@@ -11,6 +11,19 @@ describe(text.name, () => {
 
   it.each(['\ud800', 'a\udc00b', '\ude00\ud83d'])('refuses the lone surrogate in %p', (value) => {
     expect(issues(text(), value)).toEqual([['', LONE_SURROGATE_DETAIL]]);
+  });
+});
+
+describe(targetText.name, () => {
+  it('refuses a lone surrogate and leaves U+0000 to the target policy', () => {
+    expect([issues(targetText(), 'https://example.com/\ud800'), issues(targetText(), 'https://example.com/\u0000')]).toEqual([[['', LONE_SURROGATE_DETAIL]], []]);
+  });
+});
+
+describe(storableText.name, () => {
+  it('replaces each lone surrogate and each U+0000 with U+FFFD, and keeps pairs', () => {
+    expect(storableText('k\ud800\u0000x\ud83d\ude00\udc00')).toBe('k\ufffd\ufffdx\ud83d\ude00\ufffd');
+    expect(issues(text(), storableText('\u0000\ud800'))).toEqual([]);
   });
 });
 

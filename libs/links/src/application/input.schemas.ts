@@ -10,12 +10,31 @@ export const LONE_SURROGATE_DETAIL = 'must not contain a lone surrogate (U+D800-
  * client write as an escape (`"\ud800"`). PostgreSQL stores text and jsonb
  * as UTF-8, which cannot encode one: a jsonb parameter fails its statement
  * and a text parameter is stored with U+FFFD in its place. Every string
- * schema of an API input starts from this one, so a refused string is a 400
- * `validation-failed` naming its member (and, in a bulk create, fails its
- * item alone).
+ * schema of an API input starts from this one (a target URL from
+ * {@link targetText}), so a refused string is a 400 `validation-failed`
+ * naming its member (and, in a bulk create, fails its item alone).
  */
 export function text(): z.ZodString {
+  return targetText();
+}
+
+/**
+ * The string schema of a target URL: refuses lone surrogates as
+ * {@link text} does, and leaves U+0000 to the target policy, which refuses
+ * it with every other control character as `target-control-character`.
+ */
+export function targetText(): z.ZodString {
   return z.string().refine((s) => s.isWellFormed(), LONE_SURROGATE_DETAIL);
+}
+
+/**
+ * `s` made storable in PostgreSQL text and jsonb: each lone surrogate and
+ * each U+0000 replaced by U+FFFD (the Unicode replacement character). For
+ * text the API writes back, such as a refused member's name in a problem
+ * that is kept as an idempotent response.
+ */
+export function storableText(s: string): string {
+  return s.toWellFormed().replaceAll('\u0000', '\ufffd');
 }
 
 const INSTANT_RANGE_DETAIL = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC';
