@@ -86,9 +86,9 @@ const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'
  *   member ({@link findNulCharacter}, {@link findLoneSurrogate}). Left to
  *   more precise checks: U+0000 in body members named `url` (the target
  *   policy refuses every control character in a target with its own problem
- *   type, `target-control-character`, CASES C11), and lone surrogates in
- *   body members named `items` (the bulk create's link schemas refuse them
- *   per item, so one bad item fails alone).
+ *   type, `target-control-character`, CASES C11), and both in body members
+ *   named `items` (the bulk create's link schemas refuse them per item, so
+ *   one bad item fails alone).
  */
 export async function installHttpHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
@@ -193,10 +193,11 @@ function findString(value: unknown, matches: (s: string) => boolean, skipMembers
   return null;
 }
 
+// Bulk create items: the link schemas refuse U+0000 and lone surrogates too, per item, so one bad item fails alone.
+const BULK_ITEMS = 'items';
 // Targets: normalizeTarget refuses control characters with `target-control-character`.
-const NUL_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['url']);
-// Bulk create items: the link schemas refuse lone surrogates too, per item, so one bad item fails alone.
-const SURROGATES_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['items']);
+const NUL_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set(['url', BULK_ITEMS]);
+const SURROGATES_CHECKED_ELSEWHERE: ReadonlySet<string> = new Set([BULK_ITEMS]);
 
 /** What the hook refuses in request text, in order: a finder, the problem's detail, the body members it leaves to others. */
 const TEXT_RULES = [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instant, LONE_SURROGATE_DETAIL, storableText, targetText, text } from './input.schemas';
+import { instant, LONE_SURROGATE_DETAIL, NUL_DETAIL, storableText, targetText, text } from './input.schemas';
 import { bulkCreateLinksSchema, RefusedBulkItem } from './link.schemas';
 
 const issues = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues.map((i) => [i.path.join('/'), i.message]) ?? [];
@@ -11,6 +11,17 @@ describe(text.name, () => {
 
   it.each(['\ud800', 'a\udc00b', '\ude00\ud83d'])('refuses the lone surrogate in %p', (value) => {
     expect(issues(text(), value)).toEqual([['', LONE_SURROGATE_DETAIL]]);
+  });
+
+  it.each(['\u0000', 'a\u0000b'])('refuses U+0000 in %p', (value) => {
+    expect(issues(text(), value)).toEqual([['', NUL_DETAIL]]);
+  });
+
+  it('names both faults of a string that has both', () => {
+    expect(issues(text(), '\u0000\ud800')).toEqual([
+      ['', LONE_SURROGATE_DETAIL],
+      ['', NUL_DETAIL],
+    ]);
   });
 });
 
@@ -46,7 +57,8 @@ describe(instant.name, () => {
 describe('bulkCreateLinksSchema', () => {
   it('keeps a refused item in its place, with its issues, and parses the others', () => {
     const bad = { url: 'https://example.com/', title: 'a\ud800', 'x/~y': 1 };
-    const parsed = bulkCreateLinksSchema.parse({ items: [{ url: 'https://example.com/a' }, bad, null] });
+    const nul = { url: 'https://example.com/', tags: ['ok', 'a\u0000'] };
+    const parsed = bulkCreateLinksSchema.parse({ items: [{ url: 'https://example.com/a' }, bad, null, nul] });
     expect(parsed.items[0]).toEqual({ url: 'https://example.com/a', redirectType: 302, forwardQuery: true, tags: [] });
     expect(parsed.items.slice(1).map((i) => i instanceof RefusedBulkItem && [i.input, i.issues])).toEqual([
       [
@@ -57,6 +69,7 @@ describe('bulkCreateLinksSchema', () => {
         ],
       ],
       [null, [{ pointer: '', detail: 'Invalid input: expected object, received null' }]],
+      [nul, [{ pointer: '/tags/1', detail: NUL_DETAIL }]],
     ]);
   });
 

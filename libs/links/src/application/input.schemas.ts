@@ -3,19 +3,22 @@ import { z } from 'zod';
 
 /** The validation detail of a string holding a lone surrogate. */
 export const LONE_SURROGATE_DETAIL = 'must not contain a lone surrogate (U+D800-U+DFFF)';
+/** The validation detail of a string holding U+0000. */
+export const NUL_DETAIL = 'must not contain U+0000';
 
 /**
- * A string schema that refuses text that is not well-formed UTF-16: a lone
- * surrogate code unit (U+D800-U+DFFF without its pair), which JSON lets a
- * client write as an escape (`"\ud800"`). PostgreSQL stores text and jsonb
- * as UTF-8, which cannot encode one: a jsonb parameter fails its statement
- * and a text parameter is stored with U+FFFD in its place. Every string
+ * A string schema that refuses text PostgreSQL cannot store: a lone
+ * surrogate code unit (U+D800-U+DFFF without its pair, not well-formed
+ * UTF-16), which JSON lets a client write as an escape (`"\ud800"`), and
+ * U+0000 (`"\u0000"`). PostgreSQL stores text and jsonb as UTF-8 without
+ * NUL bytes: a lone surrogate fails a jsonb parameter's statement and is
+ * stored as U+FFFD in a text parameter; U+0000 fails either. Every string
  * schema of an API input starts from this one (a target URL from
  * {@link targetText}), so a refused string is a 400 `validation-failed`
  * naming its member (and, in a bulk create, fails its item alone).
  */
 export function text(): z.ZodString {
-  return targetText();
+  return targetText().refine((s) => !s.includes('\u0000'), NUL_DETAIL);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { problem, ProblemDetails } from '@shortener/common';
 import { REDIRECT_TYPES } from '@shortener/database';
 import { z } from 'zod';
-import { instant, text } from './input.schemas';
+import { instant, storableText, targetText, text } from './input.schemas';
 import { LINK_STATES } from './link-state';
 
 const redirectType = z.union(REDIRECT_TYPES.map((t) => z.literal(t)) as [z.ZodLiteral<301>, z.ZodLiteral<302>, z.ZodLiteral<307>, z.ZodLiteral<308>]);
@@ -9,7 +9,7 @@ const tag = text().trim().min(1).max(64);
 const title = text().max(500);
 // The real target limit is configured (MAX_TARGET_LENGTH_BYTES) and checked by
 // the domain with a clear problem; this only bounds what is parsed at all.
-const url = text().min(1).max(65_536);
+const url = targetText().min(1).max(65_536);
 
 /** `POST /api/v1/links` body (DESIGN.md section 3). Unknown members are refused. */
 export const createLinkSchema = z
@@ -52,11 +52,11 @@ export class RefusedBulkItem {
   /**
    * The item's 400 `validation-failed` problem, its pointers made absolute
    * in the request body (`/items/<index>/...`). The texts are made
-   * well-formed (a lone surrogate in a member name becomes U+FFFD): the
-   * problem may be stored as an idempotent response.
+   * storable (a lone surrogate or U+0000 in a member name becomes U+FFFD):
+   * the problem may be stored as an idempotent response.
    */
   problem(index: number): ProblemDetails {
-    const errors = this.issues.map((i) => ({ pointer: `/items/${index}${i.pointer}`.toWellFormed(), detail: i.detail.toWellFormed() }));
+    const errors = this.issues.map((i) => ({ pointer: storableText(`/items/${index}${i.pointer}`), detail: storableText(i.detail) }));
     return problem('validation-failed', errors.map((e) => `${e.pointer}: ${e.detail}`).join('; '), { errors });
   }
 }
