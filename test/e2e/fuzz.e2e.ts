@@ -153,7 +153,8 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   }
 
   beforeAll(async () => {
-    app = await startCompiledApp('api');
+    // The pods' heap sizes: RSS is checked against the pod's budget.
+    app = await startCompiledApp('api', {}, { chartHeap: true });
     rssAfter.push(['boot', rssMiB(app.child.pid as number)]);
     client = new FuzzHttpClient(app.url);
     db = new Client({ connectionString: databaseUrl(workerDatabaseName()) });

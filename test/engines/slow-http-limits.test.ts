@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
-import { runConnFlood, startCompiledAppWithFdLimit } from '../support/conn-flood';
+import { runConnFlood } from '../support/conn-flood';
 import {
   createProbeLink,
   openKeptConnection,
@@ -28,6 +28,8 @@ const BODY_TIMEOUT_MS = 500;
 const REQUEST_TIMEOUT_MS = 2_000;
 const TRICKLE_EVERY_MS = 100;
 const MAX_CONNECTIONS = 50;
+const MAX_DOWNLOADS = 4;
+const SEND_TIMEOUT_MS = 1_000;
 const MARGIN = 5;
 // Timers fire up to a few milliseconds early relative to performance.now() on the other side.
 const EARLY_TOLERANCE_MS = 20;
@@ -80,6 +82,8 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       HTTP_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
       HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
       HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+      HTTP_MAX_DOWNLOADS: String(MAX_DOWNLOADS),
+      HTTP_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
     });
     port = Number(new URL(app.url).port);
     code = await createProbeLink(app.url);
@@ -143,10 +147,16 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
   }, 30_000);
 
   it('a reader that stops taking the response is cut after HTTP_BODY_TIMEOUT_MS', async () => {
-    // Ten pipelined requests for the 1.5 MB docs bundle, never read: more
-    // than the kernel's buffers on both sides hold, so the server's writes stall.
-    const asset = '/api/docs/swagger-ui-bundle.js';
-    const size = Number((await fetchHead(`${app.url}${asset}`))['content-length']);
+    // Ten pipelined pages of 100 links with 7.5 kB targets (about 800 kB
+    // each), never read: more than the kernel's buffers on both sides hold,
+    // so the server's writes stall.
+    const auth = `Bearer ${TEST_ADMIN_KEY}`;
+    const items = Array.from({ length: 100 }, (_, i) => ({ url: `https://example.com/${i}?pad=${'p'.repeat(7_500)}` }));
+    const bulk = await fetch(`${app.url}/api/v1/links/bulk`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
+    expect(bulk.status).toBe(200);
+    const page = `GET /api/v1/links?limit=100 HTTP/1.1\r\nHost: short.example\r\nAuthorization: ${auth}\r\n\r\n`;
+    const size = Number((await fetch(`${app.url}/api/v1/links?limit=100`, { headers: { authorization: auth } }).then((r) => r.arrayBuffer())).byteLength);
+    expect(size).toBeGreaterThan(700_000);
     const socket = connect({ host: '127.0.0.1', port });
     try {
       await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -155,9 +165,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       socket.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
       socket.once('end', () => (ending ||= 'end'));
       const sent = performance.now();
-      socket.write(`GET ${asset} HTTP/1.1\r\nHost: short.example\r\n\r\n`.repeat(10));
+      socket.write(page.repeat(10));
       let cutAfterMs = NaN;
-      while (performance.now() - sent < MARGIN * BODY_TIMEOUT_MS) {
+      while (performance.now() - sent < MARGIN * BODY_TIMEOUT_MS + 2_000) {
         if (tcpState(port, socket.localPort!) !== 'ESTABLISHED') {
           cutAfterMs = performance.now() - sent;
           break;
@@ -171,11 +181,51 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       while (!ending && performance.now() - drained < 5_000) await new Promise((r) => setTimeout(r, 20));
       console.log(`stalled reader cut ${cutAfterMs.toFixed(0)} ms after its requests (bound ${BODY_TIMEOUT_MS} ms), ${received} of ${10 * size} bytes delivered, ${ending}`);
       expect(cutAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
-      expect(cutAfterMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS);
+      // The requests themselves take their share of the bound: ten pages are read from PostgreSQL and serialized first.
+      expect(cutAfterMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS + 2_000);
       expect(ending).not.toBe('');
       expect(received).toBeLessThan(10 * size);
     } finally {
       socket.destroy();
+    }
+  });
+
+  it('documentation downloads: at most HTTP_MAX_DOWNLOADS in flight until read, the next 503 with Retry-After, unread ones reset after HTTP_SEND_TIMEOUT_MS', async () => {
+    const asset = '/api/docs/swagger-ui-bundle.js';
+    const stalled = Array.from({ length: MAX_DOWNLOADS }, () => connect({ host: '127.0.0.1', port }));
+    const endings: string[] = [];
+    try {
+      const started = performance.now();
+      for (const socket of stalled) {
+        await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+        socket.pause();
+        socket.on('error', (e: NodeJS.ErrnoException) => endings.push(e.code ?? e.message));
+        socket.write(`GET ${asset} HTTP/1.1\r\nHost: short.example\r\n\r\n`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const refused = await fetch(`${app.url}${asset}`);
+      expect({ status: refused.status, retryAfter: refused.headers.get('retry-after'), type: ((await refused.json()) as { type: string }).type }).toEqual({
+        status: 503,
+        retryAfter: '1',
+        type: PROBLEM_TYPE('overloaded'),
+      });
+      // The unread downloads are reset once HTTP_SEND_TIMEOUT_MS has passed: the server's sockets disappear, their slots free up.
+      const deadline = performance.now() + MARGIN * SEND_TIMEOUT_MS;
+      while (stalled.some((socket) => tcpState(port, socket.localPort!) !== null) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const resetAfterMs = performance.now() - started;
+      for (const socket of stalled) socket.resume();
+      while (endings.length < MAX_DOWNLOADS && performance.now() < deadline + 2_000) await new Promise((r) => setTimeout(r, 20));
+      console.log(`stalled downloads ended ${JSON.stringify(endings)} after ${resetAfterMs.toFixed(0)} ms (bound ${SEND_TIMEOUT_MS} ms)`);
+      expect(endings).toEqual(Array(MAX_DOWNLOADS).fill('ECONNRESET'));
+      expect(resetAfterMs).toBeGreaterThanOrEqual(SEND_TIMEOUT_MS - EARLY_TOLERANCE_MS);
+      expect(resetAfterMs).toBeLessThanOrEqual(MARGIN * SEND_TIMEOUT_MS);
+      // A client that reads the whole download gives its slot back: more downloads than slots, one after another.
+      for (let i = 0; i < MAX_DOWNLOADS + 2; i += 1) {
+        const res = await fetch(`${app.url}${asset}`);
+        expect([res.status, (await res.arrayBuffer()).byteLength]).toEqual([200, 1_556_354]);
+      }
+    } finally {
+      for (const socket of stalled) socket.destroy();
     }
   });
 
@@ -242,7 +292,7 @@ describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
   });
 
   it(`survives ${EMFILE_ATTEMPTS} connection attempts that exhaust them (EMFILE) and serves again afterwards`, async () => {
-    app = await startCompiledAppWithFdLimit('api', LOW_FD_LIMIT);
+    app = await startCompiledApp('api', {}, { fdLimit: LOW_FD_LIMIT });
     const port = Number(new URL(app.url).port);
     const code = await createProbeLink(app.url);
     const sampler = startProcessSampler(app.child.pid!, 100);

@@ -2,7 +2,6 @@ import { get } from 'node:http';
 import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { type FloodReport, runConnFlood } from '../support/conn-flood';
 import {
-  chartApiNodeOptions,
   createProbeLink,
   openFds,
   rssKiB,
@@ -50,7 +49,7 @@ describe('the compiled API under slow-HTTP attacks and a connection flood, with 
   });
 
   beforeEach(async () => {
-    app = await startCompiledApp('api', { NODE_OPTIONS: chartApiNodeOptions() });
+    app = await startCompiledApp('api', {}, { chartHeap: true });
     port = Number(new URL(app.url).port);
     code = await createProbeLink(app.url);
     idleFds = openFds(app.child.pid!) ?? 0;

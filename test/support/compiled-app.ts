@@ -4,6 +4,7 @@ import path from 'node:path';
 import { freeTcpPort, pollUntil } from './owned-services';
 import { testEnv } from './test-env';
 import { captureOutput } from './child-process';
+import { chartNodeOptions } from '../../scripts/node-options.mjs';
 
 const ROOT = path.resolve(__dirname, '../..');
 /**
@@ -14,6 +15,9 @@ const ROOT = path.resolve(__dirname, '../..');
 export const READY_TIMEOUT_MS = 90_000;
 /** The tracing bootstrap the `start:*` scripts `--require` before the app. */
 export const TRACING_REGISTER = path.join(ROOT, 'dist/libs/observability/src/tracing/register.js');
+
+/** util-linux `prlimit`: runs a command with other resource limits (lowering them needs no privilege). */
+export const PRLIMIT = '/usr/bin/prlimit';
 
 /** A compiled app (`npm run build`) running as a child process, as in production. */
 export interface CompiledApp {
@@ -36,7 +40,9 @@ export interface CompiledApp {
  * `--require` of the tracing register script when `tracing` is set) on free
  * ports, with this Jest worker's environment ({@link testEnv}) plus
  * `overrides`, and waits until its management server answers
- * `/health/ready` with 200.
+ * `/health/ready` with 200. `chartHeap` gives it the chart's Node options
+ * (the pods' heap sizes, charts/shortener/values.yaml); `fdLimit` starts it
+ * under that file-descriptor limit (soft and hard, through `prlimit`).
  *
  * @throws when the build is missing, the process exits, or it is not ready
  *   within {@link READY_TIMEOUT_MS}.
@@ -44,16 +50,19 @@ export interface CompiledApp {
 export async function startCompiledApp(
   name: 'api' | 'worker',
   overrides: Record<string, string> = {},
-  options: { tracing?: boolean } = {},
+  options: { tracing?: boolean; chartHeap?: boolean; fdLimit?: number } = {},
 ): Promise<CompiledApp> {
   const main = path.join(ROOT, `dist/apps/${name}/src/main.js`);
   if (!existsSync(main) || (options.tracing && !existsSync(TRACING_REGISTER))) {
     throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` before the e2e tests`);
   }
   const [port, managementPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
-  const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
+  const heap: Record<string, string> = options.chartHeap ? { NODE_OPTIONS: chartNodeOptions(name) } : {};
+  const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...heap, ...overrides }) };
   const args = [...(options.tracing ? ['--require', TRACING_REGISTER] : []), main];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // prlimit execs Node, so the child's pid is the app's.
+  const [command, commandArgs] = options.fdLimit ? [PRLIMIT, [`--nofile=${options.fdLimit}:${options.fdLimit}`, '--', process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, logLines } = captureOutput(child);
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const managementUrl = `http://127.0.0.1:${managementPort}`;

@@ -1,19 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captureOutput } from './child-process';
-import type { CompiledApp } from './compiled-app';
-import { READY_TIMEOUT_MS } from './compiled-app';
 import type { FloodOptions, FloodReport } from './conn-flood-attacker';
-import { freeTcpPort, pollUntil } from './owned-services';
-import { testEnv } from './test-env';
 
 export type { FloodReport } from './conn-flood-attacker';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ATTACKER = path.join(__dirname, 'conn-flood-attacker.ts');
-/** util-linux `prlimit`: runs a command with other resource limits (lowering them needs no privilege). */
-export const PRLIMIT = '/usr/bin/prlimit';
 
 /** The hard limit of open files of this process (from /proc/self/limits); Infinity when unlimited. */
 export function hardFdLimit(): number {
@@ -79,57 +73,4 @@ function addReports(a: FloodReport, b: FloodReport): FloodReport {
     openMs: Math.max(a.openMs, b.openMs),
     heldMs: Math.max(a.heldMs, b.heldMs),
   };
-}
-
-/**
- * Starts `dist/apps/<name>/src/main.js` like {@link startCompiledApp} (free
- * ports, this Jest worker's environment plus `overrides`, ready once the
- * management server answers `/health/ready` with 200), but with its
- * file-descriptor limit set to `fdLimit` (soft and hard) by `prlimit`,
- * which execs Node: the child's pid is the app's.
- *
- * @throws when the build or `prlimit` is missing, the process exits, or it
- *   is not ready within {@link READY_TIMEOUT_MS}.
- */
-export async function startCompiledAppWithFdLimit(name: 'api' | 'worker', fdLimit: number, overrides: Record<string, string> = {}): Promise<CompiledApp> {
-  const main = path.join(ROOT, `dist/apps/${name}/src/main.js`);
-  if (!existsSync(main)) throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` first`);
-  if (!existsSync(PRLIMIT)) throw new Error(`${PRLIMIT} is missing (util-linux)`);
-  const [port, managementPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
-  const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
-  const child = spawn(PRLIMIT, [`--nofile=${fdLimit}:${fdLimit}`, '--', process.execPath, main], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const { output, logLines } = captureOutput(child);
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const managementUrl = `http://127.0.0.1:${managementPort}`;
-  const app: CompiledApp = {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    managementUrl,
-    output,
-    logLines,
-    exited,
-    stop: async (timeoutMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.kill('SIGTERM');
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-  try {
-    await pollUntil(
-      `${name} (fd limit ${fdLimit}) to be ready`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
-        const res = await fetch(`${managementUrl}/health/ready`).catch(() => null);
-        return res?.status === 200;
-      },
-      READY_TIMEOUT_MS,
-    );
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}\n--- ${name} output ---\n${output().slice(-3000)}`);
-  }
-  return app;
 }

@@ -2,8 +2,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import path from 'node:path';
-import { parse } from 'yaml';
 import { TEST_ADMIN_KEY } from './test-env';
 
 /**
@@ -13,21 +11,6 @@ import { TEST_ADMIN_KEY } from './test-env';
  * descriptors, and a runner of `slowhttptest`. Every loop is bounded in
  * count and time; every target is a loopback address.
  */
-
-/**
- * `NODE_OPTIONS` of the API container as the Helm chart deploys it
- * (`api.nodeOptions` in charts/shortener/values.yaml: the V8 heap sizes).
- * A process started without them lets V8 size its heap for the machine, and
- * its memory then says nothing about the deployed one.
- *
- * @throws when the chart's values hold no `api.nodeOptions` string.
- */
-export function chartApiNodeOptions(): string {
-  const values = parse(readFileSync(path.resolve(__dirname, '../../charts/shortener/values.yaml'), 'utf8')) as { api?: { nodeOptions?: unknown } };
-  const options = values.api?.nodeOptions;
-  if (typeof options !== 'string') throw new Error('charts/shortener/values.yaml has no api.nodeOptions string');
-  return options;
-}
 
 /** The loopback address the redirect probe binds: the attackers use 127.0.0.1. */
 export const PROBE_ADDRESS = '127.0.0.2';

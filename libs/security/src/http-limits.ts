@@ -155,7 +155,7 @@ export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; 
  */
 export function installLingeringClose(fastify: FastifyInstance, prefixes: readonly string[]): void {
   const lingerIfUnread: onSendHookHandler = function lingerIfUnread(request, reply, payload, done) {
-    if (!request.raw.complete) {
+    if (hasUnreadBody(request.raw)) {
       void reply.header('connection', 'close');
       lingerOnClose(request.raw);
     }
@@ -165,6 +165,17 @@ export function installLingeringClose(fastify: FastifyInstance, prefixes: readon
     const url = route.url ?? '';
     if (prefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) route.onSend = [...toArray(route.onSend), lingerIfUnread];
   });
+}
+
+/**
+ * Whether a request declares a body (RFC 9112 section 6.3) that has not been
+ * received to its end. `complete` alone does not tell: a request without a
+ * body is answered synchronously before Node marks it complete.
+ */
+function hasUnreadBody(request: IncomingMessage): boolean {
+  if (request.complete) return false;
+  const { 'transfer-encoding': transferEncoding, 'content-length': contentLength } = request.headers;
+  return transferEncoding !== undefined || (contentLength !== undefined && Number(contentLength) > 0);
 }
 
 /**
