@@ -11,8 +11,9 @@
 // clients send it), bulkBodyBytes (the bulk route's body limit), targetHost
 // (host of every link target sent), and mix: { nested, slowHeaders,
 // slowBody, wrongKeys, bulk } (concurrent clients of each kind) and
-// wrongKeysPerSecond (the wrong keys' schedule). Prints `ready` once its bodies are built, then at the end
-// `@@abuse-json {...}` with what each kind sent and how the API answered.
+// wrongKeysPerSecond (the wrong keys' schedule). Prints `ready` once its
+// bodies are built, then at the end `@@abuse-json {...}` with what each kind
+// sent and how the API answered.
 import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -51,18 +52,18 @@ const nestedHead = Buffer.from(
  * bytes (MAX_TARGET_LENGTH_BYTES is 8,192 by default). Targets repeat a short
  * pattern so that PostgreSQL compresses them: the mix loads the API, not the disk.
  */
-function bulkBody(limit, host) {
+function bulkBody(limit, targetHost) {
   const pattern = 'abcdefghij';
   const fill = (n) => pattern.repeat(Math.ceil(n / pattern.length)).slice(0, n);
   const title = fill(500);
   const tags = Array.from({ length: 32 }, (_, t) => `${String(t).padStart(2, '0')}-${fill(60)}`);
-  const item = (i, pad) => JSON.stringify({ url: `https://${host}/${String(i).padStart(4, '0')}/${fill(pad)}`, title, tags });
+  const item = (i, pad) => JSON.stringify({ url: `https://${targetHost}/${String(i).padStart(4, '0')}/${fill(pad)}`, title, tags });
   const frame = (list) => `{"items":[${list.join(',')}]}`;
   const budget = limit - 1_024;
   // Every item has the same length for a given padding (fixed-width index): the size is linear in it.
   const bare = Buffer.byteLength(item(0, 0));
   const items = Math.max(1, Math.min(1_000, Math.floor((budget - 12) / (bare + 1))));
-  const pad = Math.max(0, Math.min(8_000 - `https://${host}/0000/`.length, Math.floor((budget - 12 - items * (bare + 1)) / items)));
+  const pad = Math.max(0, Math.min(8_000 - `https://${targetHost}/0000/`.length, Math.floor((budget - 12 - items * (bare + 1)) / items)));
   return Buffer.from(frame(Array.from({ length: items }, (_, i) => item(i, pad))));
 }
 const bulk = o.mix.bulk > 0 ? bulkBody(o.bulkBodyBytes, o.targetHost) : Buffer.alloc(0);
@@ -125,6 +126,7 @@ function rawConnection(s, { head, body, drip, dripMs }) {
       if (status !== null) return;
       response += d.toString('latin1');
       status = statusOf(response);
+      // Whatever is not an HTTP/1.x status line is counted as status 0.
       if (status === null && response.length > 64) status = 0;
       if (status !== null) {
         count(s.answered, status);
