@@ -18,6 +18,13 @@ export interface QrImage {
 export const QR_RENDER_THREADS = 1;
 /** QR codes that may wait for a thread; one more is refused with 503 `overloaded` (at most about 16 x 0.5-1.3 s of waiting). */
 export const QR_RENDER_QUEUE = 16;
+/**
+ * A render thread ends after this long without work, and gives back its
+ * heap: a 2048 px PNG takes the library about 100 MB while it renders.
+ */
+const QR_THREAD_IDLE_MS = 1_000;
+/** Heap bounds (MB) of a render thread: the largest PNG needs far less; a runaway render fails alone. */
+const QR_THREAD_HEAP = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
 /** `Retry-After` of a refused QR code, in seconds: the time a thread takes for the largest PNG. */
 export const QR_RENDER_RETRY_AFTER_SECONDS = 1;
 
@@ -70,7 +77,14 @@ export class QrCodeRenderer {
   }
 
   private threadPool(): Piscina<QrRenderTask, Uint8Array | string> {
-    this.pool ??= new Piscina({ filename: WORKER_FILE, minThreads: this.threads, maxThreads: this.threads, maxQueue: this.queue });
+    this.pool ??= new Piscina({
+      filename: WORKER_FILE,
+      minThreads: 0,
+      maxThreads: this.threads,
+      maxQueue: this.queue,
+      idleTimeout: QR_THREAD_IDLE_MS,
+      resourceLimits: QR_THREAD_HEAP,
+    });
     return this.pool;
   }
 }
