@@ -34,15 +34,21 @@ export function writeClientErrorProblem(error: Error & { code?: string }, socket
  * The server's `timeout` handler (the socket was idle for
  * `HTTP_BODY_TIMEOUT_MS`): a request whose body stalled gets a 408
  * `request-timeout` problem and the connection closes once it is written;
- * an idle keep-alive connection, a connection that never sent a request, a
- * response the client stopped reading or a handler that outlived the
- * timeout is closed at once (as Node does without this handler).
+ * a request received whole whose handler is still working is left alone
+ * (the timeout bounds the client, not the server: the write of its
+ * response re-arms it); an idle keep-alive connection, a connection that
+ * never sent a request or a response the client stopped reading is closed
+ * at once (as Node does without this handler).
  */
 export function closeTimedOutSocket(socket: Socket): void {
   // Node's own socket timeout handling reads the same internal: the response the socket is writing.
   const response = (socket as Socket & { _httpMessage?: { headersSent: boolean; req?: { complete: boolean } } | null })._httpMessage;
-  if (response && !response.headersSent && response.req?.complete === false && socket.writable) {
-    socket.end(CLIENT_ERROR_RESPONSES.timeout, () => socket.destroy());
+  if (response && !response.headersSent && socket.writable) {
+    if (response.req?.complete === false) {
+      socket.end(CLIENT_ERROR_RESPONSES.timeout, () => socket.destroy());
+      return;
+    }
+    // The request is in and its handler still works: not an idle client. The response's first write re-arms the timeout.
     return;
   }
   socket.destroy();
