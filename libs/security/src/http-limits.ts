@@ -13,7 +13,27 @@ import type { Logger } from 'pino';
 export const BULK_BODY_ROUTE_CONFIG = { bulkBody: true } as const;
 
 /** How long (ms) and how much (bytes) of an unread upload is drained before closing (see {@link installLingeringClose}). */
-export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024 } as const;
+export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024, bytesPerSecond: 8 * 1024 * 1024 } as const;
+
+/**
+ * What all lingering connections of the process may still discard: a
+ * token bucket refilled at {@link LINGER}'s `bytesPerSecond`, at most that
+ * much at once. Discarded bytes are read into Buffers that only garbage
+ * collection frees; unbounded, a flood of unauthenticated 4 MB uploads
+ * (each answered 401 at once) kept V8's collector threads busier than the
+ * requests themselves. A connection that finds the bucket empty stops
+ * reading and just waits out the linger time.
+ */
+const drainBudget = { tokens: LINGER.bytesPerSecond as number, refilledAt: Date.now() };
+
+function takeDrainBudget(bytes: number): boolean {
+  const now = Date.now();
+  drainBudget.tokens = Math.min(LINGER.bytesPerSecond, drainBudget.tokens + ((now - drainBudget.refilledAt) * LINGER.bytesPerSecond) / 1_000);
+  drainBudget.refilledAt = now;
+  if (drainBudget.tokens < bytes) return false;
+  drainBudget.tokens -= bytes;
+  return true;
+}
 
 /** How often Node checks the headers and request timeouts of open connections (its default is 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -146,7 +166,8 @@ export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; 
  *
  * 1. the response carries `Connection: close`;
  * 2. the rest of the upload is read and discarded, 1 MiB at most
- *    ({@link LINGER}); after the response is written the server
+ *    ({@link LINGER}) and 8 MiB a second for the whole process; after the
+ *    response is written the server
  *    half-closes (FIN) and closes once the upload is complete or 2 s have
  *    passed.
  *
@@ -180,7 +201,8 @@ function hasUnreadBody(request: IncomingMessage): boolean {
 
 /**
  * Lingering close of `request`'s connection: from now on its unread body is
- * read and discarded, up to {@link LINGER}'s bytes (then reading stops, and
+ * read and discarded, up to {@link LINGER}'s bytes, while the process's
+ * drain budget lasts ({@link drainBudget}) (then reading stops, and
  * the client's upload stalls in the kernel's buffers). The socket's
  * `destroySoon` (what Node's HTTP server calls once a `Connection: close`
  * response is written) ends the write side, then destroys the socket when
@@ -194,7 +216,7 @@ function lingerOnClose(request: IncomingMessage): void {
   // A 'data' listener makes the request consumed, so Node does not dump it (a dumped body is read without limit).
   request.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained >= LINGER.maxBytes) request.pause();
+    if (drained >= LINGER.maxBytes || !takeDrainBudget(chunk.length)) request.pause();
   });
   socket.destroySoon = function lingeringDestroySoon(this: Socket) {
     if (this.writable) this.end();
