@@ -215,6 +215,33 @@ describe('one request cannot take the API down (compiled API)', () => {
     expect(await redirectStatus()).toBe(302);
   });
 
+  it('handles HTTP_BULK_MAX_IN_FLIGHT (1) bulk create at a time: the next answers 503 with Retry-After before its body is read, and is served once the slot is free', async () => {
+    const { hostname, port } = new URL(app.url);
+    const held = connect({ host: hostname, port: Number(port) });
+    await new Promise((resolve) => held.once('connect', resolve));
+    // A bulk whose body is still coming holds the slot.
+    held.write(`POST /api/v1/links/bulk HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"items":[`);
+    await new Promise((r) => setTimeout(r, 200));
+    const bulk = () =>
+      fetch(`${app.url}/api/v1/links/bulk`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ url: 'https://example.com/bulk-slot' }] }),
+      });
+    const refused = await bulk();
+    expect({ status: refused.status, retryAfter: refused.headers.get('retry-after'), body: await refused.json() }).toMatchObject({
+      status: 503,
+      retryAfter: '1',
+      body: { type: 'urn:shortener:problem:overloaded', detail: 'At most 1 bulk requests are handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)' },
+    });
+    // Single creates are not held back by it.
+    const single = await fetch(`${app.url}/api/v1/links`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/single' }) });
+    expect(single.status).toBe(201);
+    held.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await bulk()).status).toBe(200);
+  });
+
   it('drains at most 1 MiB of an unread upload and closes within 2 s', async () => {
     const started = Date.now();
     const exchange = await rawUpload(app.url, '/api/v1/links', 512 * 1024 * 1024);

@@ -8,6 +8,7 @@ import { REDIRECT_ROUTE } from '@shortener/links';
 import { installHttpObservability, ROOT_LOGGER } from '@shortener/observability';
 import {
   installBodyLimits,
+  installBulkConcurrencyLimit,
   installConnectionLimits,
   installHttpHardening,
   installLingeringClose,
@@ -101,6 +102,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   await installHttpHardening(app, config);
   // After the hardening, so a 401 carries the security headers.
   installApiKeyAuthentication(app);
+  // After the authentication: only authenticated requests take a bulk slot.
+  installBulkConcurrencyLimit(fastify, config);
   serveOpenApi(app);
   return app;
 }

@@ -95,6 +95,7 @@ SHUTDOWN_TIMEOUT_MS: {{ $c.shutdownTimeoutMs | quote }}
 HTTP_KEEP_ALIVE_TIMEOUT_MS: {{ $c.http.keepAliveTimeoutMs | quote }}
 HTTP_BODY_LIMIT_BYTES: {{ $c.http.bodyLimitBytes | quote }}
 HTTP_BULK_BODY_LIMIT_BYTES: {{ $c.http.bulkBodyLimitBytes | quote }}
+HTTP_BULK_MAX_IN_FLIGHT: {{ $c.http.bulkMaxInFlight | quote }}
 HTTP_JSON_MAX_DEPTH: {{ $c.http.jsonMaxDepth | quote }}
 HTTP_HEADERS_TIMEOUT_MS: {{ $c.http.headersTimeoutMs | quote }}
 HTTP_BODY_TIMEOUT_MS: {{ $c.http.bodyTimeoutMs | quote }}

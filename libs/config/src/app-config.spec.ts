@@ -18,6 +18,7 @@ describe(loadConfig.name, () => {
     expect(loadConfig('api', {}).http).toMatchObject({
       bodyLimitBytes: 65_536,
       bulkBodyLimitBytes: 10_485_760,
+      bulkMaxInFlight: 1,
       jsonMaxDepth: 32,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 10_000,

@@ -25,6 +25,8 @@ export interface AppConfig {
     bodyLimitBytes: number;
     /** Body limit (bytes) of `POST /api/v1/links/bulk`. */
     bulkBodyLimitBytes: number;
+    /** Bulk creates received and handled at once per process. */
+    bulkMaxInFlight: number;
     /** Deepest nesting of JSON arrays and objects accepted in a body. */
     jsonMaxDepth: number;
     headersTimeoutMs: number;
@@ -173,6 +175,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       bulkBodyLimitBytes: e.HTTP_BULK_BODY_LIMIT_BYTES,
+      bulkMaxInFlight: e.HTTP_BULK_MAX_IN_FLIGHT,
       jsonMaxDepth: e.HTTP_JSON_MAX_DEPTH,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,

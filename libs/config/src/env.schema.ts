@@ -33,6 +33,8 @@ export const envSchema = z.object({
   HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(64 * 1024),
   /** Largest body of `POST /api/v1/links/bulk`: fits 1,000 links at the maximum target length. */
   HTTP_BULK_BODY_LIMIT_BYTES: int(1_024, 256 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Bulk creates received and handled at once per process; more answer 503 before their body is read. */
+  HTTP_BULK_MAX_IN_FLIGHT: int(1, 1_000).default(1),
   /** Deepest nesting of arrays and objects a JSON body may have; deeper is refused before parsing. */
   HTTP_JSON_MAX_DEPTH: int(1, 1_000).default(32),
   /** Time a client has to send the request line and headers. */

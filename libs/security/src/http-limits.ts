@@ -1,6 +1,6 @@
-import { closeTimedOutSocket, DomainError } from '@shortener/common';
+import { closeTimedOutSocket, DomainError, sendProblem } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
-import type { FastifyInstance, onSendHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -146,6 +146,34 @@ export function installBodyLimits(fastify: FastifyInstance, config: AppConfig): 
       route.bodyLimit = config.http.bulkBodyLimitBytes;
       routeConfig.bodyLimitSetting = 'HTTP_BULK_BODY_LIMIT_BYTES';
     }
+  });
+}
+
+/**
+ * At most `HTTP_BULK_MAX_IN_FLIGHT` requests of the routes marked with
+ * {@link BULK_BODY_ROUTE_CONFIG} are received and handled at once per
+ * process; one more is answered 503 `overloaded` with `Retry-After: 1`
+ * before its body is read. A bulk create at the body limit parses 10 MiB
+ * of JSON and writes 1,000 links: a few such requests in parallel would take
+ * the process's whole core from the redirects. Call after the API key
+ * authentication is installed, so only authenticated requests take a slot.
+ */
+export function installBulkConcurrencyLimit(fastify: FastifyInstance, config: AppConfig): void {
+  const max = config.http.bulkMaxInFlight;
+  let inFlight = 0;
+  const admitBulk: onRequestHookHandler = function admitBulk(request, reply, done) {
+    if (inFlight >= max) {
+      sendProblem(request, reply, new DomainError('overloaded', `At most ${max} bulk requests are handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)`, { retryAfterSeconds: 1 }));
+      return;
+    }
+    inFlight += 1;
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+    done();
+  };
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) route.onRequest = [...toArray(route.onRequest), admitBulk];
   });
 }
 
