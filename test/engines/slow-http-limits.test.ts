@@ -308,7 +308,8 @@ describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
   });
 
   it(`survives ${EMFILE_ATTEMPTS} connection attempts that exhaust them (EMFILE) and serves again afterwards`, async () => {
-    app = await startCompiledApp('api', {}, { fdLimit: LOW_FD_LIMIT });
+    // Load shedding on, as the app ships (the test environment turns it off): its sampling must survive running out of descriptors too.
+    app = await startCompiledApp('api', { HTTP_MAX_EVENT_LOOP_DELAY_MS: '1000' }, { fdLimit: LOW_FD_LIMIT });
     const port = Number(new URL(app.url).port);
     const code = await createProbeLink(app.url);
     const sampler = startProcessSampler(app.child.pid!, 100);
