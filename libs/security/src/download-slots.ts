@@ -57,13 +57,19 @@ export class DownloadSlots {
   send(request: FastifyRequest, reply: FastifyReply, body: StaticBody): FastifyReply {
     void reply.header('etag', body.etag).header('cache-control', 'public, max-age=3600');
     if (request.headers['if-none-match'] === body.etag) return reply.code(304).send();
-    if (this.inFlight >= this.maxDownloads) {
+    if (this.inFlight >= this.maxDownloads && !(request.raw.socket as Socket & { downloadSlot?: boolean }).downloadSlot) {
       throw new DomainError('overloaded', `At most ${this.maxDownloads} documentation downloads are served at once per process (HTTP_MAX_DOWNLOADS)`, {
         retryAfterSeconds: 1,
       });
     }
-    this.inFlight += 1;
-    this.holdUntilRead(request.raw.socket);
+    const socket = request.raw.socket as Socket & { downloadSlot?: boolean };
+    // One slot per connection: after this Connection: close answer, Node sends nothing more on it (pipelined requests
+    // behind it included), and a connection already closed holds no kernel buffers.
+    if (!socket.downloadSlot && !socket.destroyed) {
+      socket.downloadSlot = true;
+      this.inFlight += 1;
+      this.holdUntilRead(socket);
+    }
     return reply.header('connection', 'close').type(body.contentType).send(body.bytes);
   }
 
@@ -79,6 +85,10 @@ export class DownloadSlots {
     // Node calls destroySoon once a Connection: close response is handed to the socket; the kernel may still hold most of it.
     socket.destroySoon = function closeWhenRead(this: Socket) {
       if (this.writable) this.end();
+      // Node's HTTP server stops reading while a response is pending (pipelined requests behind it, its parser paused):
+      // read on, or the client's FIN or reset would go unseen until the timeout.
+      (this as Socket & { _handle?: { readStart?: () => number } | null })._handle?.readStart?.();
+      this.resume();
       if (this.readableEnded) this.destroy();
       else this.once('end', () => this.destroy());
     };
