@@ -1,7 +1,6 @@
 import { connect } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
-import { CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { CompiledApp, rssMiB, startCompiledApp } from '../support/compiled-app';
 import { TEST_ADMIN_KEY } from '../support/test-env';
 import { expectProblem } from '../support/problem';
 
@@ -14,12 +13,6 @@ import { expectProblem } from '../support/problem';
  */
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
-
-/** VmRSS of a process in MiB. */
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1]) / 1024;
-}
 
 interface RawExchange {
   /** Everything the server sent, as text. */

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freeTcpPort, pollUntil } from './owned-services';
 import { testEnv } from './test-env';
@@ -97,4 +97,14 @@ export async function startCompiledApp(
     throw new Error(`${(e as Error).message}\n--- ${name} output ---\n${output().slice(-3000)}`);
   }
   return app;
+}
+
+/**
+ * The resident set size of a process in MiB (`VmRSS` of /proc/<pid>/status, Linux).
+ * @throws when the process is gone
+ */
+export function rssMiB(pid: number): number {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!line) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(line[1]) / 1024;
 }
