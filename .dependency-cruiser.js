@@ -1,5 +1,5 @@
-// Architecture boundaries (STYLE.md "Boundaries enforced by a tool", DESIGN.md
-// section 2: apps only compose, logic lives in libs). Checked by
+// Architecture boundaries, enforced by a tool rather than by review: apps
+// only compose, logic lives in libs. Checked by
 // `npm run lint:arch` and test/unit/architecture.spec.ts; the known-bad
 // imports that prove each rule fires live in test/fixtures/depcruise/.
 //
@@ -55,7 +55,7 @@ module.exports = {
       name: 'no-circular',
       comment:
         'A cycle makes module load order matter (a class is undefined at decoration time) and is ' +
-        'what forwardRef papers over; STYLE.md says fix the cycle. Type-only imports count too: ' +
+        'what forwardRef papers over: fix the cycle instead. Type-only imports count too: ' +
         'a type cycle is the same coupling, only not yet a runtime failure.',
       severity: 'error',
       from: {},
@@ -74,8 +74,7 @@ module.exports = {
     {
       name: 'no-database-mocks',
       comment:
-        'Tests run on the real PostgreSQL and Redis (DESIGN.md section 10, STYLE.md "what not to ' +
-        'do"): in-memory fakes pass where the real server fails (locks, SQL dialect, Lua, key ' +
+        'Tests run on the real PostgreSQL and Redis: in-memory fakes pass where the real server fails (locks, SQL dialect, Lua, key ' +
         'expiry). Each Jest worker gets its own database and key prefix instead.',
       severity: 'error',
       from: {},

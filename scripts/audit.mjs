@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Dependency audit gate (issue 5): `npm audit --omit=dev --audit-level=high`
+// Dependency audit gate: `npm audit --omit=dev --audit-level=high`
 // with an allowlist. Fails on every high or critical advisory of a production
 // dependency that is not allowlisted, or whose allowlist entry has expired.
 //

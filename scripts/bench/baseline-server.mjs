@@ -1,4 +1,4 @@
-// The bench's baseline (issue 7): a bare Fastify server answering GET /{code}
+// The bench's baseline: a bare Fastify server answering GET /{code}
 // with a 302 from an in-memory Map, nothing else (no hooks, no metrics, no
 // logging), so every other row can be read as a fraction of what Fastify
 // itself does on this machine under the same load settings.

@@ -1,4 +1,4 @@
-// `npm run bench`: the performance bench of issue 7 (method in docs/benchmarks.md).
+// `npm run bench`: the performance bench (method in docs/benchmarks.md).
 //
 // Starts everything it measures on loopback: the compiled API and worker as
 // child processes on databases of its own (`shortener_bench_<links>`, one per

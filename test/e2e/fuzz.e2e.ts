@@ -9,7 +9,7 @@ import { OpenApiRequests, RequestDraft, seedFor, serialize } from '../support/op
 import { TEST_ADMIN_KEY, databaseUrl, workerDatabaseName } from '../support/test-env';
 
 /**
- * Property-based fuzzing of the compiled API (DESIGN.md section 9), a
+ * Property-based fuzzing of the compiled API, a
  * separate process reached over real HTTP, driven by the OpenAPI document it
  * serves at /api/openapi.json: every operation gets
  *

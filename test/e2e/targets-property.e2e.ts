@@ -40,7 +40,7 @@ function acceptable(input: string): string | null {
   return url.href;
 }
 
-/** Property-based tests through the real app (issue 2): targets round-trip or are refused. */
+/** Property-based tests through the real app: targets round-trip or are refused. */
 describe('target URLs, property-based, through create and redirect', () => {
   let api: TestApi;
   beforeAll(async () => {
@@ -92,7 +92,7 @@ describe('target URLs, property-based, through create and redirect', () => {
   });
 });
 
-/** The main job on real input (issue 2): every real-world URL in the fixture redirects byte for byte. */
+/** The main job on real input: every real-world URL in the fixture redirects byte for byte. */
 describe('real-world URLs', () => {
   let api: TestApi;
   beforeAll(async () => {

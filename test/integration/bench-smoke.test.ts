@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../support/child-process';
 import { ADMIN_URL, REDIS_URL } from '../support/test-env';
 
 /**
- * `npm run bench -- --smoke` (issue 7) as CI runs it: the whole bench on
+ * `npm run bench -- --smoke` as CI runs it: the whole bench on
  * tiny data for a second per row, proving that it starts what it needs,
  * measures every row and prints a table with numeric ratios. Speed is not
  * checked here (the full bench checks its own figures). Needs the compiled
@@ -78,7 +78,7 @@ describe('npm run bench -- --smoke', () => {
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-4000) }).toEqual({ code: 0, stderr: '' });
   });
 
-  it('prints every row of issue 7', () => {
+  it('prints every row of the bench', () => {
     const names = tableRows(result.stdout).map((cells) => cells[0]);
     for (const [label, pattern] of ROWS) expect({ label, found: names.some((n) => pattern.test(n)) }).toEqual({ label, found: true });
   });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { captureOutput } from './child-process';
 
 /**
- * The container image's runtime contract without Docker (issue 6): the
+ * The container image's runtime contract without Docker: the
  * production tree laid out as deploy/docker/Dockerfile lays it out, run under
  * bubblewrap as uid/gid 1000 with a read-only root and a tmpfs /tmp.
  *

@@ -38,16 +38,15 @@ const ROUTER_OPTIONS = { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true
 
 /**
  * Builds the API application (not yet listening): Fastify with the HTTP
- * settings of DESIGN.md section 7 (timeouts, connection caps, body limits
- * per route, JSON nesting cap), problem+json errors, zod validation, API
- * keys verified before any body is read, the hardening of DESIGN.md
- * section 9 (security headers, CORS, JSON-only bodies, lingering close of
- * answers sent before the body was read) and the OpenAPI document. Used by
- * `main.ts` and by the e2e tests.
+ * settings (timeouts, connection caps, body limits per route, JSON nesting
+ * cap), problem+json errors, zod validation, API keys verified before any
+ * body is read, the hardening (security headers, CORS, JSON-only bodies,
+ * lingering close of answers sent before the body was read) and the
+ * OpenAPI document. Used by `main.ts` and by the e2e tests.
  */
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    // proxy-addr semantics: the right-most address not in a trusted range (DESIGN.md section 9).
+    // proxy-addr semantics: the right-most address not in a trusted range.
     // X-Forwarded-For is the one forwarding header honoured, and only from a
     // trusted peer; X-Real-IP and Forwarded never change request.ip.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,

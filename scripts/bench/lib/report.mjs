@@ -1,4 +1,4 @@
-// The bench's output: the table, the check against issue 7's targets, the
+// The bench's output: the table, the check against the targets, the
 // machine description, and the gnuplot PNG of cold redirects against stored links.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -135,7 +135,7 @@ export function checkTargets(results, scales) {
   check('loading 10M links < 5 minutes', seed10m ? seed10m.seedSeconds < 300 : null, seed10m ? `${Math.round(seed10m.seedSeconds)} s (secondary indexes ${Math.round(seed10m.indexSeconds)} s of it)` : 'not measured');
   const failed = lines.filter((l) => l.ok === false).map((l) => l.name);
   const text = [
-    'targets (issue 7):',
+    'targets:',
     ...lines.map((l) => `  ${l.ok === null ? 'SKIP' : l.ok ? 'ok  ' : 'FAIL'} ${l.name}: ${l.detail}`),
     failed.length ? `${failed.length} target(s) not met: ${failed.join('; ')}` : `all measured targets met${lines.some((l) => l.ok === null) ? ` (${lines.filter((l) => l.ok === null).length} not measured: run every row and scale${scales.length < 3 ? ', --scales 10k,1m,10m' : ''})` : ''}`,
   ];

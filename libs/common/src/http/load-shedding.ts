@@ -10,7 +10,7 @@ export const SHED_RETRY_AFTER_SECONDS = 1;
 const RESOLUTION_MS = 10;
 
 /**
- * Load shedding under event-loop pressure (DESIGN.md section 7): while the
+ * Load shedding under event-loop pressure: while the
  * mean event-loop delay of the last sample exceeds `maxEventLoopDelayMs`,
  * every public request gets a 503 `overloaded` problem with `Retry-After`
  * at once, before any work, so a saturated pod sheds instead of queueing
