@@ -368,16 +368,3 @@ function fetchStatus(url: string, localAddress: string): Promise<number> {
     req.end();
   });
 }
-
-/** Response headers of `HEAD url`, on a connection of its own that is closed afterwards. */
-function fetchHead(url: string): Promise<Record<string, string | string[] | undefined>> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'HEAD', agent: false, timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.headers);
-    });
-    req.once('timeout', () => req.destroy(new Error(`no answer from ${url} within 5 s`)));
-    req.once('error', reject);
-    req.end();
-  });
-}

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DomainError, sendProblem } from '@shortener/common';
+import { appendRouteHook, DomainError, isUnderPath, sendProblem } from '@shortener/common';
 import { clientAddressKey, RateLimitService } from '@shortener/security';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { ApiKeyService } from './api-key.service';
@@ -45,8 +45,7 @@ export function installApiKeyAuthentication(app: NestFastifyApplication): void {
     }
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const url = route.url ?? '';
-    if (url === AUTHENTICATED_PREFIX || url.startsWith(`${AUTHENTICATED_PREFIX}/`)) route.onRequest = [...toArray(route.onRequest), authenticate];
+    if (isUnderPath(route.url, AUTHENTICATED_PREFIX)) appendRouteHook(route, 'onRequest', authenticate);
   });
 }
 
@@ -66,9 +65,4 @@ async function authenticatedPrincipal(request: FastifyRequest, reply: FastifyRep
   }
   await limits.consumeApiRequest(reply, principal, client);
   return principal;
-}
-
-function toArray<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }

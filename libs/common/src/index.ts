@@ -8,3 +8,4 @@ export * from './http/method-not-allowed';
 export * from './batching/batcher';
 export * from './http/client-error';
 export * from './runtime/heap-growth';
+export * from './http/route-hooks';

@@ -1,6 +1,6 @@
 import fastifyHelmet, { FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DomainError } from '@shortener/common';
+import { appendRouteHook, DomainError, isUnderPath } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler, RouteOptions } from 'fastify';
 
@@ -98,10 +98,9 @@ export async function installHttpHardening(app: NestFastifyApplication, config: 
   const sendDocsHeaders = copyHeaders(docsHeaders);
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const url = route.url ?? '';
-    if (url !== API_PREFIX && !url.startsWith(`${API_PREFIX}/`)) return;
-    const hook = url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`) ? sendDocsHeaders : sendApiHeaders;
-    route.onRequest = [...toArray(route.onRequest), hook];
-    route.preValidation = [...toArray(route.preValidation), refuseUnstorableText];
+    if (!isUnderPath(url, API_PREFIX)) return;
+    appendRouteHook(route, 'onRequest', isUnderPath(url, DOCS_PREFIX) ? sendDocsHeaders : sendApiHeaders);
+    appendRouteHook(route, 'preValidation', refuseUnstorableText);
   });
   fastify.removeContentTypeParser('text/plain');
   const origins = config.http.corsOrigins;
@@ -143,11 +142,6 @@ function copyHeaders(headers: Record<string, string>): onRequestHookHandler {
     for (const [name, value] of entries) reply.header(name, value);
     done();
   };
-}
-
-function toArray<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }
 
 /**

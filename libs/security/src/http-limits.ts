@@ -1,4 +1,4 @@
-import { closeTimedOutSocket, DomainError, sendProblem } from '@shortener/common';
+import { appendRouteHook, closeTimedOutSocket, DomainError, isUnderPath, sendProblem } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
 import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, Server } from 'node:http';
@@ -173,7 +173,7 @@ export function installBulkConcurrencyLimit(fastify: FastifyInstance, config: Ap
     done();
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) route.onRequest = [...toArray(route.onRequest), admitBulk];
+    if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) appendRouteHook(route, 'onRequest', admitBulk);
   });
 }
 
@@ -211,8 +211,7 @@ export function installLingeringClose(fastify: FastifyInstance, prefixes: readon
     done(null, payload);
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const url = route.url ?? '';
-    if (prefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) route.onSend = [...toArray(route.onSend), lingerIfUnread];
+    if (prefixes.some((prefix) => isUnderPath(route.url, prefix))) appendRouteHook(route, 'onSend', lingerIfUnread);
   });
 }
 
@@ -254,11 +253,6 @@ function lingerOnClose(request: IncomingMessage): void {
     if (request.complete) close();
     else request.once('end', close);
   };
-}
-
-function toArray<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }
 
 /**
