@@ -1,6 +1,6 @@
 import fastifyHelmet, { FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { appendRouteHook, DomainError, isUnderPath } from '@shortener/common';
+import { appendRouteHook, DomainError, isUnderPath, jsonPointer } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler, RouteOptions } from 'fastify';
 
@@ -178,7 +178,7 @@ function findString(value: unknown, matches: (s: string) => boolean, skipMembers
       if (matches(current)) return pointer || '/';
     } else if (current !== null && typeof current === 'object') {
       for (const [key, member] of Object.entries(current)) {
-        const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        const at = `${pointer}${jsonPointer([key])}`;
         if (matches(key)) return at;
         if (!skipMembers.has(key)) stack.push([member, at]);
       }

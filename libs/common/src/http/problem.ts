@@ -18,6 +18,11 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 /** Where the OpenAPI document defines problem details (the API's document builder adds it). */
 export const PROBLEM_SCHEMA_REF = '#/components/schemas/Problem';
 
+/** A JSON Pointer (RFC 6901) to the member at `path`: each reference token with `~` and `/` escaped. */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  return path.map((key) => `/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
 /** Builds the problem object of a stable code. */
 export function problem(code: ProblemCode, detail?: string, extensions: Record<string, unknown> = {}): ProblemDetails {
   const { status, title } = PROBLEM_TYPES[code];

@@ -1,4 +1,4 @@
-import { problem, ProblemDetails } from '@shortener/common';
+import { jsonPointer, problem, ProblemDetails } from '@shortener/common';
 import { REDIRECT_TYPES } from '@shortener/database';
 import { z } from 'zod';
 import { instant, storableText, targetText, text } from './input.schemas';
@@ -61,14 +61,12 @@ export class RefusedBulkItem {
   }
 }
 
-/** RFC 6901: `~` and `/` escaped in a reference token. */
-const pointerOf = (path: readonly PropertyKey[]) => path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 
 function refusedItem(ctx: z.core.$ZodCatchCtx | undefined): CreateLinkInput {
   // JSON Schema generation calls this without a context, looking for a static
   // default: none, so the item stays documented as createLinkSchema.
   if (ctx === undefined) return undefined as never;
-  const issues = ctx.error.issues.map((i) => ({ pointer: pointerOf(i.path), detail: i.message }));
+  const issues = ctx.error.issues.map((i) => ({ pointer: jsonPointer(i.path), detail: i.message }));
   // A value of the schema's output type in zod's eyes; BulkCreateLinksInput says what it really is.
   return new RefusedBulkItem(ctx.input, issues) as unknown as CreateLinkInput;
 }
