@@ -143,8 +143,9 @@ export function installBodyLimits(fastify: FastifyInstance, config: AppConfig): 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const routeConfig = route.config as { bulkBody?: boolean; bodyLimitSetting?: string } | undefined;
     if (routeConfig?.bulkBody) {
-      route.bodyLimit = config.http.bulkBodyLimitBytes;
-      routeConfig.bodyLimitSetting = 'HTTP_BULK_BODY_LIMIT_BYTES';
+      const limit = bodyLimitOf(config, true);
+      route.bodyLimit = limit.bytes;
+      routeConfig.bodyLimitSetting = limit.setting;
     }
   });
 }
