@@ -28,6 +28,17 @@ describe('bulk create and QR codes', () => {
     expect((await api.http().get(`/${taken}`)).headers.location).toBe('https://example.com/first');
   });
 
+  it('gives an alias asked for twice in one request to the first item, each link with one audit record', async () => {
+    const alias = uniqueAlias('twice');
+    const res = await bulk({ items: [{ url: 'https://example.com/one', alias }, { url: 'https://example.com/gen' }, { url: 'https://example.com/two', alias }] });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 201, 409]);
+    expect(res.body.results[2].problem).toMatchObject({ type: 'urn:shortener:problem:alias-taken', alias });
+    expect((await api.http().get(`/${alias}`)).headers.location).toBe('https://example.com/one');
+    const audit = await api.http().get(`/api/v1/audit?link=${alias}&limit=50`).set('authorization', api.adminAuth);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['create']);
+  });
+
   it('takes 1,000 maximum-length URLs in one request and refuses 1,001 items', async () => {
     const url = `https://example.com/p?d=${'a'.repeat(8192 - 'https://example.com/p?d='.length)}`;
     const res = await bulk({ items: Array.from({ length: 1000 }, () => ({ url })) });

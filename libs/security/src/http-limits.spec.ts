@@ -22,6 +22,11 @@ describe('jsonNestingExceeds', () => {
     expect(jsonNestingExceeds(text, 1)).toBe(false);
     expect(jsonNestingExceeds(`["\\\\", [[]]]`, 2)).toBe(true);
     expect(jsonNestingExceeds(`["\\\\", [[]]]`, 3)).toBe(false);
+    // An escaped quote after an escaped backslash: the string goes on to the third quote.
+    expect(jsonNestingExceeds(`["\\\\\\"[[[", [[]]]`, 2)).toBe(true);
+    expect(jsonNestingExceeds(`["\\\\\\"[[[", [[]]]`, 3)).toBe(false);
+    // A string that never closes holds everything after it.
+    expect(jsonNestingExceeds(`["abc [[[[`, 1)).toBe(false);
   });
 
   it('scans two million levels without exhausting the stack', () => {

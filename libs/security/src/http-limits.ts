@@ -265,18 +265,33 @@ function lingerOnClose(request: IncomingMessage): void {
  */
 export function jsonNestingExceeds(text: string, maxDepth: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+    if (c === 0x22 /* " */) {
+      i = closingQuote(text, i);
+      if (i < 0) return false;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
       if (++depth > maxDepth) return true;
     } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
   }
   return false;
+}
+
+/**
+ * Index of the quote that closes the JSON string opened at `open`, or -1
+ * when the text ends first. Strings are skipped with `indexOf` (most of a
+ * large body is string content); a quote preceded by an odd run of
+ * backslashes is escaped. Each run is counted once, so the scan stays linear.
+ */
+function closingQuote(text: string, open: number): number {
+  let quote = open;
+  for (;;) {
+    quote = text.indexOf('"', quote + 1);
+    if (quote < 0) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
 }
 
 /** The error of a body nested deeper than `HTTP_JSON_MAX_DEPTH`. */

@@ -33,6 +33,8 @@ export class IdempotencyService {
   /**
    * Runs `work` once per (account, key) and stores its response, or replays
    * the stored one. Without a key, runs `work` in a plain transaction.
+   * `fingerprintOf` gives the request's {@link fingerprint}; it is called
+   * only when there is a key (hashing a 10 MiB body costs milliseconds).
    * `work` may throw a {@link DomainError}: its problem response is stored
    * and replayed too (the effect is rolled back to a savepoint).
    *
@@ -41,7 +43,7 @@ export class IdempotencyService {
   async run(
     accountId: string,
     key: string | undefined,
-    fingerprint: Buffer,
+    fingerprintOf: () => Buffer,
     work: (manager: EntityManager) => Promise<StoredResponse>,
   ): Promise<StoredResponse & { replayed: boolean }> {
     if (key === undefined) {
@@ -50,6 +52,7 @@ export class IdempotencyService {
     if (!KEY_PATTERN.test(key)) {
       throw new DomainError('idempotency-key-invalid', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
+    const fingerprint = fingerprintOf();
     return this.dataSource.transaction(async (m) => {
       const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked', [accountId, key]);
       if (!locked) throw new DomainError('idempotency-key-in-flight', 'Retry once the first request with this key has finished');

@@ -38,7 +38,8 @@ export interface LinkListQuery {
   text?: string;
 }
 
-const COLUMNS = `id, domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at,
+// tags as JSON: JSON.parse reads a list of 32 tags several times faster than the text[] parser does.
+const COLUMNS = `id, domain, code, account_id, target, title, to_json(tags) AS tags, redirect_type, forward_query, is_alias, expires_at,
   max_clicks, clicks_consumed, click_total, expired_at, disabled_at, deleted_at, created_at, updated_at,
   (extract(epoch from created_at) * 1000000)::bigint::text AS created_at_micros`;
 
@@ -87,14 +88,21 @@ const CREATE_LINKS_SQL = `WITH input AS (
 )
 SELECT * FROM link`;
 
-/** One create waiting for its batch. */
-interface PendingCreate {
+/** One create: the link, who makes it, and its audited state. */
+export interface PendingCreate {
   link: NewLink;
   actor: AuditActor;
   after: AuditedLinkState;
 }
 
 const createKey = (c: PendingCreate) => `${c.link.domain}/${c.link.code}`;
+
+/** One create as a record of CREATE_LINKS_SQL's input. */
+const createInput = ({ link: l, actor, after }: PendingCreate) => ({
+  domain: l.domain, code: l.code, account_id: l.accountId, target: l.target, title: l.title, tags: l.tags,
+  redirect_type: l.redirectType, forward_query: l.forwardQuery, is_alias: l.isAlias, expires_at: l.expiresAt, max_clicks: l.maxClicks,
+  actor_key_id: actor.keyId, actor_account_id: actor.accountId, after,
+});
 
 /** A row with its keyset position. */
 export type LinkRow = LinkEntity & { createdAtMicros: string };
@@ -183,6 +191,28 @@ export class LinkRepository {
     return this.creates.submit({ link, actor, after });
   }
 
+  /**
+   * {@link insertIfAbsentAudited} for several links inside the caller's
+   * transaction `m`: one statement per {@link CREATE_BATCH_MAX} links, in
+   * order. The (domain, code) pairs must be distinct.
+   * @returns per link, in order, its inserted row or null when (domain, code) exists (nothing written for it).
+   * @throws the PostgreSQL error of a statement (the transaction is then aborted).
+   */
+  async insertManyIfAbsentAudited(m: EntityManager, creates: PendingCreate[]): Promise<(LinkRow | null)[]> {
+    const out: (LinkRow | null)[] = [];
+    for (let start = 0; start < creates.length; start += CREATE_BATCH_MAX) {
+      const chunk = creates.slice(start, start + CREATE_BATCH_MAX);
+      const rows: Record<string, any>[] = await m.query(CREATE_LINKS_SQL, [JSON.stringify(chunk.map(createInput))]);
+      const inserted = new Map<string, Record<string, any>>();
+      for (const r of rows) inserted.set(`${r.domain}/${r.code}`, r);
+      for (const c of chunk) {
+        const r = inserted.get(createKey(c));
+        out.push(r ? toEntity(r) : null);
+      }
+    }
+    return out;
+  }
+
   private async createOne(m: EntityManager | null, { link: l, actor, after }: PendingCreate): Promise<LinkRow | null> {
     const values = [
       l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
@@ -196,11 +226,7 @@ export class LinkRepository {
 
   private async createBatch(batch: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
     if (batch.length === 1) return [{ value: await this.createOne(null, batch[0]) }];
-    const input = batch.map(({ link: l, actor, after }) => ({
-      domain: l.domain, code: l.code, account_id: l.accountId, target: l.target, title: l.title, tags: l.tags,
-      redirect_type: l.redirectType, forward_query: l.forwardQuery, is_alias: l.isAlias, expires_at: l.expiresAt, max_clicks: l.maxClicks,
-      actor_key_id: actor.keyId, actor_account_id: actor.accountId, after,
-    }));
+    const input = batch.map(createInput);
     let rows: Record<string, any>[];
     try {
       ({ rows } = await this.pools.write.query({ name: 'shortener_create_links', text: CREATE_LINKS_SQL, values: [JSON.stringify(input)] }));

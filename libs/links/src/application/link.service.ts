@@ -5,20 +5,33 @@ import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { auditedState, LinkAuditService } from '../audit/link-audit.service';
+import { AuditedLinkState, auditedState, LinkAuditService } from '../audit/link-audit.service';
 import { normalizeAlias } from '../domain/alias';
 import { ShortCodeGenerator } from '../domain/short-code';
 import { LinkCacheService } from '../redirect/link-cache.service';
 import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
-import { LinkRepository, LinkRow, NewLink } from './link.repository';
+import { AuditActor, LinkRepository, LinkRow, NewLink, PendingCreate } from './link.repository';
 import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, RefusedBulkItem, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
 
 /** Tries of the next sequence value when a generated code clashes with an alias (DESIGN.md section 4). */
 const MAX_CODE_ATTEMPTS = 16;
+
+/** A create that passed its checks ({@link LinkService.prepare}): its link without a code, the alias it asks for (normalized) or null, who makes it, and its audited state. */
+interface PreparedCreate {
+  link: Omit<NewLink, 'code' | 'isAlias'>;
+  alias: string | null;
+  actor: AuditActor;
+  after: AuditedLinkState;
+}
+
+/** The 409 of an alias in use. A deleted link keeps its code (and its analytics) for good: a code is never reused, not even by its account. */
+function aliasTaken(alias: string, domainHost: string): DomainError {
+  return new DomainError('alias-taken', `The alias ${alias} is already taken on ${domainHost}, or was used by a deleted link`, { alias });
+}
 
 /** A page of links: {@link linkPageSchema}. */
 export type LinkPage = z.output<typeof linkPageSchema>;
@@ -66,8 +79,8 @@ export class LinkService {
       created = await this.insert(null, principal, input);
       result = { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()), replayed: false };
     } else {
-      const fingerprint = this.idempotency.fingerprint('POST /api/v1/links', input);
-      result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
+      const fingerprintOf = () => this.idempotency.fingerprint('POST /api/v1/links', input);
+      result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprintOf, async (m) => {
         created = await this.insert(m, principal, input);
         return { status: 201, body: presentLink(created, this.domains.byName(created.domain), this.clock.now()) };
       });
@@ -81,45 +94,78 @@ export class LinkService {
   }
 
   /**
-   * Creates up to {@link MAX_BULK_ITEMS} links; items are independent (each
-   * behind its own savepoint), so one refusal never undoes another. Once per
-   * `Idempotency-Key`, like {@link create}. An item its schema refused
-   * ({@link RefusedBulkItem}) gets its 400 `validation-failed` problem.
+   * Creates up to {@link MAX_BULK_ITEMS} links in one transaction; items are
+   * independent, so one refusal never undoes another. Each item is checked
+   * first (its schema, {@link prepare}); the valid ones are then inserted
+   * several per statement ({@link LinkRepository.insertManyIfAbsentAudited}), nothing being written for an item
+   * that is refused. Of two items asking for the same alias, the first gets
+   * it. Once per `Idempotency-Key`, like {@link create}. An item its schema
+   * refused ({@link RefusedBulkItem}) gets its 400 `validation-failed` problem.
    * @returns status 200 and one result per item, in order: `{ status: 201, link }` or `{ status, problem }`.
    */
   async createBulk(principal: Principal, input: BulkCreateLinksInput, idempotencyKey?: string): Promise<StoredResponse & { replayed: boolean }> {
-    const fingerprint = this.idempotency.fingerprint('POST /api/v1/links/bulk', input);
+    const fingerprintOf = () => this.idempotency.fingerprint('POST /api/v1/links/bulk', input);
     const created: LinkRow[] = [];
-    const result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprint, async (m) => {
+    const result = await this.idempotency.run(principal.accountId, idempotencyKey, fingerprintOf, async (m) => {
       created.length = 0;
       const now = this.clock.now();
-      const results: unknown[] = [];
+      const results: unknown[] = new Array(input.items.length);
+      const refuse = (index: number, error: DomainError) => {
+        const body = problem(error.code, error.detail, error.extensions);
+        results[index] = { status: body.status, problem: body };
+      };
+      // (domain, code) pairs claimed by this request: one statement must not hold a pair twice.
+      const claimed = new Set<string>();
+      let round: { index: number; create: PreparedCreate }[] = [];
       for (const [index, item] of input.items.entries()) {
         if (item instanceof RefusedBulkItem) {
           const body = item.problem(index);
-          results.push({ status: body.status, problem: body });
+          results[index] = { status: body.status, problem: body };
           continue;
         }
-        await m.query('SAVEPOINT bulk_item');
+        let create: PreparedCreate;
         try {
-          const row = await this.insert(m, principal, item);
-          await m.query('RELEASE SAVEPOINT bulk_item');
-          created.push(row);
-          results.push({ status: 201, link: presentLink(row, this.domains.byName(row.domain), now) });
+          create = this.prepare(principal, item);
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
-          await m.query('ROLLBACK TO SAVEPOINT bulk_item');
-          const body = problem(error.code, error.detail, error.extensions);
-          results.push({ status: body.status, problem: body });
+          refuse(index, error);
+          continue;
         }
+        if (create.alias !== null) {
+          const key = `${create.link.domain}/${create.alias}`;
+          if (claimed.has(key)) {
+            refuse(index, aliasTaken(create.alias, create.link.domain));
+            continue;
+          }
+          claimed.add(key);
+        }
+        round.push({ index, create });
+      }
+      for (let attempt = 0; round.length > 0; attempt += 1) {
+        if (attempt >= MAX_CODE_ATTEMPTS) throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
+        const creates: PendingCreate[] = [];
+        for (const { create } of round) creates.push({ link: await this.withCode(create, claimed), actor: create.actor, after: create.after });
+        const rows = await this.repo.insertManyIfAbsentAudited(m, creates);
+        const clashed: typeof round = [];
+        round.forEach((entry, i) => {
+          const row = rows[i];
+          if (row) {
+            created.push(row);
+            results[entry.index] = { status: 201, link: presentLink(row, this.domains.byName(row.domain), now) };
+          } else if (entry.create.alias !== null) {
+            refuse(entry.index, aliasTaken(entry.create.alias, entry.create.link.domain));
+          } else {
+            clashed.push(entry);
+          }
+        });
+        round = clashed;
       }
       return { status: 200, body: { results } };
     });
     if (!result.replayed) {
-      for (const row of created) {
-        this.metrics.linksCreated.labels(row.domain).inc();
-        await this.cache.invalidate(row.domain, row.code);
-      }
+      for (const row of created) this.metrics.linksCreated.labels(row.domain).inc();
+      // A negative cache entry may exist for any of the codes.
+      await Promise.all(created.map((row) => this.cache.invalidate(row.domain, row.code)));
     }
     return result;
   }
@@ -130,13 +176,33 @@ export class LinkService {
    * @throws DomainError for invalid input and a taken alias.
    */
   async insert(m: EntityManager | null, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
+    const create = this.prepare(principal, input);
+    if (create.alias !== null) {
+      const row = await this.repo.insertIfAbsentAudited(m, { ...create.link, code: create.alias, isAlias: true }, create.actor, create.after);
+      if (!row) throw aliasTaken(create.alias, create.link.domain);
+      return row;
+    }
+    for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
+      const row = await this.repo.insertIfAbsentAudited(m, await this.withCode(create), create.actor, create.after);
+      if (row) return row;
+    }
+    throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
+  }
+
+  /**
+   * Checks a create and builds its link, without its code: the short
+   * domain, the normalized target (the target policy and blocklist), an
+   * expiry in the future, the normalized alias if one is asked for.
+   * @throws DomainError for invalid input.
+   */
+  private prepare(principal: Principal, input: CreateLinkInput): PreparedCreate {
     const domain = this.domains.resolve(input.domain);
     const target = this.targets.normalize(input.url, 'create');
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
     if (expiresAt && expiresAt.getTime() <= this.clock.now()) {
       throw new DomainError('expires-at-past', `expiresAt ${input.expiresAt} is not in the future`);
     }
-    const base: Omit<NewLink, 'code' | 'isAlias'> = {
+    const link: PreparedCreate['link'] = {
       domain: domain.host,
       accountId: principal.accountId,
       target,
@@ -147,22 +213,28 @@ export class LinkService {
       expiresAt,
       maxClicks: input.maxClicks ?? null,
     };
-    const actor = { keyId: principal.keyId, accountId: principal.accountId };
-    // What auditedState(row) gives for the row these values make: a new link is neither disabled nor deleted.
-    const after = auditedState({ ...base, disabledAt: null, deletedAt: null });
-    if (input.alias !== undefined) {
-      const code = normalizeAlias(input.alias);
-      const row = await this.repo.insertIfAbsentAudited(m, { ...base, code, isAlias: true }, actor, after);
-      // A deleted link keeps its code (and its analytics) for good: a code is never reused, not even by its account.
-      if (!row) throw new DomainError('alias-taken', `The alias ${code} is already taken on ${domain.host}, or was used by a deleted link`, { alias: code });
-      return row;
-    }
-    for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
+    return {
+      link,
+      alias: input.alias === undefined ? null : normalizeAlias(input.alias),
+      actor: { keyId: principal.keyId, accountId: principal.accountId },
+      // What auditedState(row) gives for the row these values make: a new link is neither disabled nor deleted.
+      after: auditedState({ ...link, disabledAt: null, deletedAt: null }),
+    };
+  }
+
+  /**
+   * The link of a create with its code: the alias, or the code of the next
+   * sequence value (skipping codes in `claimed`, which then holds it too).
+   */
+  private async withCode(create: PreparedCreate, claimed?: Set<string>): Promise<NewLink> {
+    if (create.alias !== null) return { ...create.link, code: create.alias, isAlias: true };
+    for (;;) {
       const code = this.codes.codeFor(await this.repo.nextCodeSequence());
-      const row = await this.repo.insertIfAbsentAudited(m, { ...base, code, isAlias: false }, actor, after);
-      if (row) return row;
+      const key = `${create.link.domain}/${code}`;
+      if (claimed?.has(key)) continue;
+      claimed?.add(key);
+      return { ...create.link, code, isAlias: false };
     }
-    throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
   }
 
   /**
