@@ -141,6 +141,9 @@ describe('authentication before parsing, bounded bodies, nesting cap (in-process
         ['post /api/v1/links/bulk', 10_485_760, 32, true],
       ].sort(),
     );
+    expect(String(doc.paths['/api/v1/links/bulk'].post.description)).toContain(
+      "The body is read at most 2097152 bytes per second per server process, one second's worth ahead (`HTTP_BULK_BODY_BYTES_PER_SECOND`), and 1 bulk create at a time (`HTTP_BULK_MAX_IN_FLIGHT`;",
+    );
   });
 });
 
@@ -225,7 +228,7 @@ describe('one request cannot take the API down (compiled API)', () => {
     expect({ status: refused.status, retryAfter: refused.headers.get('retry-after'), body: await refused.json() }).toMatchObject({
       status: 503,
       retryAfter: '1',
-      body: { type: 'urn:shortener:problem:overloaded', detail: 'At most 1 bulk requests are handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)' },
+      body: { type: 'urn:shortener:problem:overloaded', detail: 'At most 1 bulk request is handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)' },
     });
     // Single creates are not held back by it.
     const single = await fetch(`${app.url}/api/v1/links`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/single' }) });
@@ -243,4 +246,30 @@ describe('one request cannot take the API down (compiled API)', () => {
     expect(exchange.sent).toBeLessThan(32 * 1024 * 1024);
     expect(Date.now() - started).toBeLessThan(2_000 * 5);
   });
+});
+
+describe('bulk bodies read at HTTP_BULK_BODY_BYTES_PER_SECOND (compiled API)', () => {
+  let app: CompiledApp;
+  beforeAll(async () => {
+    app = await startCompiledApp('api', { HTTP_BULK_BODY_BYTES_PER_SECOND: '65536', HTTP_BULK_BODY_LIMIT_BYTES: '262144' });
+  }, 120_000);
+  afterAll(() => app.stop());
+
+  it('reads a 256 KiB bulk in no less than 3 s at 64 KiB/s (one second read ahead), and creates its links', async () => {
+    const item = { url: `https://example.com/paced?${'p'.repeat(2_000)}` };
+    const items = Array.from({ length: 122 }, () => item);
+    const body = JSON.stringify({ items });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(240 * 1024);
+    const started = Date.now();
+    const res = await fetch(`${app.url}/api/v1/links/bulk`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' },
+      body,
+    });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { results: { status: number }[] }).results.map((r) => r.status)).toEqual(items.map(() => 201));
+    // (240 KiB - 64 KiB read ahead) / 64 KiB/s = 2.75 s at least; unpaced, loopback takes milliseconds.
+    expect(elapsed).toBeGreaterThanOrEqual(2_750);
+  }, 60_000);
 });

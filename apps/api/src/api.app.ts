@@ -8,6 +8,7 @@ import { REDIRECT_ROUTE } from '@shortener/links';
 import { installHttpObservability, ROOT_LOGGER } from '@shortener/observability';
 import {
   installBodyLimits,
+  installBulkBodyPace,
   installBulkConcurrencyLimit,
   installConnectionLimits,
   installHttpHardening,
@@ -103,6 +104,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   installApiKeyAuthentication(app);
   // After the authentication: only authenticated requests take a bulk slot.
   installBulkConcurrencyLimit(fastify, config);
+  installBulkBodyPace(fastify, config);
   serveOpenApi(app);
   return app;
 }

@@ -214,10 +214,15 @@ function describeBodyLimits(document: OpenAPIObject, config: AppConfig, bulkOper
     for (const method of ['put', 'post', 'patch', 'delete'] as const) {
       const operation = item[method] as (Operation & Record<string, unknown>) | undefined;
       if (!operation?.requestBody) continue;
-      const limit = bodyLimitOf(config, bulkOperations.has(operation.operationId ?? ''));
+      const bulk = bulkOperations.has(operation.operationId ?? '');
+      const limit = bodyLimitOf(config, bulk);
+      const pace = bulk
+        ? ` The body is read at most ${config.http.bulkBodyBytesPerSecond} bytes per second per server process, one second's worth ahead (\`HTTP_BULK_BODY_BYTES_PER_SECOND\`), ` +
+          `and ${config.http.bulkMaxInFlight} bulk create at a time (\`HTTP_BULK_MAX_IN_FLIGHT\`; another: 503 \`${problemTypeUri('overloaded')}\` with \`Retry-After\`).`
+        : '';
       const text =
         `The request body may be at most ${limit.bytes} bytes (\`${limit.setting}\`; larger: 413 \`${problemTypeUri('payload-too-large')}\`) ` +
-        `and nest arrays and objects at most ${depth} levels deep (\`HTTP_JSON_MAX_DEPTH\`; deeper: 400 \`${problemTypeUri('json-too-deep')}\`).`;
+        `and nest arrays and objects at most ${depth} levels deep (\`HTTP_JSON_MAX_DEPTH\`; deeper: 400 \`${problemTypeUri('json-too-deep')}\`).${pace}`;
       operation.description = operation.description ? `${operation.description}\n\n${text}` : text;
       operation['x-body-limit-bytes'] = limit.bytes;
       operation['x-json-max-depth'] = depth;

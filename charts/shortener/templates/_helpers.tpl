@@ -96,6 +96,7 @@ HTTP_KEEP_ALIVE_TIMEOUT_MS: {{ $c.http.keepAliveTimeoutMs | quote }}
 HTTP_BODY_LIMIT_BYTES: {{ $c.http.bodyLimitBytes | quote }}
 HTTP_BULK_BODY_LIMIT_BYTES: {{ $c.http.bulkBodyLimitBytes | quote }}
 HTTP_BULK_MAX_IN_FLIGHT: {{ $c.http.bulkMaxInFlight | quote }}
+HTTP_BULK_BODY_BYTES_PER_SECOND: {{ $c.http.bulkBodyBytesPerSecond | quote }}
 HTTP_JSON_MAX_DEPTH: {{ $c.http.jsonMaxDepth | quote }}
 HTTP_HEADERS_TIMEOUT_MS: {{ $c.http.headersTimeoutMs | quote }}
 HTTP_BODY_TIMEOUT_MS: {{ $c.http.bodyTimeoutMs | quote }}

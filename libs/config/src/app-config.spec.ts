@@ -19,6 +19,7 @@ describe(loadConfig.name, () => {
       bodyLimitBytes: 65_536,
       bulkBodyLimitBytes: 10_485_760,
       bulkMaxInFlight: 1,
+      bulkBodyBytesPerSecond: 2 * 1024 * 1024,
       jsonMaxDepth: 32,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 10_000,
@@ -34,6 +35,14 @@ describe(loadConfig.name, () => {
       /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
     );
     expect(() => loadConfig('api', { HTTP_JSON_MAX_DEPTH: '0' })).toThrow(/HTTP_JSON_MAX_DEPTH/);
+  });
+
+  it('refuses a bulk body pace at which a bulk at the size limit takes more than half the request timeout', () => {
+    // 10 MiB at 256 KiB/s: 40,000 ms, more than 15,000 ms.
+    expect(() => loadConfig('api', { HTTP_BULK_BODY_BYTES_PER_SECOND: '262144' })).toThrow(
+      'HTTP_BULK_BODY_BYTES_PER_SECOND: reading HTTP_BULK_BODY_LIMIT_BYTES (10485760) takes 40000 ms at this rate; at most half of HTTP_REQUEST_TIMEOUT_MS (30000) is allowed',
+    );
+    expect(loadConfig('api', { HTTP_BULK_BODY_BYTES_PER_SECOND: '262144', HTTP_BULK_BODY_LIMIT_BYTES: '1048576' }).http.bulkBodyBytesPerSecond).toBe(262_144);
   });
 
   it('lists every bad key at once', () => {

@@ -27,6 +27,8 @@ export interface AppConfig {
     bulkBodyLimitBytes: number;
     /** Bulk creates received and handled at once per process. */
     bulkMaxInFlight: number;
+    /** HTTP_BULK_BODY_BYTES_PER_SECOND: bulk bodies are read at most this fast per process. */
+    bulkBodyBytesPerSecond: number;
     /** Deepest nesting of JSON arrays and objects accepted in a body. */
     jsonMaxDepth: number;
     headersTimeoutMs: number;
@@ -163,6 +165,13 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
   if (new Set(domains.map((d) => d.host)).size !== domains.length) issues.push('EXTRA_PUBLIC_BASE_URLS: a host appears twice');
   // Node refuses a headers timeout longer than the request timeout.
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) issues.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  // A bulk at the size limit must arrive, at the paced rate, well within the request timeout.
+  const bulkReadMs = Math.ceil((e.HTTP_BULK_BODY_LIMIT_BYTES / e.HTTP_BULK_BODY_BYTES_PER_SECOND) * 1000);
+  if (bulkReadMs * 2 > e.HTTP_REQUEST_TIMEOUT_MS) {
+    issues.push(
+      `HTTP_BULK_BODY_BYTES_PER_SECOND: reading HTTP_BULK_BODY_LIMIT_BYTES (${e.HTTP_BULK_BODY_LIMIT_BYTES}) takes ${bulkReadMs} ms at this rate; at most half of HTTP_REQUEST_TIMEOUT_MS (${e.HTTP_REQUEST_TIMEOUT_MS}) is allowed`,
+    );
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   return {
@@ -176,6 +185,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       bulkBodyLimitBytes: e.HTTP_BULK_BODY_LIMIT_BYTES,
       bulkMaxInFlight: e.HTTP_BULK_MAX_IN_FLIGHT,
+      bulkBodyBytesPerSecond: e.HTTP_BULK_BODY_BYTES_PER_SECOND,
       jsonMaxDepth: e.HTTP_JSON_MAX_DEPTH,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,

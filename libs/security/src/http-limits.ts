@@ -1,8 +1,10 @@
 import { appendRouteHook, closeTimedOutSocket, DomainError, isUnderPath, sendProblem } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
-import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pipeline, Transform } from 'node:stream';
 import type { Logger } from 'pino';
 
 /**
@@ -164,7 +166,7 @@ export function installBulkConcurrencyLimit(fastify: FastifyInstance, config: Ap
   let inFlight = 0;
   const admitBulk: onRequestHookHandler = function admitBulk(request, reply, done) {
     if (inFlight >= max) {
-      sendProblem(request, reply, new DomainError('overloaded', `At most ${max} bulk requests are handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)`, { retryAfterSeconds: 1 }));
+      sendProblem(request, reply, new DomainError('overloaded', `At most ${max} bulk ${max === 1 ? 'request is' : 'requests are'} handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)`, { retryAfterSeconds: 1 }));
       return;
     }
     inFlight += 1;
@@ -175,6 +177,42 @@ export function installBulkConcurrencyLimit(fastify: FastifyInstance, config: Ap
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) appendRouteHook(route, 'onRequest', admitBulk);
+  });
+}
+
+/**
+ * Reads the bodies of the routes marked with {@link BULK_BODY_ROUTE_CONFIG}
+ * at most `HTTP_BULK_BODY_BYTES_PER_SECOND` for the whole process: each chunk
+ * is passed on once the time its bytes cost at that rate has passed, and the
+ * socket is not read meanwhile (TCP flow control holds the client). A client
+ * that sends bulk creates back to back thus gets one 10 MiB bulk every 5 s
+ * at the default rate, about a tenth of the core, however fast it sends.
+ * Bodies within one second's worth arrive at network speed when nothing else
+ * was read just before (the allowance does not accumulate while idle).
+ */
+export function installBulkBodyPace(fastify: FastifyInstance, config: AppConfig): void {
+  const bytesPerMs = config.http.bulkBodyBytesPerSecond / 1000;
+  // The instant (performance.now(), ms) up to which the bytes read so far are paid for.
+  let paidUntil = 0;
+  const pace: preParsingHookHandler = function paceBulkBody(_request, _reply, payload, done) {
+    const paced = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        const now = performance.now();
+        // A second's worth may be read ahead: small bulks are not slowed down.
+        paidUntil = Math.max(paidUntil, now - 1_000) + chunk.length / bytesPerMs;
+        const wait = paidUntil - now;
+        if (wait <= 0) callback(null, chunk);
+        else setTimeout(() => callback(null, chunk), wait);
+      },
+    }) as Transform & { receivedEncodedLength: number };
+    // Fastify compares this with Content-Length (the bytes that came off the socket).
+    paced.receivedEncodedLength = 0;
+    payload.on('data', (chunk: Buffer) => (paced.receivedEncodedLength += chunk.length));
+    pipeline(payload, paced, () => undefined);
+    done(null, paced);
+  };
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) appendRouteHook(route, 'preParsing', pace);
   });
 }
 
