@@ -16,6 +16,8 @@ export const JOB_MATCHER = `job=~".*(${JOBS.api}|${JOBS.worker})"`;
 export const QUEUE_STUCK_MINUTES = 10;
 /** Mean ingest lag (seconds) past which a growing lag alerts: half the click freshness threshold of 60 s. */
 export const INGEST_LAG_WARN_SECONDS = 30;
+/** Minutes the click queue's depth in clicks must keep growing before it warns. */
+export const CLICK_QUEUE_GROWING_MINUTES = 10;
 
 const meanLag = (window: string): string =>
   `sum(rate(${METRICS.clickIngestLag}_sum[${window}])) / sum(rate(${METRICS.clickIngestLag}_count[${window}]))`;
@@ -29,7 +31,11 @@ const meanLag = (window: string): string =>
  * - a queue with waiting jobs and no completed job: clicks stop being
  *   committed, so the freshness SLI, which measures committed clicks, is silent;
  * - a mean ingest lag that is high and still rising: a warning before the
- *   freshness budget burns.
+ *   freshness budget burns;
+ * - clicks dropped (the product's first promise broken, whatever the SLIs
+ *   say: redirects stay fast and green while it happens), and a click queue
+ *   whose depth in clicks keeps growing (the queue Redis fills towards
+ *   `CLICK_MAX_QUEUE_CLICKS` and its memory limit).
  */
 export function operationalRuleFile(): RuleFile {
   return {
@@ -106,6 +112,34 @@ export function operationalRuleFile(): RuleFile {
                 'and above its 30-minute mean, for 10 minutes: the worker is falling behind the clicks, and the click freshness ' +
                 'SLO (60 s) will start to burn.',
               runbook_url: runbookUrl('ShortenerClickIngestLagGrowing'),
+            },
+          },
+          {
+            alert: 'ShortenerClicksDropped',
+            expr: `sum by (reason) (increase(${METRICS.clicksDropped}{${JOB_MATCHER}}[5m])) > 0`,
+            labels: { severity: 'page' },
+            annotations: {
+              summary: 'Clicks are being dropped ({{ $labels.reason }}).',
+              description:
+                'The API dropped {{ $value | humanize }} clicks in the last 5 minutes, reason {{ $labels.reason }}: ' +
+                'queue_full (the click queue holds CLICK_MAX_QUEUE_CLICKS), buffer_full (the queue Redis refuses publishes ' +
+                'and an API buffer is full) or shutdown (a process stopped with clicks it could not publish). ' +
+                'Redirects are served, but these clicks are missing from the analytics for good.',
+              runbook_url: runbookUrl('ShortenerClicksDropped'),
+            },
+          },
+          {
+            alert: 'ShortenerClickQueueGrowing',
+            expr: `deriv(max(${METRICS.clickQueueDepthClicks}{${JOB_MATCHER}})[5m:1m]) > 0`,
+            for: `${CLICK_QUEUE_GROWING_MINUTES}m`,
+            labels: { severity: 'ticket' },
+            annotations: {
+              summary: `The click queue has grown for ${CLICK_QUEUE_GROWING_MINUTES} minutes.`,
+              description:
+                `The clicks waiting in the click queue have kept growing for ${CLICK_QUEUE_GROWING_MINUTES} minutes ` +
+                '({{ $value | humanize }} more clicks a second): the worker commits fewer clicks than the redirects make. ' +
+                'The queue Redis fills (about 300 bytes a click); at CLICK_MAX_QUEUE_CLICKS, or when Redis is full, clicks are dropped.',
+              runbook_url: runbookUrl('ShortenerClickQueueGrowing'),
             },
           },
         ],

@@ -1,9 +1,12 @@
 import { QueuedClickRecorder } from '@shortener/clicks';
 import { MetricsService } from '@shortener/observability';
+import { readQueuedClicks } from '@shortener/queue';
 import type { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLinkCode } from '../support/click-pipeline';
 import { waitUntil } from '../support/pipeline-wait';
+import { OwnedRedis, startOwnedRedis } from '../support/redis-server';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
 
 jest.setTimeout(30_000);
@@ -47,17 +50,66 @@ describe('click capture', () => {
     expect(await batches(queue)).toEqual([1]);
   });
 
-  it('drops and counts clicks while the queue holds CLICK_MAX_QUEUE_DEPTH waiting jobs, instead of buffering them', async () => {
-    const { api: app, clicks: queue, code } = await start({ CLICK_MAX_QUEUE_DEPTH: '1', CLICK_BATCH_SIZE: '100' });
-    const recorder = app.app.get(QueuedClickRecorder);
+  const dropped = async (app: TestApi, reason: string) =>
+    (await app.app.get(MetricsService).clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  const metricValue = async (app: TestApi, metric: 'clicksBuffered' | 'clickPublishFailures' | 'clickQueueDepthClicks') => {
     const metrics = app.app.get(MetricsService);
-    const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
-    expect((await app.http().get(`/${code}`)).status).toBe(302);
+    await metrics.scrape();
+    return (await metrics[metric].get()).values[0]?.value ?? 0;
+  };
+
+  it('drops and counts clicks while the queue holds CLICK_MAX_QUEUE_CLICKS clicks, instead of buffering them', async () => {
+    const { api: app, clicks: queue, code } = await start({ CLICK_MAX_QUEUE_CLICKS: '2', CLICK_BATCH_SIZE: '100' });
+    const recorder = app.app.get(QueuedClickRecorder);
+    for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     expect(await recorder.drain(10_000)).toBe(true);
-    // No worker runs: the one job waits, and the recorder knows (it counts its own publishes).
-    expect([await queue.getWaitingCount(), recorder.queueDepth]).toEqual([1, 1]);
+    // No worker runs: the one job of two clicks waits, and the queue's click counter says so.
+    expect([await batches(queue), await readQueuedClicks(queue), recorder.queueDepthClicks]).toEqual([[2], 2, 2]);
     for (let i = 0; i < 5; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
-    expect({ dropped: await dropped('queue_full'), pending: recorder.pending }).toEqual({ dropped: 5, pending: 0 });
-    expect(await batches(queue)).toEqual([1]);
+    expect({ dropped: await dropped(app, 'queue_full'), pending: recorder.pending }).toEqual({ dropped: 5, pending: 0 });
+    expect(await metricValue(app, 'clickQueueDepthClicks')).toBe(2);
+    expect(await batches(queue)).toEqual([2]);
+  });
+
+  describe('while the queue Redis refuses writes (out of memory)', () => {
+    let owned: OwnedRedis;
+    beforeAll(async () => {
+      owned = await startOwnedRedis();
+    });
+    afterAll(() => owned.stop());
+    const refuseWrites = async (on: boolean) => {
+      const admin = new Redis(owned.url);
+      // Below what an empty server uses: with noeviction, every write is refused with OOM.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', on ? '1' : '0');
+      admin.disconnect();
+    };
+
+    it('keeps the clicks and publishes every one, under its own batch id, once Redis takes writes again', async () => {
+      const { api: app, clicks: queue, code } = await start({ REDIS_QUEUE_URL: owned.url, CLICK_BATCH_SIZE: '4', CLICK_FLUSH_INTERVAL_MS: '100' });
+      const recorder = app.app.get(QueuedClickRecorder);
+      await refuseWrites(true);
+      for (let i = 0; i < 10; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
+      await waitUntil('a refused publish', async () => ({ done: (await metricValue(app, 'clickPublishFailures')) > 0, state: recorder.pending }));
+      expect({ buffered: await metricValue(app, 'clicksBuffered'), pending: recorder.pending, jobs: await queue.getWaitingCount() }).toEqual({ buffered: 10, pending: 10, jobs: 0 });
+      await refuseWrites(false);
+      // Retries back off to 10 s at most: drained well within 5x that.
+      expect(await recorder.drain(50_000)).toBe(true);
+      const jobs = await queue.getWaiting();
+      expect(jobs.map((j) => j.data.clicks.length).sort((a, b) => a - b)).toEqual([2, 4, 4]);
+      expect(new Set(jobs.map((j) => j.id)).size).toBe(3);
+      expect(jobs.every((j) => j.id === j.data.batchId)).toBe(true);
+      expect({ buffered: await metricValue(app, 'clicksBuffered'), queued: await readQueuedClicks(queue), dropped: await dropped(app, 'buffer_full') }).toEqual({ buffered: 0, queued: 10, dropped: 0 });
+    }, 90_000);
+
+    it('drops and counts clicks beyond CLICK_BUFFER_MAX_CLICKS', async () => {
+      const { api: app, code } = await start({ REDIS_QUEUE_URL: owned.url, CLICK_BATCH_SIZE: '2', CLICK_BUFFER_MAX_CLICKS: '3', CLICK_FLUSH_INTERVAL_MS: '100' });
+      const recorder = app.app.get(QueuedClickRecorder);
+      await refuseWrites(true);
+      for (let i = 0; i < 7; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
+      expect({ pending: recorder.pending, dropped: await dropped(app, 'buffer_full') }).toEqual({ pending: 3, dropped: 4 });
+      await refuseWrites(false);
+      expect(await recorder.drain(50_000)).toBe(true);
+    }, 90_000);
   });
 });

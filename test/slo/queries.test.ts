@@ -85,10 +85,10 @@ describe(collectQueries.name, () => {
       alerts: count((q) => q.kind === 'alert'),
       dashboards: [...new Set(queries.filter((q) => q.kind === 'panel').map((q) => q.source.split(' / ')[0]))],
     }).toEqual({
-      // API RED 13, redirect cache 12, runtime 13, SLO overview 17 per SLO + 2, worker 14.
-      panels: 122,
+      // API RED 13, redirect cache 12, runtime 13, SLO overview 17 per SLO + 2, worker 16.
+      panels: 124,
       recordings: 60,
-      alerts: 13,
+      alerts: 15,
       dashboards: ['shortener-api-red', 'shortener-redirect-cache', 'shortener-runtime', 'shortener-slo-overview', 'shortener-worker-queues'],
     });
   });
@@ -120,7 +120,7 @@ describe(collectQueries.name, () => {
       'shortener-slo-overview / Alerts / Alert state / A',
       'shortener-slo-overview / Alerts / Alerts now / A',
     ]);
-    expect(parseOnly.filter((q) => q.kind !== 'panel')).toHaveLength(13);
+    expect(parseOnly.filter((q) => q.kind !== 'panel')).toHaveLength(15);
     expect(parseOnly.every((q) => q.kind !== 'recording')).toBe(true);
   });
 

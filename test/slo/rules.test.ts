@@ -22,7 +22,7 @@ describe('promtool check rules', () => {
   it.each([
     ['slo-recording.yaml', 60],
     ['slo-alerts.yaml', 8],
-    ['operational-alerts.yaml', 5],
+    ['operational-alerts.yaml', 7],
   ])('%s is valid with %i rules', async (file, count) => {
     const r = await run('promtool', ['check', 'rules', join(RULES, file)]);
     expect(r.stderr).toBe('');
@@ -178,6 +178,8 @@ describe('runbooks', () => {
       'ShortenerTargetMissing',
       'ShortenerQueueStuck',
       'ShortenerClickIngestLagGrowing',
+      'ShortenerClicksDropped',
+      'ShortenerClickQueueGrowing',
     ]);
     expect([...sections.keys()]).toEqual(names);
     for (const a of alerts()) {

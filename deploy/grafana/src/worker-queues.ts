@@ -50,7 +50,7 @@ export function workerQueues(): dashboard.DashboardBuilder {
     timeseriesPanel(
       'Clicks through the pipeline',
       [
-        { expr: `sum(rate(${METRICS.clicksBuffered}[$__rate_interval]))`, legend: 'buffered (API)' },
+        { expr: `sum(rate(${METRICS.clicksRecorded}[$__rate_interval]))`, legend: 'recorded (API)' },
         { expr: `sum(rate(${METRICS.clicksPublished}[$__rate_interval]))`, legend: 'published (API)' },
         { expr: `sum(rate(${METRICS.clicksCommitted}[$__rate_interval]))`, legend: 'committed (worker)' },
       ],
@@ -59,9 +59,19 @@ export function workerQueues(): dashboard.DashboardBuilder {
   );
   b.withPanel(
     timeseriesPanel('Clicks dropped by reason', [{ expr: `sum by (reason) (rate(${METRICS.clicksDropped}[$__rate_interval])) or on () vector(0)`, legend: '{{reason}}' }], {
-      description: 'queue_full (backpressure), publish_failed, buffer_full; 0 when none was dropped.',
+      description: 'queue_full (the queue holds CLICK_MAX_QUEUE_CLICKS), buffer_full (an API buffer is full while publishes fail), shutdown; 0 when none was dropped.',
       unit: 'ops',
     }),
+  );
+  b.withPanel(
+    timeseriesPanel(
+      'Clicks waiting',
+      [
+        { expr: `max(${METRICS.clickQueueDepthClicks})`, legend: 'in the queue' },
+        { expr: `sum(${METRICS.clicksBuffered})`, legend: 'buffered in API processes' },
+      ],
+      { description: 'Published and not yet committed (the queue Redis holds about 300 bytes each), and buffered in API processes (lost if a process is killed).' },
+    ),
   );
   b.withPanel(
     timeseriesPanel(

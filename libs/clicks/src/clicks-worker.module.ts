@@ -8,6 +8,7 @@ import { ExpirySweepHandler } from './housekeeping/expiry-sweep.handler';
 import { HousekeepingHandler } from './housekeeping/housekeeping.handler';
 import { MaintenanceScheduleService } from './housekeeping/maintenance-schedule.service';
 import { ClickBatchHandler } from './rollup/click-batch.handler';
+import { ClickQueueCounter } from './rollup/click-queue.counter';
 import { ClickCommitCoalescer } from './rollup/click-commit.coalescer';
 import { ClickRollupService } from './rollup/click-rollup.service';
 import { VisitorHllStore } from './visitors/visitor-hll.store';
@@ -36,6 +37,7 @@ import { VisitorHllStore } from './visitors/visitor-hll.store';
           maxBatches: config.worker.concurrency,
         }),
     },
+    ClickQueueCounter,
     ClickBatchHandler,
     ExpirySweepHandler,
     HousekeepingHandler,

@@ -80,7 +80,10 @@ export interface AppConfig {
   clicks: {
     batchSize: number;
     flushIntervalMs: number;
-    maxQueueDepth: number;
+    /** CLICK_MAX_QUEUE_CLICKS: clicks the queue may hold before new ones are dropped. */
+    maxQueueClicks: number;
+    /** CLICK_BUFFER_MAX_CLICKS: clicks each API process buffers while publishes fail. */
+    bufferMaxClicks: number;
     countryHeader?: string;
     ipSalt: string;
   };
@@ -235,7 +238,8 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     clicks: {
       batchSize: e.CLICK_BATCH_SIZE,
       flushIntervalMs: e.CLICK_FLUSH_INTERVAL_MS,
-      maxQueueDepth: e.CLICK_MAX_QUEUE_DEPTH,
+      maxQueueClicks: e.CLICK_MAX_QUEUE_CLICKS,
+      bufferMaxClicks: e.CLICK_BUFFER_MAX_CLICKS,
       countryHeader: e.CLICK_COUNTRY_HEADER?.toLowerCase(),
       ipSalt,
     },

@@ -106,7 +106,17 @@ export const envSchema = z.object({
   // Clicks
   CLICK_BATCH_SIZE: int(1, 10_000).default(500),
   CLICK_FLUSH_INTERVAL_MS: int(10, 60_000).default(1_000),
-  CLICK_MAX_QUEUE_DEPTH: int(1, 10_000_000).default(100_000),
+  /**
+   * Clicks the click queue may hold (published, not yet committed) before the
+   * API drops new ones; size the queue Redis for it (about 300 bytes per click, docs/runbooks.md).
+   */
+  CLICK_MAX_QUEUE_CLICKS: int(1, 1_000_000_000).default(1_000_000),
+  /**
+   * Clicks each API process keeps while the queue Redis refuses publishes
+   * (retried with backoff); beyond it clicks are dropped. Memory: at most
+   * (ceil(CLICK_BUFFER_MAX_CLICKS / CLICK_BATCH_SIZE) + 1) x 256 KiB.
+   */
+  CLICK_BUFFER_MAX_CLICKS: int(1, 10_000_000).default(20_000),
   CLICK_COUNTRY_HEADER: z.string().optional(),
   CLICK_IP_SALT: z.string().min(16).optional(),
   /**

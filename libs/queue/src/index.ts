@@ -9,3 +9,4 @@ export * from './worker/job-wiring.check';
 export * from './worker/job.dispatcher';
 export * from './worker/queue-workers.module';
 export * from './worker/queue-workers.service';
+export * from './jobs/queued-clicks.counter';

@@ -61,14 +61,17 @@ describe(encodeQueuedClick.name, () => {
 });
 
 describe(ClickSegment.name, () => {
-  it('gives back the clicks written, in order, as a version 1 batch with the id given, then starts empty', () => {
+  it('gives back the clicks written, in order, as a version 1 batch with the id given, as often as asked until cleared', () => {
     const sut = new ClickSegment(500);
     const clicks = [click(0), click(1, 'Mozilla/5.0 "quoted" ü'), click(2, null)];
     for (const c of clicks) expect(sut.append(encodeQueuedClick(c))).toBe(true);
-    expect(sut.take('b1')).toEqual({ v: 1, batchId: 'b1', clicks });
+    expect(sut.payload('b1')).toEqual({ v: 1, batchId: 'b1', clicks });
+    expect(sut.payload('b1')).toEqual({ v: 1, batchId: 'b1', clicks });
+    expect(sut.count).toBe(3);
+    sut.clear();
     expect(sut.count).toBe(0);
     sut.append(encodeQueuedClick(click(3)));
-    expect(sut.take('b2')).toEqual({ v: 1, batchId: 'b2', clicks: [click(3)] });
+    expect(sut.payload('b2')).toEqual({ v: 1, batchId: 'b2', clicks: [click(3)] });
   });
 
   it('holds at most its batch size, and never more than the hard cap', () => {
@@ -86,7 +89,7 @@ describe(ClickSegment.name, () => {
     const fat = click(0, '\u0001😀ü'.repeat(128));
     let n = 0;
     while (sut.append(encodeQueuedClick(fat))) n++;
-    const batch = sut.take('00000000-0000-4000-8000-000000000000');
+    const batch = sut.payload('00000000-0000-4000-8000-000000000000');
     expect(batch.clicks).toHaveLength(n);
     expect(n).toBeLessThan(1_000);
     expect(Buffer.byteLength(JSON.stringify(batch))).toBeLessThanOrEqual(CLICK_BATCH_MAX_BYTES);

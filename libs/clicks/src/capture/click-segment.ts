@@ -102,15 +102,20 @@ export class ClickSegment {
 
   /**
    * The batch's job payload (the queue's {@link ClickBatchJobData}, version 1):
-   * its clicks parsed back from the bytes, in the order written. Empties the
-   * segment for the next batch.
+   * its clicks parsed back from the bytes, in the order written. The segment
+   * keeps them (a publish that fails is retried with the same payload) until
+   * {@link clear}.
    * @param batchId the batch's unique id (a UUID)
    */
-  take(batchId: string): ClickBatchJobData {
+  payload(batchId: string): ClickBatchJobData {
     this.bytes[this.end] = CLOSE;
     const clicks = JSON.parse(this.bytes.toString('utf8', 0, this.end + 1)) as QueuedClick[];
+    return { v: CLICK_BATCH_VERSION, batchId, clicks };
+  }
+
+  /** Empties the segment for the next batch. */
+  clear(): void {
     this.end = 1;
     this.clicks = 0;
-    return { v: CLICK_BATCH_VERSION, batchId, clicks };
   }
 }

@@ -25,7 +25,7 @@ describe(QueuedClickRecorder.name, () => {
     queue = new Queue('clicks', { connection: { host: '127.0.0.1', port: peer.port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null } });
     queue.on('error', () => undefined);
     metrics = new MetricsService();
-    const config = loadConfig('api', { CLICK_BATCH_SIZE: '2', CLICK_FLUSH_INTERVAL_MS: '60000' });
+    const config = loadConfig('api', { CLICK_BATCH_SIZE: '2', CLICK_FLUSH_INTERVAL_MS: '60000', CLICK_BUFFER_MAX_CLICKS: '18' });
     recorder = new QueuedClickRecorder(config, queue, metrics);
   });
 
@@ -37,14 +37,19 @@ describe(QueuedClickRecorder.name, () => {
 
   const dropped = async (reason: string) => (await metrics.clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
-  it('holds 4 publishes in flight, 4 full batches and the one being filled, then drops and counts the rest as buffer_full', async () => {
+  it('holds CLICK_BUFFER_MAX_CLICKS (18) clicks, 4 batches of them in flight, then drops and counts the rest as buffer_full', async () => {
     for (let i = 0; i < 30; i++) {
       recorder.record(click(i));
       // Publishing starts after the redirect's turn of the event loop.
       await turn();
     }
-    // 2 clicks per batch: 4 in flight + 4 waiting + 2 filling.
-    expect({ pending: recorder.pending, bufferFull: await dropped('buffer_full') }).toEqual({ pending: 18, bufferFull: 12 });
+    // 2 clicks per batch: 4 in flight, the rest waiting or filling.
+    await metrics.scrape();
+    expect({
+      pending: recorder.pending,
+      bufferFull: await dropped('buffer_full'),
+      gauge: (await metrics.clicksBuffered.get()).values[0].value,
+    }).toEqual({ pending: 18, bufferFull: 12, gauge: 18 });
   });
 
   it('publishes outside the async context of the redirect that filled the batch (no publish in its trace)', async () => {

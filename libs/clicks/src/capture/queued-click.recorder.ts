@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
-import { CLICK_BATCH_JOB_OPTIONS, ClickBatchJobData, JOBS } from '@shortener/queue';
+import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, readQueuedClicks } from '@shortener/queue';
 import { Queue } from 'bullmq';
+import { ExponentialBackoff, IBackoff } from 'cockatiel';
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { ClickSegment, encodeQueuedClick } from './click-segment';
@@ -15,9 +16,16 @@ export const CLICK_QUEUE = Symbol('CLICK_QUEUE');
 const MAX_PUBLISHES_IN_FLIGHT = 4;
 /** How often the queue depth is read from Redis (one cheap count, off the redirect path). */
 export const QUEUE_DEPTH_REFRESH_MS = 1_000;
-/** A full buffer holds this many full batches waiting to be published, besides the one being filled. */
-const BUFFER_BATCHES = 4;
 const WARN_INTERVAL_MS = 10_000;
+/** First and longest wait (ms) between publish attempts while the queue Redis refuses them (exponential, jittered). */
+export const PUBLISH_RETRY_INITIAL_MS = 100;
+export const PUBLISH_RETRY_MAX_MS = 10_000;
+
+/** A batch waiting to be published: its clicks' bytes, and the id it keeps across retries (BullMQ's job id). */
+interface SealedBatch {
+  segment: ClickSegment;
+  batchId: string;
+}
 
 /**
  * The API's {@link ClickRecorder} (DESIGN.md section 5): clicks go to an
@@ -27,62 +35,87 @@ const WARN_INTERVAL_MS = 10_000;
  * server has stopped taking requests). A buffered click is JSON text in a
  * reused Buffer ({@link ClickSegment}), not an object on the JS heap.
  *
- * Memory is bounded: the buffer holds the batch being filled and at most 4
- * full ones (five Buffers of 256 KiB, allocated once), and at most 4
- * publishes are in flight. Clicks are dropped, and counted in
- * `shortener_clicks_dropped_total{reason}`, instead of growing it:
- * `queue_full` while the click queue has `CLICK_MAX_QUEUE_DEPTH` or more
- * waiting jobs (a cached count, refreshed every second and raised by every
- * publish), `buffer_full` while Redis is too slow to keep up, and
- * `publish_failed` when Redis refuses a publish. {@link record} never blocks
- * and never throws.
+ * A publish that fails keeps its batch, with the same batch id (so a publish
+ * that did reach Redis is not added twice), and is retried with an
+ * exponential, jittered backoff ({@link PUBLISH_RETRY_INITIAL_MS} to
+ * {@link PUBLISH_RETRY_MAX_MS}, cockatiel's decorrelated jitter); meanwhile
+ * clicks keep being buffered. The buffer is bounded: at most
+ * `CLICK_BUFFER_MAX_CLICKS` clicks buffered or being published, in at most
+ * ceil(`CLICK_BUFFER_MAX_CLICKS` / `CLICK_BATCH_SIZE`) + 1 segments of
+ * 256 KiB (allocated as needed, kept for reuse). Clicks are dropped, and
+ * counted in `shortener_clicks_dropped_total{reason}`, only beyond a bound:
+ * `buffer_full` when the buffer is full, `queue_full` while the click queue
+ * holds `CLICK_MAX_QUEUE_CLICKS` clicks or more (a cached count, refreshed
+ * every second and raised by every publish), `shutdown` for what is still
+ * buffered when the process stops and the queue Redis still refuses it.
+ * `shortener_clicks_buffered` is what a `kill -9` would lose.
+ * {@link record} never blocks and never throws.
  */
 @Injectable()
 export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(QueuedClickRecorder.name);
-  // The batch being filled, the full ones waiting for a publish slot, and empty ones to reuse.
+  // The batch being filled, the full ones waiting for a publish, and empty ones to reuse.
   private current: ClickSegment;
-  private sealed: ClickSegment[] = [];
+  private sealed: SealedBatch[] = [];
   private readonly spare: ClickSegment[] = [];
+  private segments = 1;
+  private readonly maxSegments: number;
   private bufferedClicks = 0;
   private readonly inflight = new Set<Promise<void>>();
   private inflightClicks = 0;
   private readonly batchSize: number;
-  private readonly maxDepth: number;
-  private depth = 0;
+  private readonly maxBuffered: number;
+  private readonly maxQueueClicks: number;
+  private queueClicks = 0;
+  private queueJobs = 0;
   private refreshingDepth = false;
   private flushScheduled = false;
   private closed = false;
   private lastWarnAt = 0;
+  private failedSinceWarn = 0;
+  private readonly backoffs = new ExponentialBackoff({ initialDelay: PUBLISH_RETRY_INITIAL_MS, maxDelay: PUBLISH_RETRY_MAX_MS });
+  private backoff?: IBackoff<unknown>;
+  private retryAt = 0;
+  private retryTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private depthTimer?: NodeJS.Timeout;
-  private readonly buffered: CounterChild;
+  private readonly recorded: CounterChild;
   private readonly published;
+  private readonly publishFailures;
   private readonly droppedQueueFull;
   private readonly droppedBufferFull;
-  private readonly droppedPublishFailed;
+  private readonly droppedShutdown;
   private readonly publishAfterTurn: () => void;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLICK_QUEUE) private readonly queue: Queue,
-    metrics: MetricsService,
+    private readonly metrics: MetricsService,
   ) {
     super();
     this.batchSize = config.clicks.batchSize;
     this.current = new ClickSegment(this.batchSize);
-    this.maxDepth = config.clicks.maxQueueDepth;
-    this.buffered = deferredCounterChild(metrics.clicksBuffered, {});
+    this.maxBuffered = config.clicks.bufferMaxClicks;
+    this.maxSegments = Math.ceil(this.maxBuffered / Math.min(this.batchSize, CLICK_BATCH_MAX_CLICKS)) + 1;
+    this.maxQueueClicks = config.clicks.maxQueueClicks;
+    this.recorded = deferredCounterChild(metrics.clicksRecorded, {});
     this.published = metrics.clicksPublished;
+    this.publishFailures = metrics.clickPublishFailures;
     this.droppedQueueFull = metrics.clicksDropped.labels('queue_full');
     this.droppedBufferFull = metrics.clicksDropped.labels('buffer_full');
-    this.droppedPublishFailed = metrics.clicksDropped.labels('publish_failed');
+    this.droppedShutdown = metrics.clicksDropped.labels('shutdown');
+    // Read at each scrape: the clicks a kill -9 would lose, and the queue as this process last read it.
+    metrics.onCollect(() => {
+      metrics.clicksBuffered.set(this.pending);
+      metrics.clickQueueDepthClicks.set(this.queueClicks);
+      metrics.queueJobs.set({ queue: this.queue.name, state: 'waiting' }, this.queueJobs);
+    });
     // Bound to the recorder's own async context (the process's root): scheduled from the redirect
     // that filled a batch, the publish would otherwise run in that redirect's context, so a sampled
     // redirect's trace got the publish's Redis spans, and so did every publish chained after it.
     this.publishAfterTurn = AsyncResource.bind(() => {
       this.flushScheduled = false;
-      this.publishSealed();
+      void this.publishSealed();
     });
   }
 
@@ -98,17 +131,17 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   /** Buffers one click, or drops and counts it. O(1); never blocks, never throws. */
   record(click: ClickEvent): void {
     try {
-      if (this.closed) return this.droppedPublishFailed.inc();
-      if (this.depth >= this.maxDepth) return this.droppedQueueFull.inc();
+      if (this.closed) return this.droppedShutdown.inc();
+      if (this.queueClicks >= this.maxQueueClicks) return this.droppedQueueFull.inc();
+      if (this.pending >= this.maxBuffered) return this.droppedBufferFull.inc();
       const json = encodeQueuedClick(click);
       if (!this.current.append(json)) {
-        if (this.sealed.length >= BUFFER_BATCHES) return this.droppedBufferFull.inc();
-        this.seal();
+        if (!this.seal()) return this.droppedBufferFull.inc();
         this.current.append(json);
       }
       this.bufferedClicks++;
-      this.buffered.inc();
-      if (this.current.full && this.sealed.length < BUFFER_BATCHES) this.seal();
+      this.recorded.inc();
+      if (this.current.full) this.seal();
       if (this.sealed.length > 0 && !this.flushScheduled) {
         this.flushScheduled = true;
         // After the current response: publishing is never part of a redirect.
@@ -119,37 +152,46 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     }
   }
 
-  /** Clicks buffered or being published right now (e.g. for tests draining the pipeline). */
+  /** Clicks buffered or being published right now: what a `kill -9` would lose. */
   get pending(): number {
     return this.bufferedClicks + this.inflightClicks;
   }
 
-  /** The queue depth the recorder currently believes (waiting jobs). */
-  get queueDepth(): number {
-    return this.depth;
+  /** The click queue's depth in clicks as this process last read or raised it. */
+  get queueDepthClicks(): number {
+    return this.queueClicks;
   }
 
   /**
    * Starts publishing what is buffered, the batch being filled included, as
-   * far as the in-flight limit allows; resolves when the publishes started
-   * by this call settle. Never rejects.
+   * far as the in-flight limit and the retry backoff allow; resolves when
+   * the publishes started by this call settle. Never rejects.
    */
   flush(): Promise<void> {
-    if (this.current.count > 0 && this.sealed.length < BUFFER_BATCHES) this.seal();
+    if (this.current.count > 0) this.seal();
     return this.publishSealed();
   }
 
-  /** Starts publishing the full batches, as far as the in-flight limit allows. */
+  /** Starts publishing the full batches, as far as the in-flight limit and the retry backoff allow. */
   private publishSealed(): Promise<void> {
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) {
+      if (!this.retryTimer && !this.closed) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.publishSealed();
+        }, wait);
+        this.retryTimer.unref();
+      }
+      return Promise.resolve();
+    }
     const started: Promise<void>[] = [];
     while (this.sealed.length > 0 && this.inflight.size < MAX_PUBLISHES_IN_FLIGHT) {
-      const segment = this.sealed.shift() as ClickSegment;
-      const clicks = segment.count;
-      const data = segment.take(randomUUID());
-      this.spare.push(segment);
+      const batch = this.sealed.shift() as SealedBatch;
+      const clicks = batch.segment.count;
       this.bufferedClicks -= clicks;
       this.inflightClicks += clicks;
-      const publish: Promise<void> = this.publish(data).finally(() => {
+      const publish: Promise<void> = this.publish(batch).finally(() => {
         this.inflightClicks -= clicks;
         this.inflight.delete(publish);
         // A slot is free: full batches waiting for one go now, not at the next redirect.
@@ -161,14 +203,23 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     return Promise.all(started).then(() => undefined);
   }
 
-  private seal(): void {
-    this.sealed.push(this.current);
-    this.current = this.spare.pop() ?? new ClickSegment(this.batchSize);
+  /** Moves the batch being filled to the sealed ones. @returns false, changing nothing, when no segment is left for a new batch. */
+  private seal(): boolean {
+    let next = this.spare.pop();
+    if (!next) {
+      if (this.segments >= this.maxSegments) return false;
+      next = new ClickSegment(this.batchSize);
+      this.segments += 1;
+    }
+    this.sealed.push({ segment: this.current, batchId: randomUUID() });
+    this.current = next;
+    return true;
   }
 
   /**
    * Publishes until nothing is buffered or in flight, or the deadline passes.
-   * @returns whether everything was handed to Redis (published or counted as dropped).
+   * Retries wait for their backoff.
+   * @returns whether everything was handed to Redis.
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -178,7 +229,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, left)))]);
+      const pause = Math.min(left, Math.max(10, this.retryAt - Date.now()));
+      await Promise.race([this.inflight.size > 0 ? Promise.allSettled([...this.inflight]) : new Promise((r) => setTimeout(r, pause)), new Promise((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
     }
   }
@@ -187,11 +239,14 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.depthTimer);
+    // The last attempts do not wait for a long backoff: the process is going.
+    this.retryAt = 0;
     const drained = await this.drain(Math.max(1_000, Math.floor(this.config.shutdownTimeoutMs / 2)));
     this.closed = true;
+    clearTimeout(this.retryTimer);
     if (!drained) {
-      this.logger.warn(`shutdown: ${this.bufferedClicks} clicks not published`);
-      this.droppedPublishFailed.inc(this.bufferedClicks);
+      this.logger.warn(`shutdown: ${this.pending} clicks not published`);
+      this.droppedShutdown.inc(this.pending);
       this.sealed = [];
       this.bufferedClicks = 0;
     }
@@ -201,33 +256,51 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     if (!closed) await this.queue.disconnect().catch(() => undefined);
   }
 
-  private async publish(data: ClickBatchJobData): Promise<void> {
-    const clicks = data.clicks.length;
+  private async publish(batch: SealedBatch): Promise<void> {
+    const { segment, batchId } = batch;
+    const clicks = segment.count;
     try {
-      await this.queue.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId: data.batchId });
-      this.published.inc(clicks);
-      this.depth += 1;
+      const data = segment.payload(batchId);
+      await this.queue.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId: batchId });
     } catch (e) {
-      this.droppedPublishFailed.inc(clicks);
-      this.warn(`click publish failed, ${clicks} clicks dropped: ${(e as Error).message}`);
+      // Kept, with its id, at the head of the line: retried first, after the backoff.
+      this.sealed.unshift(batch);
+      this.bufferedClicks += clicks;
+      this.publishFailures.inc();
+      this.backoff = this.backoff ? this.backoff.next(undefined) : this.backoffs.next();
+      this.retryAt = Date.now() + this.backoff.duration;
+      this.failedSinceWarn += 1;
+      this.warn(`click publish failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`);
+      return;
     }
+    this.backoff = undefined;
+    this.retryAt = 0;
+    segment.clear();
+    this.spare.push(segment);
+    this.published.inc(clicks);
+    this.queueClicks += clicks;
+    this.queueJobs += 1;
+    await addQueuedClicks(this.queue, clicks).catch((e: Error) => this.warn(`click queue counter not raised by ${clicks}: ${e.message}`));
   }
 
   private async refreshDepth(): Promise<void> {
     if (this.refreshingDepth) return;
     this.refreshingDepth = true;
     try {
-      this.depth = await this.queue.getWaitingCount();
+      [this.queueJobs, this.queueClicks] = await Promise.all([this.queue.getWaitingCount(), readQueuedClicks(this.queue)]);
     } catch {
-      // Keep the last known depth; publishes fail (and are counted) while Redis is away.
+      // Keep the last known depth; publishes fail (and are retried) while Redis is away.
     } finally {
       this.refreshingDepth = false;
     }
   }
 
+  /** Logs at most one warning per {@link WARN_INTERVAL_MS}, with the count of failures since the last. */
   private warn(message: string): void {
     if (Date.now() - this.lastWarnAt < WARN_INTERVAL_MS) return;
     this.lastWarnAt = Date.now();
-    this.logger.warn(message);
+    const failures = this.failedSinceWarn;
+    this.failedSinceWarn = 0;
+    this.logger.warn(failures > 1 ? `${message} (${failures} failed publishes since the last warning)` : message);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CLICK_BATCH_MAX_CLICKS, CLICK_BATCH_VERSION, ClickBatchJobData, HandlesJob, JOBS, JobHandler } from '@shortener/queue';
 import { Job, UnrecoverableError } from 'bullmq';
 import { ClickCommitCoalescer } from './click-commit.coalescer';
+import { ClickQueueCounter } from './click-queue.counter';
 import type { ClickRollupResult } from './click-rollup.service';
 
 const LINK_ID = /^[1-9][0-9]{0,18}$/;
@@ -18,15 +19,26 @@ const validLinkId = (id: string) => LINK_ID.test(id) && (id.length < MAX_LINK_ID
 @Injectable()
 @HandlesJob(JOBS.clickBatch)
 export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRollupResult> {
-  constructor(private readonly commits: ClickCommitCoalescer) {}
+  constructor(
+    private readonly commits: ClickCommitCoalescer,
+    private readonly queued: ClickQueueCounter,
+  ) {}
 
-  /** @throws UnrecoverableError for an invalid payload; the rollup's error otherwise (retried). */
-  handle(job: Job<ClickBatchJobData>): Promise<ClickRollupResult> {
+  /**
+   * Commits the batch, then lowers the queue's depth in clicks by its clicks.
+   * @throws UnrecoverableError for an invalid payload; the rollup's error otherwise (retried).
+   */
+  async handle(job: Job<ClickBatchJobData>): Promise<ClickRollupResult> {
     const data = job.data;
     const problem = payloadProblem(data);
-    if (problem) throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
+    if (problem) {
+      await this.queued.remove(Array.isArray(data?.clicks) ? data.clicks.length : 0);
+      throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
+    }
     // The transaction's span links to the sampled redirects it counts (DESIGN.md section 7).
-    return this.commits.submit({ batchId: data.batchId, clicks: data.clicks }, { queue: job.queueName, name: job.name, id: job.id });
+    const result = await this.commits.submit({ batchId: data.batchId, clicks: data.clicks }, { queue: job.queueName, name: job.name, id: job.id });
+    await this.queued.remove(data.clicks.length);
+    return result;
   }
 }
 

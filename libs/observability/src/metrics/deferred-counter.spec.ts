@@ -40,9 +40,9 @@ describe(deferredCounterChild.name, () => {
     redirects.inc();
     redirects.inc();
     deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'miss' }).inc();
-    deferredCounterChild(metrics.clicksBuffered, {}).inc();
+    deferredCounterChild(metrics.clicksRecorded, {}).inc();
     expect((await metrics.redirects.get()).values.map((v) => [v.labels, v.value])).toEqual([[{ outcome: 'redirect', cache: 'redis' }, 2]]);
     expect((await metrics.cacheRequests.get()).values.map((v) => [v.labels, v.value])).toEqual([[{ layer: 'lru', result: 'miss' }, 1]]);
-    expect((await metrics.clicksBuffered.get()).values.map((v) => v.value)).toEqual([1]);
+    expect((await metrics.clicksRecorded.get()).values.map((v) => v.value)).toEqual([1]);
   });
 });

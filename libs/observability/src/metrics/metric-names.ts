@@ -20,12 +20,18 @@ export const METRICS = {
   cacheRequests: 'shortener_cache_requests_total',
   /** Counter, label `domain`. */
   linksCreated: 'shortener_links_created_total',
-  /** Counter: click events accepted into the in-process buffer. */
-  clicksBuffered: 'shortener_clicks_buffered_total',
+  /** Counter: click events accepted into the API's in-process buffer. */
+  clicksRecorded: 'shortener_clicks_recorded_total',
+  /** Gauge: clicks buffered or being published in this API process (what a `kill -9` would lose). */
+  clicksBuffered: 'shortener_clicks_buffered',
   /** Counter: click events published to the queue. */
   clicksPublished: 'shortener_clicks_published_total',
-  /** Counter, label `reason` (queue_full|publish_failed|buffer_full): clicks dropped. */
+  /** Counter: publishes of a click batch that the queue Redis refused (the batch is kept and retried). */
+  clickPublishFailures: 'shortener_click_publish_failures_total',
+  /** Counter, label `reason` (queue_full|buffer_full|shutdown): clicks dropped. */
   clicksDropped: 'shortener_clicks_dropped_total',
+  /** Gauge: clicks in the click queue (published, not yet committed), from its counter in the queue Redis. */
+  clickQueueDepthClicks: 'shortener_click_queue_depth_clicks',
   /** Counter: click events committed to rollups by the worker. */
   clicksCommitted: 'shortener_clicks_committed_total',
   /** Histogram, seconds from the click to its commit in rollups; buckets include 60 s (freshness SLI). */

@@ -39,6 +39,7 @@ export interface Scrape {
 @Injectable()
 export class MetricsService {
   readonly registry = createOpenMetricsRegistry();
+  private readonly collectors: (() => void)[] = [];
 
   /**
    * Observe with `observe({ labels, value, exemplarLabels })`: exemplars are
@@ -73,16 +74,31 @@ export class MetricsService {
     registers: [this.registry],
   });
   /** Counted per click through a `deferredCounterChild` series. */
-  readonly clicksBuffered = deferredCounter({
-    name: METRICS.clicksBuffered,
+  readonly clicksRecorded = deferredCounter({
+    name: METRICS.clicksRecorded,
     help: 'Click events accepted into the in-process buffer.',
     registers: [this.registry],
   });
+  readonly clicksBuffered = new Gauge({
+    name: METRICS.clicksBuffered,
+    help: 'Clicks buffered or being published in this process: what a kill -9 would lose.',
+    registers: [this.registry],
+  });
   readonly clicksPublished = new Counter({ name: METRICS.clicksPublished, help: 'Click events published to the click queue.', registers: [this.registry] });
+  readonly clickPublishFailures = new Counter({
+    name: METRICS.clickPublishFailures,
+    help: 'Click batch publishes the queue Redis refused (the batch is kept and retried).',
+    registers: [this.registry],
+  });
   readonly clicksDropped = new Counter({
     name: METRICS.clicksDropped,
-    help: 'Click events dropped, by reason (backpressure or publish failure).',
+    help: 'Click events dropped, by reason (queue_full, buffer_full, shutdown).',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly clickQueueDepthClicks = new Gauge({
+    name: METRICS.clickQueueDepthClicks,
+    help: 'Clicks in the click queue (published, not yet committed).',
     registers: [this.registry],
   });
   readonly clicksCommitted = new Counter({ name: METRICS.clicksCommitted, help: 'Click events committed to rollups.', registers: [this.registry] });
@@ -149,7 +165,16 @@ export class MetricsService {
    *   exemplars) when it prefers `application/openmetrics-text`, else the
    *   Prometheus text format 0.0.4 (no exemplars).
    */
+  /**
+   * Registers a function run before each scrape, to set gauges whose value
+   * is read from somewhere rather than kept (a buffer's size).
+   */
+  onCollect(collector: () => void): void {
+    this.collectors.push(collector);
+  }
+
   async scrape(accept?: string): Promise<Scrape> {
+    for (const collect of this.collectors) collect();
     if (prefersOpenMetrics(accept)) return { contentType: OPENMETRICS_CONTENT_TYPE, body: await this.registry.metrics() };
     return { contentType: PROMETHEUS_TEXT_CONTENT_TYPE, body: formatPrometheusText(await this.registry.getMetricsAsJSON()) };
   }

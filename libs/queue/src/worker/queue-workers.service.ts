@@ -1,6 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@shortener/observability';
 import { Queue, Worker } from 'bullmq';
+import { readQueuedClicks, reconcileQueuedClicks } from '../jobs/queued-clicks.counter';
+import { QUEUES } from '../queues.contract';
 import { JobDispatcher } from './job.dispatcher';
 
 /** Injection token: the processors (one per queue) of the process. */
@@ -85,6 +87,11 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
           // Prioritized jobs are waiting jobs with a priority.
           const value = (counts[state] ?? 0) + (state === 'waiting' ? (counts.prioritized ?? 0) : 0);
           this.metrics.queueJobs.set({ queue: q.name, state }, value);
+        }
+        if (q.name === QUEUES.clicks) {
+          // A counter left off by a process killed between a job and its update is put back once the queue is empty.
+          if (!counts.waiting && !counts.active && !counts.delayed && !counts.prioritized) await reconcileQueuedClicks(q);
+          this.metrics.clickQueueDepthClicks.set(await readQueuedClicks(q));
         }
       }
     } catch (e) {
