@@ -321,6 +321,28 @@ describe('health probes (compiled worker)', () => {
     await pollUntil('worker readiness after the Redis restart', async () => (await get(base, '/health/ready')).status === 200);
   }, 30_000);
 
+  it('is not ready while the queue Redis answers PING but refuses writes (out of memory), naming its error', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      // Below what an empty server uses: every write is refused.
+      await admin.config('SET', 'maxmemory', '1');
+      let down: Probe | undefined;
+      await pollUntil('the out-of-memory queue Redis to show', async () => {
+        down = await get(base, '/health/ready');
+        return down.status === 503;
+      });
+      expect([down!.body.status, down!.body.error.redis_queue.status, down!.body.error.redis_queue.critical]).toEqual(['error', 'down', true]);
+      expect(down!.body.error.redis_queue.reason).toMatch(/^OOM command not allowed when used memory > 'maxmemory'/);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^shortener_dependency_up\{dependency="redis_queue"\} 0$/m);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    await pollUntil('worker readiness once Redis takes writes', async () => (await get(base, '/health/ready')).status === 200);
+  }, 30_000);
+
   it('ends within SHUTDOWN_TIMEOUT_MS of SIGTERM, readiness failing first', async () => {
     const started = Date.now();
     worker.child.kill('SIGTERM');

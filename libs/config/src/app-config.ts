@@ -56,6 +56,8 @@ export interface AppConfig {
   links: {
     maxTargetLengthBytes: number;
     permanentRedirectMaxAgeSeconds: number;
+    /** REDIRECT_DB_MAX_QUEUED: redirect lookups that may wait for PostgreSQL per process. */
+    redirectDbMaxQueued: number;
     codePermutationKey: string;
     blockedHosts: string[];
   };
@@ -209,6 +211,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     links: {
       maxTargetLengthBytes: e.MAX_TARGET_LENGTH_BYTES,
       permanentRedirectMaxAgeSeconds: e.PERMANENT_REDIRECT_MAX_AGE_SECONDS,
+      redirectDbMaxQueued: e.REDIRECT_DB_MAX_QUEUED,
       codePermutationKey,
       blockedHosts: e.BLOCKED_HOSTS.map((h) => h.toLowerCase()),
     },

@@ -75,6 +75,11 @@ export const envSchema = z.object({
   // Links
   MAX_TARGET_LENGTH_BYTES: int(256, 65_536).default(8_192),
   PERMANENT_REDIRECT_MAX_AGE_SECONDS: int(0, 31_536_000).default(3_600),
+  /**
+   * Redirect lookups (in neither the in-process cache nor Redis) that may wait
+   * for PostgreSQL per process; one more answers 503 at once.
+   */
+  REDIRECT_DB_MAX_QUEUED: int(1, 1_000_000).default(1_000),
   CODE_PERMUTATION_KEY: z.string().min(16).optional(),
   BLOCKED_HOSTS: list.default([]),
 

@@ -4,6 +4,7 @@ export * from './health/with-timeout';
 export * from './http/http-observability';
 export * from './logging/logger';
 export * from './logging/use-json-logger';
+export * from './logging/log-summary';
 export * from './management/management-server';
 export * from './metrics/deferred-counter';
 export * from './metrics/exposition';

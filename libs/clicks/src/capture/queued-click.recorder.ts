@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
-import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
+import { CounterChild, deferredCounterChild, LogSummary, MetricsService } from '@shortener/observability';
 import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, readQueuedClicks } from '@shortener/queue';
 import { Queue } from 'bullmq';
 import { ExponentialBackoff, IBackoff } from 'cockatiel';
@@ -71,8 +71,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   private refreshingDepth = false;
   private flushScheduled = false;
   private closed = false;
-  private lastWarnAt = 0;
-  private failedSinceWarn = 0;
+  private readonly warnings = new LogSummary(this.logger, 'click publish', WARN_INTERVAL_MS);
   private readonly backoffs = new ExponentialBackoff({ initialDelay: PUBLISH_RETRY_INITIAL_MS, maxDelay: PUBLISH_RETRY_MAX_MS });
   private backoff?: IBackoff<unknown>;
   private retryAt = 0;
@@ -269,8 +268,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       this.publishFailures.inc();
       this.backoff = this.backoff ? this.backoff.next(undefined) : this.backoffs.next();
       this.retryAt = Date.now() + this.backoff.duration;
-      this.failedSinceWarn += 1;
-      this.warn(`click publish failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`);
+      this.warnings.add(`failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`);
       return;
     }
     this.backoff = undefined;
@@ -280,7 +278,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.published.inc(clicks);
     this.queueClicks += clicks;
     this.queueJobs += 1;
-    await addQueuedClicks(this.queue, clicks).catch((e: Error) => this.warn(`click queue counter not raised by ${clicks}: ${e.message}`));
+    await addQueuedClicks(this.queue, clicks).catch((e: Error) => this.warnings.add(`the click queue counter was not raised by ${clicks}: ${e.message}`));
   }
 
   private async refreshDepth(): Promise<void> {
@@ -293,14 +291,5 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     } finally {
       this.refreshingDepth = false;
     }
-  }
-
-  /** Logs at most one warning per {@link WARN_INTERVAL_MS}, with the count of failures since the last. */
-  private warn(message: string): void {
-    if (Date.now() - this.lastWarnAt < WARN_INTERVAL_MS) return;
-    this.lastWarnAt = Date.now();
-    const failures = this.failedSinceWarn;
-    this.failedSinceWarn = 0;
-    this.logger.warn(failures > 1 ? `${message} (${failures} failed publishes since the last warning)` : message);
   }
 }

@@ -1,4 +1,4 @@
-import { BatchOutcome, Batcher } from './batcher';
+import { BatchOutcome, BatchQueueFullError, Batcher } from './batcher';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -47,6 +47,22 @@ describe(Batcher.name, () => {
     await r.release();
     expect(await Promise.all([...first, ...later])).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
     expect(batcher.running).toBe(0);
+  });
+
+  it('refuses an item at once with BatchQueueFullError while maxQueued items wait, and takes items again once they run', async () => {
+    const r = recorder((item) => ({ value: item }));
+    const batcher = new Batcher(r.run, { maxBatch: 1, maxInFlight: 1, maxQueued: 2 });
+    const first = batcher.submit('a');
+    await tick();
+    const queued = ['b', 'c'].map((i) => batcher.submit(i));
+    await expect(batcher.submit('d')).rejects.toEqual(new BatchQueueFullError(2));
+    await expect(batcher.submit('d')).rejects.toThrow('2 items are already waiting for a batch');
+    await r.release();
+    // 'b' runs: one waits, so there is room again.
+    const later = batcher.submit('e');
+    for (let i = 0; i < 3; i += 1) await r.release();
+    expect(await Promise.all([first, ...queued, later])).toEqual(['a', 'b', 'c', 'e']);
+    expect(() => new Batcher(r.run, { maxBatch: 1, maxInFlight: 1, maxQueued: 0 })).toThrow('maxQueued must be a positive integer, got 0');
   });
 
   it('never puts two items with one key in a batch: the later one waits for the next', async () => {

@@ -16,6 +16,20 @@ export interface BatcherOptions<I> {
    * alias: each gets its own answer, first come first served).
    */
   keyOf?: (item: I) => string;
+  /**
+   * Most items waiting for a batch (unbounded when absent). One more is
+   * refused at once with {@link BatchQueueFullError}: a bulkhead that fails
+   * fast instead of letting callers pile up behind a stalled dependency.
+   */
+  maxQueued?: number;
+}
+
+/** An item refused because {@link BatcherOptions.maxQueued} items were already waiting. */
+export class BatchQueueFullError extends Error {
+  constructor(readonly maxQueued: number) {
+    super(`${maxQueued} items are already waiting for a batch`);
+    this.name = 'BatchQueueFullError';
+  }
 }
 
 interface Waiting<I, O> {
@@ -42,9 +56,10 @@ export class Batcher<I, O> {
     private readonly run: RunBatch<I, O>,
     private readonly options: BatcherOptions<I>,
   ) {
-    for (const name of ['maxBatch', 'maxInFlight'] as const) {
+    for (const name of ['maxBatch', 'maxInFlight', 'maxQueued'] as const) {
       const value = options[name];
-      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+      if (name === 'maxQueued' && value === undefined) continue;
+      if (!Number.isInteger(value) || (value as number) < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
   }
 
@@ -55,9 +70,12 @@ export class Batcher<I, O> {
 
   /**
    * Queues an item for the next batch.
-   * @returns its value; rejects with its own error, or the batch's when the whole batch failed.
+   * @returns its value; rejects with its own error, or the batch's when the
+   *   whole batch failed, or at once with {@link BatchQueueFullError}.
    */
   submit(item: I): Promise<O> {
+    const { maxQueued } = this.options;
+    if (maxQueued !== undefined && this.queue.length >= maxQueued) return Promise.reject(new BatchQueueFullError(maxQueued));
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();

@@ -12,7 +12,7 @@ import { LinkCacheService } from '../redirect/link-cache.service';
 import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
-import { AuditActor, LinkRepository, LinkRow, NewLink, PendingCreate } from './link.repository';
+import { AuditActor, CREATE_BATCH_MAX, LinkRepository, LinkRow, NewLink, PendingCreate } from './link.repository';
 import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, RefusedBulkItem, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
@@ -95,10 +95,11 @@ export class LinkService {
 
   /**
    * Creates up to {@link MAX_BULK_ITEMS} links in one transaction; items are
-   * independent, so one refusal never undoes another. Each item is checked
-   * first (its schema, {@link prepare}); the valid ones are then inserted
-   * several per statement ({@link LinkRepository.insertManyIfAbsentAudited}), nothing being written for an item
-   * that is refused. Of two items asking for the same alias, the first gets
+   * independent, so one refusal never undoes another. {@link CREATE_BATCH_MAX}
+   * items at a time are checked (their schema, {@link prepare}), then the
+   * valid ones inserted by one statement
+   * ({@link LinkRepository.insertManyIfAbsentAudited}); nothing is written for
+   * an item that is refused. Of two items asking for the same alias, the first gets
    * it. Once per `Idempotency-Key`, like {@link create}. An item its schema
    * refused ({@link RefusedBulkItem}) gets its 400 `validation-failed` problem.
    * @returns status 200 and one result per item, in order: `{ status: 201, link }` or `{ status, problem }`.
@@ -116,56 +117,64 @@ export class LinkService {
       };
       // (domain, code) pairs claimed by this request: one statement must not hold a pair twice.
       const claimed = new Set<string>();
-      let round: { index: number; create: PreparedCreate }[] = [];
-      for (const [index, item] of input.items.entries()) {
-        if (item instanceof RefusedBulkItem) {
-          const body = item.problem(index);
-          results[index] = { status: body.status, problem: body };
-          continue;
-        }
-        let create: PreparedCreate;
-        try {
-          create = this.prepare(principal, item);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          refuse(index, error);
-          continue;
-        }
-        if (create.alias !== null) {
-          const key = `${create.link.domain}/${create.alias}`;
-          if (claimed.has(key)) {
-            refuse(index, aliasTaken(create.alias, create.link.domain));
+      // A chunk at a time, checked then inserted: what a chunk makes dies young (a scavenge frees it),
+      // where checking all 1,000 items first kept them through several and grew the old space.
+      for (let start = 0; start < input.items.length; start += CREATE_BATCH_MAX) {
+        let round: { index: number; create: PreparedCreate }[] = [];
+        for (let index = start; index < Math.min(start + CREATE_BATCH_MAX, input.items.length); index += 1) {
+          const item = input.items[index];
+          if (item instanceof RefusedBulkItem) {
+            const body = item.problem(index);
+            results[index] = { status: body.status, problem: body };
             continue;
           }
-          claimed.add(key);
-        }
-        round.push({ index, create });
-      }
-      for (let attempt = 0; round.length > 0; attempt += 1) {
-        if (attempt >= MAX_CODE_ATTEMPTS) throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
-        const creates: PendingCreate[] = [];
-        for (const { create } of round) creates.push({ link: await this.withCode(create, claimed), actor: create.actor, after: create.after });
-        const rows = await this.repo.insertManyIfAbsentAudited(m, creates);
-        const clashed: typeof round = [];
-        round.forEach((entry, i) => {
-          const row = rows[i];
-          if (row) {
-            created.push(row);
-            results[entry.index] = { status: 201, link: presentLink(row, this.domains.byName(row.domain), now) };
-          } else if (entry.create.alias !== null) {
-            refuse(entry.index, aliasTaken(entry.create.alias, entry.create.link.domain));
-          } else {
-            clashed.push(entry);
+          let create: PreparedCreate;
+          try {
+            create = this.prepare(principal, item);
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+            refuse(index, error);
+            continue;
           }
-        });
-        round = clashed;
+          if (create.alias !== null) {
+            const key = `${create.link.domain}/${create.alias}`;
+            if (claimed.has(key)) {
+              refuse(index, aliasTaken(create.alias, create.link.domain));
+              continue;
+            }
+            claimed.add(key);
+          }
+          round.push({ index, create });
+        }
+        for (let attempt = 0; round.length > 0; attempt += 1) {
+          if (attempt >= MAX_CODE_ATTEMPTS) throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
+          const creates: PendingCreate[] = [];
+          for (const { create } of round) creates.push({ link: await this.withCode(create, claimed), actor: create.actor, after: create.after });
+          const rows = await this.repo.insertManyIfAbsentAudited(m, creates);
+          const clashed: typeof round = [];
+          round.forEach((entry, i) => {
+            const row = rows[i];
+            if (row) {
+              created.push(row);
+              results[entry.index] = { status: 201, link: presentLink(row, this.domains.byName(row.domain), now) };
+            } else if (entry.create.alias !== null) {
+              refuse(entry.index, aliasTaken(entry.create.alias, entry.create.link.domain));
+            } else {
+              clashed.push(entry);
+            }
+          });
+          round = clashed;
+        }
       }
       return { status: 200, body: { results } };
     });
     if (!result.replayed) {
       for (const row of created) this.metrics.linksCreated.labels(row.domain).inc();
-      // A negative cache entry may exist for any of the codes.
-      await Promise.all(created.map((row) => this.cache.invalidate(row.domain, row.code)));
+      // A negative cache entry may exist for any of the codes. A chunk at a time: a thousand commands
+      // in flight at once held their arguments and promises long enough to reach the old space.
+      for (let start = 0; start < created.length; start += CREATE_BATCH_MAX) {
+        await Promise.all(created.slice(start, start + CREATE_BATCH_MAX).map((row) => this.cache.invalidate(row.domain, row.code)));
+      }
     }
     return result;
   }

@@ -21,6 +21,8 @@ const NEGATIVE = '0';
 const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshots';
 /** At most this many misses go to Redis and PostgreSQL as one batch. */
 export const MISS_BATCH_MAX = 256;
+/** Redis batches of misses running at once per process (Redis answers in well under a millisecond). */
+export const REDIS_LOOKUPS_IN_FLIGHT = 8;
 // An invalidation leaves a marker for this long; a fill that read PostgreSQL
 // before the write committed finds it and does not cache the stale row.
 const INVALIDATION_MARKER_MS = 5_000;
@@ -79,7 +81,8 @@ export class LinkCacheService implements OnModuleInit {
   private readonly lru: LRUCache<string, LruValue> | null;
   private readonly inflight = new Map<string, Promise<CacheLookup>>();
   private readonly invalidatedAtEpoch = new LRUCache<string, number>({ max: 100_000, ttl: 60_000 });
-  private readonly misses: Batcher<MissKey, CacheLookup>;
+  private readonly redisLookups: Batcher<MissKey, CacheLookup | null>;
+  private readonly dbLookups: Batcher<MissKey, CacheLookup>;
   private epoch = 0;
   private resetEpoch = 0;
   private readonly prefix: string;
@@ -102,8 +105,14 @@ export class LinkCacheService implements OnModuleInit {
     this.lruMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'miss' });
     this.redisHit = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'hit' });
     this.redisMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'miss' });
-    // While a pool's worth of batches run, further misses wait and join the next one.
-    this.misses = new Batcher((batch) => this.loadBatch(batch), { maxBatch: MISS_BATCH_MAX, maxInFlight: config.db.poolSize });
+    // Two bulkheads: a lookup Redis can answer never waits behind one that needs PostgreSQL.
+    this.redisLookups = new Batcher((batch) => this.readRedis(batch), { maxBatch: MISS_BATCH_MAX, maxInFlight: REDIS_LOOKUPS_IN_FLIGHT });
+    // While a pool's worth of batches run, further misses wait and join the next one, up to REDIRECT_DB_MAX_QUEUED.
+    this.dbLookups = new Batcher((batch) => this.readDatabase(batch), {
+      maxBatch: MISS_BATCH_MAX,
+      maxInFlight: config.db.poolSize,
+      maxQueued: config.links.redirectDbMaxQueued,
+    });
     // The fill's key count varies with the batch: the caller passes it first.
     redis.defineCommand('shortenerFill', { lua: FILL_SCRIPT });
     redis.defineCommand('shortenerInvalidate', { numberOfKeys: 2, lua: INVALIDATE_SCRIPT });
@@ -162,27 +171,28 @@ export class LinkCacheService implements OnModuleInit {
     await Promise.all([cleared, this.bus.publish({ kind: 'link', domain, code })]);
   }
 
-  /** Queues a miss for the batch of this loop turn ({@link Batcher}). */
+  /**
+   * A miss of the in-process cache: Redis first (batched per loop turn,
+   * {@link Batcher}), then PostgreSQL for what Redis did not have.
+   * @throws BatchQueueFullError at once when `REDIRECT_DB_MAX_QUEUED` lookups already wait for PostgreSQL.
+   */
   private load(domain: string, code: string): Promise<CacheLookup> {
-    return this.misses.submit({ domain, code });
+    const key = { domain, code };
+    return this.redisLookups.submit(key).then((hit) => hit ?? this.dbLookups.submit(key));
   }
 
   /**
-   * Redis for every miss of the batch, then one PostgreSQL query for the
-   * rest, then fills. A PostgreSQL failure fails only the items Redis did not
-   * answer.
+   * One `MGET` for the batch: each item's snapshot, or null when Redis does
+   * not have it (or failed: PostgreSQL answers then).
    */
-  private async loadBatch(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
-    const valueKeys = batch.map((k) => this.valueKey(k.domain, k.code));
-    // A Redis failure makes every item a miss: PostgreSQL answers them.
-    const cached = await this.redis.mget(valueKeys).catch(() => null);
-    const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);
-    const misses: number[] = [];
+  private async readRedis(batch: MissKey[]): Promise<BatchOutcome<CacheLookup | null>[]> {
+    const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
+    const outcomes: BatchOutcome<CacheLookup | null>[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const raw = cached === null ? null : cached[i];
+      outcomes[i] = { value: null };
       if (raw === null || raw === undefined) {
         this.redisMiss.inc();
-        misses.push(i);
         continue;
       }
       this.redisHit.inc();
@@ -190,34 +200,34 @@ export class LinkCacheService implements OnModuleInit {
         outcomes[i] = { value: { snapshot: raw === NEGATIVE ? null : (JSON.parse(raw) as RedirectSnapshot), layer: 'redis' } };
       } catch {
         // A value this version cannot read is a miss.
-        misses.push(i);
       }
     }
-    if (misses.length === 0) return outcomes;
-    let rows: Record<string, any>[];
-    try {
-      // A named statement: each pooled connection parses and plans it once, not per batch.
-      ({ rows } = await this.pools.read.query({
-        name: SNAPSHOT_STATEMENT,
-        text: SNAPSHOT_BATCH_SQL,
-        values: [misses.map((i) => batch[i].domain), misses.map((i) => batch[i].code)],
-      }));
-    } catch (error) {
-      for (const i of misses) outcomes[i] = { error };
-      return outcomes;
-    }
+    return outcomes;
+  }
+
+  /**
+   * One PostgreSQL query for the batch, then one script call that fills
+   * Redis with what it found (and negative entries for the rest).
+   */
+  private async readDatabase(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
+    // A named statement: each pooled connection parses and plans it once, not per batch.
+    const { rows } = await this.pools.read.query({
+      name: SNAPSHOT_STATEMENT,
+      text: SNAPSHOT_BATCH_SQL,
+      values: [batch.map((k) => k.domain), batch.map((k) => k.code)],
+    });
     const found = new Map<string, Record<string, any>>();
     for (const r of rows) found.set(`${r.domain}/${r.code}`, r);
+    const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);
     const keys: string[] = [];
     const args: (string | number)[] = [];
-    for (const i of misses) {
-      const { domain, code } = batch[i];
+    batch.forEach(({ domain, code }, i) => {
       const row = found.get(`${domain}/${code}`);
       const snapshot = row ? snapshotFromRow(row) : null;
-      keys.push(valueKeys[i], this.markerKey(domain, code));
+      keys.push(this.valueKey(domain, code), this.markerKey(domain, code));
       args.push(snapshot ? JSON.stringify(snapshot) : NEGATIVE, snapshot ? this.config.cache.redisTtlSeconds : this.config.cache.negativeTtlSeconds);
       outcomes[i] = { value: { snapshot, layer: 'db' } };
-    }
+    });
     // Not awaited: the redirects go out now; a failed fill only leaves the next lookup a miss.
     (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
     return outcomes;

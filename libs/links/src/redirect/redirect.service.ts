@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
+import { BatchQueueFullError, Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
-import { CounterChild, deferredCounterChild, MetricsService, sampledTraceparent } from '@shortener/observability';
+import { CounterChild, deferredCounterChild, LogSummary, MetricsService, sampledTraceparent } from '@shortener/observability';
 import { RedirectRateLimiter } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ShortDomains } from '../application/short-domains';
@@ -15,7 +15,7 @@ import { RedirectSnapshot } from './redirect-snapshot';
 import { VisitorHasher } from './visitor-hash';
 
 /** Outcome label of `shortener_redirects_total`. */
-export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited' | 'error';
+export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited' | 'overloaded' | 'error';
 
 // Bodies are built once: the hot path sends constant strings.
 const NOT_FOUND_BODY = JSON.stringify(problem('link-not-found', 'No link with this code'));
@@ -47,6 +47,10 @@ const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL
  *   in-process ({@link RedirectRateLimiter}); 410 for a link whose target host
  *   is on the blocklist, checked in memory ({@link BlocklistService}): neither
  *   adds a network round trip.
+ * - 503 `overloaded` with `Retry-After: 1`, at once, when the lookup needs
+ *   PostgreSQL and `REDIRECT_DB_MAX_QUEUED` lookups already wait for it
+ *   (links Redis holds are answered meanwhile: {@link LinkCacheService}); 500
+ *   when PostgreSQL fails. Both are logged as a summary, one line per 10 s.
  * - No security headers (helmet) and no rate-limit fields on 3xx: a redirect
  *   has no document to protect, and the hot path stays lean.
  */
@@ -54,6 +58,9 @@ const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL
 export class RedirectService {
   private readonly outcomes = new Map<string, CounterChild>();
   private readonly logger = new Logger(RedirectService.name);
+  private readonly failures = new LogSummary(this.logger, 'redirect failed', 10_000);
+  private readonly overloads = new LogSummary(this.logger, 'redirect refused', 10_000);
+  private readonly overloadedBody: string;
   private readonly maxAge: number;
   private readonly visitors: VisitorHasher;
   private readonly countryHeader?: string;
@@ -72,6 +79,11 @@ export class RedirectService {
     this.maxAge = config.links.permanentRedirectMaxAgeSeconds;
     this.visitors = new VisitorHasher(config.clicks.ipSalt);
     this.countryHeader = config.clicks.countryHeader;
+    this.overloadedBody = JSON.stringify(
+      problem('overloaded', `${config.links.redirectDbMaxQueued} redirect lookups are already waiting for the database in this process (REDIRECT_DB_MAX_QUEUED); retry later`, {
+        retryAfterSeconds: 1,
+      }),
+    );
   }
 
   /** Fastify handler of `GET /:code` (Fastify answers HEAD through it without a body). */
@@ -88,12 +100,21 @@ export class RedirectService {
     );
   }
 
-  /** A failed lookup (PostgreSQL unreachable and the link not cached) is a counted 500 problem. */
+  /**
+   * A lookup refused by the PostgreSQL bulkhead is a counted 503; a failed one
+   * (PostgreSQL unreachable and the link not cached) a counted 500.
+   */
   private guard(reply: FastifyReply, outcome: Promise<void> | void): Promise<void> | void {
     if (!outcome) return outcome;
     return outcome.catch((error: unknown) => {
+      if (error instanceof BatchQueueFullError) {
+        this.count('overloaded', 'none');
+        this.overloads.add(error.message);
+        void reply.code(503).header('retry-after', '1').header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(this.overloadedBody);
+        return;
+      }
       this.count('error', 'none');
-      this.logger.error(`redirect failed: ${(error as Error)?.message ?? String(error)}`);
+      this.failures.add((error as Error)?.message ?? String(error));
       void reply.code(500).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(INTERNAL_BODY);
     });
   }

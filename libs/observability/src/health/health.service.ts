@@ -48,6 +48,16 @@ async function ping(client: Redis): Promise<void> {
 }
 
 /**
+ * {@link ping}, then one small write (a key under the queue prefix that
+ * expires after a minute): a queue Redis out of memory (`noeviction`) answers
+ * PING but refuses every job, and must show as down with Redis's own error.
+ */
+async function writable(client: Redis, key: string): Promise<void> {
+  await ping(client);
+  await client.set(key, String(Date.now()), 'PX', 60_000);
+}
+
+/**
  * A probe's answer. The body keeps @nestjs/terminus's shape (`info`, `error`,
  * `details` keyed by check) with two additions: every check says whether it is
  * `critical` (a critical check that is down fails the probe), and `status` is
@@ -159,7 +169,7 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
       const redis = this.cacheRedis;
       checks.push(() => this.checkDependency('redis_cache', false, () => ping(redis)));
     }
-    checks.push(() => this.checkDependency('redis_queue', worker, () => ping(this.queueClient())));
+    checks.push(() => this.checkDependency('redis_queue', worker, () => writable(this.queueClient(), `${this.config.redis.queuePrefix}:health`)));
     return checks;
   }
 

@@ -14,7 +14,7 @@ export const METRICS = {
    * redirect = `route="/:code"`, API = `route=~"/api/.*"`.
    */
   httpRequestDuration: 'http_server_request_duration_seconds',
-  /** Counter, labels `outcome` (redirect|not_found|gone|rate_limited|error), `cache` (lru|redis|db|negative|none). */
+  /** Counter, labels `outcome` (redirect|not_found|gone|rate_limited|overloaded|error), `cache` (lru|redis|db|negative|none). */
   redirects: 'shortener_redirects_total',
   /** Counter, labels `layer` (lru|redis), `result` (hit|miss). */
   cacheRequests: 'shortener_cache_requests_total',

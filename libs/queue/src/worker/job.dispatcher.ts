@@ -1,11 +1,14 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import { MetricsService } from '@shortener/observability';
+import { LogSummary, MetricsService } from '@shortener/observability';
 import { Job, UnrecoverableError } from 'bullmq';
 import { ALL_JOBS } from '../queues.contract';
 import { JobHandlerRegistry } from './job-handler.registry';
 
 const KNOWN_NAMES = new Set(ALL_JOBS.map((j) => j.name));
+/** Shortest interval between two log lines of the same kind (worker errors, retried job failures). */
+export const LOG_SUMMARY_MS = 10_000;
+
 // Label values stay bounded even if a stranger adds jobs with other names.
 const nameLabel = (name: string) => (KNOWN_NAMES.has(name) ? name : 'unknown');
 
@@ -18,6 +21,8 @@ const nameLabel = (name: string) => (KNOWN_NAMES.has(name) ? name : 'unknown');
 @Injectable()
 export abstract class JobDispatcher extends WorkerHost {
   private readonly logger = new Logger('JobDispatcher');
+  private readonly errors = new LogSummary(this.logger, 'worker error', LOG_SUMMARY_MS);
+  private readonly failures = new LogSummary(this.logger, 'job attempt failed', LOG_SUMMARY_MS);
 
   constructor(
     private readonly registry: JobHandlerRegistry,
@@ -44,18 +49,33 @@ export abstract class JobDispatcher extends WorkerHost {
     }
   }
 
-  /** After BullMQ has moved a failed attempt: counts jobs that will not be retried. */
+  /**
+   * After BullMQ has moved a failed attempt: counts jobs that will not be
+   * retried (each logged); attempts that will be retried are logged in the
+   * summary (at most one line per {@link LOG_SUMMARY_MS}).
+   */
   @OnWorkerEvent('failed')
   onFailed(job: Job | undefined, error: Error): void {
     if (!job) return;
     const exhausted = error?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    this.logger.warn(`job ${job.queueName}/${job.name} ${job.id} failed (attempt ${job.attemptsMade}${exhausted ? ', exhausted' : ''}): ${error?.message}`);
-    if (exhausted) this.metrics.jobsExhausted.inc({ queue: job.queueName, name: nameLabel(job.name) });
+    const line = `job ${job.queueName}/${job.name} ${job.id} failed (attempt ${job.attemptsMade}${exhausted ? ', exhausted' : ''}): ${error?.message}`;
+    if (exhausted) {
+      this.logger.warn(line);
+      this.metrics.jobsExhausted.inc({ queue: job.queueName, name: nameLabel(job.name) });
+    } else {
+      this.failures.add(line);
+    }
   }
 
-  /** Connection errors: logged; BullMQ reconnects by itself (an unhandled 'error' would crash the process). */
+  /**
+   * Errors of the worker's own Redis commands (a lost connection, a Redis out
+   * of memory that refuses every script): summarised in the log, at most one
+   * line per {@link LOG_SUMMARY_MS} with the count since the previous one
+   * (against a full Redis they came by the thousand a second). BullMQ
+   * reconnects by itself; an unhandled 'error' event would crash the process.
+   */
   @OnWorkerEvent('error')
   onError(error: Error): void {
-    this.logger.warn(`worker error: ${error.message}`);
+    this.errors.add(error.message);
   }
 }
