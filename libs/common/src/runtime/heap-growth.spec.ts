@@ -39,9 +39,11 @@ describe(setHeapGrowingPercent.name, () => {
   });
 
   it('at 100 lets old space grow twice as far: under the chart heap flags, far fewer major GCs than V8 chooses', () => {
-    const byV8 = majorGcs(0);
-    const at100 = majorGcs(100);
-    // Measured 27-30 and 15-16: V8's factor there is about 1.35, 100 makes it 2.
+    // Medians of three runs each: on a loaded machine V8 sometimes collects once or twice more or less.
+    const median = (percent: number) => [majorGcs(percent), majorGcs(percent), majorGcs(percent)].sort((a, b) => a - b)[1];
+    const byV8 = median(0);
+    const at100 = median(100);
+    // Measured 25-30 and 15-18: V8's factor there is about 1.35, 100 makes it 2.
     expect(byV8).toBeGreaterThanOrEqual(15);
     expect(at100).toBeLessThanOrEqual(Math.floor(byV8 * 0.7));
     expect(at100).toBeGreaterThan(0);
