@@ -84,6 +84,16 @@ function matchers(...parts: string[]): string {
 }
 
 /**
+ * Name of the recording that is 1 while an SLI's oldest waiting event is
+ * older than its threshold, else 0 (SLIs with `waiting` only): averaged over
+ * a window it is the share of the window spent so.
+ */
+export function waitingOverRecord(sli: Sli): string {
+  if (sli.kind !== 'over-threshold' || !sli.waiting) throw new Error('only an SLI with waiting events has this recording');
+  return `shortener:${sli.waiting.age.replace(/^shortener_/, '').replace(/_seconds$/, '')}_over_threshold:bool`;
+}
+
+/**
  * Sloth's `sli.events`: the error and total event rates over `window`, whose
  * ratio is the SLI's error ratio. Events, not averaged ratios, so that every
  * pod's traffic weighs what it served.
@@ -97,7 +107,12 @@ export function sliEventQueries(sli: Sli, window: string): { errors: string; tot
     case 'over-threshold': {
       // Good events are the `le` bucket; prom-client writes `le` as JavaScript prints the number.
       const good = `sum(rate(${sli.histogram}_bucket${matchers(sli.selector, `le="${String(sli.le)}"`)}[${window}]))`;
-      return { errors: `(${total} - ${good})`, total };
+      if (!sli.waiting) return { errors: `(${total} - ${good})`, total };
+      // A stopped consumer exports no histogram at all: its absence counts as no event, not as no data.
+      const done = `(${total} or on () vector(0))`;
+      const doneGood = `(${good} or on () vector(0))`;
+      const late = `(sum(rate(${sli.waiting.arrivals}[${window}])) * on () avg_over_time(${waitingOverRecord(sli)}[${window}]) or on () vector(0))`;
+      return { errors: `(${done} - ${doneGood} + ${late})`, total: `(${done} + ${late})` };
     }
   }
 }
@@ -120,6 +135,10 @@ function sloSelector(spec: SloSpec, slo: Slo): string {
  */
 export function sliRecordingGroup(spec: SloSpec, slo: Slo): RuleGroup {
   const labels = sloLabels(spec, slo);
+  const waiting: RecordingRule[] =
+    slo.sli.kind === 'over-threshold' && slo.sli.waiting
+      ? [{ record: waitingOverRecord(slo.sli), expr: `(max(${slo.sli.waiting.age}) > bool ${slo.sli.le}) or on () vector(0)\n`, labels }]
+      : [];
   const rules: RecordingRule[] = SLI_WINDOWS.map((window) => {
     const q = sliEventQueries(slo.sli, window);
     return {
@@ -138,7 +157,7 @@ export function sliRecordingGroup(spec: SloSpec, slo: Slo): RuleGroup {
       `count_over_time(slo:sli_error:ratio_rate5m${sel}[${period}])\n`,
     labels: { ...labels, sloth_window: period },
   });
-  return { name: `sloth-slo-sli-recordings-${sloId(spec, slo)}`, rules };
+  return { name: `sloth-slo-sli-recordings-${sloId(spec, slo)}`, rules: [...waiting, ...rules] };
 }
 
 /**

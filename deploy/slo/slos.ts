@@ -12,7 +12,19 @@ export type Sli =
   /** Bad events are responses with `status_code` 5xx of a histogram's `_count`; 404, 410, 429 are good. */
   | { kind: 'server-errors'; histogram: string; selector: string }
   /** Bad events are observations above `le` seconds: `_count` minus the `le` bucket. */
-  | { kind: 'over-threshold'; histogram: string; selector: string; le: number };
+  | {
+      kind: 'over-threshold';
+      histogram: string;
+      selector: string;
+      le: number;
+      /**
+       * Events that are late before they are observed: while the gauge `age`
+       * (seconds, the oldest event still waiting, any process) is above `le`,
+       * the events counted by `arrivals` meanwhile count as bad. Without it an
+       * SLI of completed events has no events while nothing completes.
+       */
+      waiting?: { age: string; arrivals: string };
+    };
 
 /** Alerting of one SLO (Sloth's `alerting`): one alert name, a page and a ticket rule. */
 export interface SloAlerting {
@@ -92,12 +104,19 @@ export const SPEC: SloSpec = {
       name: 'click-freshness',
       title: 'Click freshness',
       objective: 99,
-      sli: { kind: 'over-threshold', histogram: METRICS.clickIngestLag, selector: '', le: 60 },
+      sli: {
+        kind: 'over-threshold',
+        histogram: METRICS.clickIngestLag,
+        selector: '',
+        le: 60,
+        waiting: { age: METRICS.clickOldestWaiting, arrivals: METRICS.clicksRecorded },
+      },
       alerting: {
         name: 'ShortenerClickFreshnessBudgetBurn',
         labels: { category: 'freshness' },
         summary: 'click statistics are falling behind.',
-        meaning: 'the share of clicks committed to the rollups within 60 s of the click',
+        meaning:
+          'the share of clicks committed to the rollups within 60 s of the click, the clicks that arrive while the oldest click still waiting (queued or buffered) is older than 60 s counting as late',
       },
     },
   ],

@@ -52,7 +52,7 @@ describe('click capture', () => {
 
   const dropped = async (app: TestApi, reason: string) =>
     (await app.app.get(MetricsService).clicksDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
-  const metricValue = async (app: TestApi, metric: 'clicksBuffered' | 'clickPublishFailures' | 'clickQueueDepthClicks') => {
+  const metricValue = async (app: TestApi, metric: 'clicksBuffered' | 'clickPublishFailures' | 'clickQueueDepthClicks' | 'clickOldestWaiting') => {
     const metrics = app.app.get(MetricsService);
     await metrics.scrape();
     return (await metrics[metric].get()).values[0]?.value ?? 0;
@@ -61,8 +61,11 @@ describe('click capture', () => {
   it('drops and counts clicks while the queue holds CLICK_MAX_QUEUE_CLICKS clicks, instead of buffering them', async () => {
     const { api: app, clicks: queue, code } = await start({ CLICK_MAX_QUEUE_CLICKS: '2', CLICK_BATCH_SIZE: '100' });
     const recorder = app.app.get(QueuedClickRecorder);
+    expect(await metricValue(app, 'clickOldestWaiting')).toBe(0);
     for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     expect(await recorder.drain(10_000)).toBe(true);
+    // The queued job ages, and the API says so (read from the queue every second): what the freshness SLI needs while no worker runs.
+    await waitUntil('the oldest queued click to be a second old', async () => ({ done: (await metricValue(app, 'clickOldestWaiting')) >= 1, state: recorder.pending }));
     // No worker runs: the one job of two clicks waits, and the queue's click counter says so.
     expect([await batches(queue), await readQueuedClicks(queue), recorder.queueDepthClicks]).toEqual([[2], 2, 2]);
     for (let i = 0; i < 5; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
@@ -92,6 +95,8 @@ describe('click capture', () => {
       for (let i = 0; i < 10; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
       await waitUntil('a refused publish', async () => ({ done: (await metricValue(app, 'clickPublishFailures')) > 0, state: recorder.pending }));
       expect({ buffered: await metricValue(app, 'clicksBuffered'), pending: recorder.pending, jobs: await queue.getWaitingCount() }).toEqual({ buffered: 10, pending: 10, jobs: 0 });
+      // Nothing is queued: the age is the buffer's own.
+      await waitUntil('the oldest buffered click to be a second old', async () => ({ done: (await metricValue(app, 'clickOldestWaiting')) >= 1, state: recorder.pending }));
       await refuseWrites(false);
       // Retries back off to 10 s at most: drained well within 5x that.
       expect(await recorder.drain(50_000)).toBe(true);

@@ -23,7 +23,7 @@ describe(prometheusConfig.name, () => {
       expect(r.stdout).toBe(
         `Checking ${file}\n  SUCCESS: 3 rule files found\n SUCCESS: ${file} is valid prometheus config file syntax\n\n` +
           projectRuleFiles()
-            .map((f, i) => `Checking ${f}\n  SUCCESS: ${[7, 8, 60][i]} rules found\n\n`)
+            .map((f, i) => `Checking ${f}\n  SUCCESS: ${[7, 8, 61][i]} rules found\n\n`)
             .join(''),
       );
     } finally {
@@ -67,7 +67,7 @@ describe(startPrometheus.name, () => {
     const expected = projectRuleFiles().flatMap((f) => (parse(readFileSync(f, 'utf8')) as RuleFile).groups.map((g) => `${g.name} ${g.rules.length}`));
     expect(body.data.groups.map((g) => `${g.name} ${g.rules.length}`).sort()).toEqual(expected.sort());
     expect(expected).toHaveLength(14);
-    expect(body.data.groups.reduce((n, g) => n + g.rules.length, 0)).toBe(75);
+    expect(body.data.groups.reduce((n, g) => n + g.rules.length, 0)).toBe(76);
     expect(new Set(body.data.groups.map((g) => g.interval))).toEqual(new Set([1]));
   });
 

@@ -87,7 +87,7 @@ describe(collectQueries.name, () => {
     }).toEqual({
       // API RED 13, redirect cache 12, runtime 13, SLO overview 17 per SLO + 2, worker 16.
       panels: 124,
-      recordings: 60,
+      recordings: 61,
       alerts: 15,
       dashboards: ['shortener-api-red', 'shortener-redirect-cache', 'shortener-runtime', 'shortener-slo-overview', 'shortener-worker-queues'],
     });

@@ -20,7 +20,7 @@ beforeAll(() => ensurePrometheus(), 600_000);
 
 describe('promtool check rules', () => {
   it.each([
-    ['slo-recording.yaml', 60],
+    ['slo-recording.yaml', 61],
     ['slo-alerts.yaml', 8],
     ['operational-alerts.yaml', 7],
   ])('%s is valid with %i rules', async (file, count) => {
@@ -72,7 +72,16 @@ describe('Sloth-compatible recordings', () => {
       '((sum(rate(http_server_request_duration_seconds_count{route="/:code",status_code=~"5.."}[5m])) or (0 * sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
       '((sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])) - sum(rate(http_server_request_duration_seconds_bucket{route="/:code",le="0.05"}[5m]))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
       '((sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*",status_code=~"5.."}[5m])) or (0 * sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*"}[5m])))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route=~"/api/.*"}[5m])))\n',
-      '((sum(rate(shortener_click_ingest_lag_seconds_count[5m])) - sum(rate(shortener_click_ingest_lag_seconds_bucket{le="60"}[5m]))))\n/\n(sum(rate(shortener_click_ingest_lag_seconds_count[5m])))\n',
+      // Clicks arriving while the oldest waiting one is over 60 s old count as late: a stalled worker commits none.
+      '(((sum(rate(shortener_click_ingest_lag_seconds_count[5m])) or on () vector(0)) - (sum(rate(shortener_click_ingest_lag_seconds_bucket{le="60"}[5m])) or on () vector(0)) + (sum(rate(shortener_clicks_recorded_total[5m])) * on () avg_over_time(shortener:click_oldest_waiting_over_threshold:bool[5m]) or on () vector(0))))\n/\n(((sum(rate(shortener_click_ingest_lag_seconds_count[5m])) or on () vector(0)) + (sum(rate(shortener_clicks_recorded_total[5m])) * on () avg_over_time(shortener:click_oldest_waiting_over_threshold:bool[5m]) or on () vector(0))))\n',
+    ]);
+    const waiting = ruleFile('slo-recording.yaml').groups.flatMap((g) => g.rules.filter((r) => 'record' in r && r.record.startsWith('shortener:')));
+    expect(waiting).toEqual([
+      {
+        record: 'shortener:click_oldest_waiting_over_threshold:bool',
+        expr: '(max(shortener_click_oldest_waiting_seconds) > bool 60) or on () vector(0)\n',
+        labels: { sloth_id: 'shortener-click-freshness', sloth_service: 'shortener', sloth_slo: 'click-freshness' },
+      },
     ]);
   });
 });
@@ -119,8 +128,9 @@ describe('burn-rate alerts', () => {
 describe('promtool test rules', () => {
   const files = readdirSync(TESTS).filter((f) => f.endsWith('.test.yaml')).sort();
 
-  it('has a test file per scenario and one for the operational alerts', () => {
+  it('has a test file per scenario, one for the operational alerts and one for a stalled click pipeline', () => {
     expect(files).toEqual([
+      'click-freshness-stall.test.yaml',
       'operational-alerts.test.yaml',
       'slo-burn-1.7x.test.yaml',
       'slo-burn-17x.test.yaml',

@@ -64,6 +64,7 @@ export class ClickSegment {
   // Bytes written; the array's `[` is at 0.
   private end = 1;
   private clicks = 0;
+  private oldest = Infinity;
 
   /** @param maxClicks clicks per batch (`CLICK_BATCH_SIZE`), capped at {@link CLICK_BATCH_MAX_CLICKS}. */
   constructor(maxClicks: number) {
@@ -77,6 +78,11 @@ export class ClickSegment {
     return this.clicks;
   }
 
+  /** The earliest click time (epoch ms) given to {@link append} since the last {@link clear}; Infinity when none. */
+  get oldestAt(): number {
+    return this.oldest;
+  }
+
   /** Whether the batch has its most clicks. */
   get full(): boolean {
     return this.clicks >= this.maxClicks;
@@ -84,11 +90,12 @@ export class ClickSegment {
 
   /**
    * Writes one click's JSON text (from {@link encodeQueuedClick}).
+   * @param at the click's time (epoch ms), for {@link oldestAt}
    * @returns false, writing nothing, when the batch is full or the text does
    *   not fit in its bytes (a click's text is at most a few KB, so it always
    *   fits an empty batch).
    */
-  append(json: string): boolean {
+  append(json: string, at?: number): boolean {
     if (this.clicks >= this.maxClicks) return false;
     // Room for a separator and the closing `]`.
     const room = this.bytes.length - this.end - 2;
@@ -97,6 +104,7 @@ export class ClickSegment {
     if (this.clicks > 0) this.bytes[this.end++] = COMMA;
     this.end += this.bytes.write(json, this.end, 'utf8');
     this.clicks++;
+    if (at !== undefined && at < this.oldest) this.oldest = at;
     return true;
   }
 
@@ -117,5 +125,6 @@ export class ClickSegment {
   clear(): void {
     this.end = 1;
     this.clicks = 0;
+    this.oldest = Infinity;
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
 import { CounterChild, deferredCounterChild, LogSummary, MetricsService } from '@shortener/observability';
-import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, readQueuedClicks } from '@shortener/queue';
+import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, oldestQueuedAt, readQueuedClicks } from '@shortener/queue';
 import { Queue } from 'bullmq';
 import { ExponentialBackoff, IBackoff } from 'cockatiel';
 import { AsyncResource } from 'node:async_hooks';
@@ -68,6 +68,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   private readonly maxQueueClicks: number;
   private queueClicks = 0;
   private queueJobs = 0;
+  private queueOldestAt: number | null = null;
+  private readonly publishing = new Set<SealedBatch>();
   private refreshingDepth = false;
   private flushScheduled = false;
   private closed = false;
@@ -108,6 +110,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       metrics.clicksBuffered.set(this.pending);
       metrics.clickQueueDepthClicks.set(this.queueClicks);
       metrics.queueJobs.set({ queue: this.queue.name, state: 'waiting' }, this.queueJobs);
+      const oldest = Math.min(this.oldestBufferedAt(), this.queueOldestAt ?? Infinity);
+      metrics.clickOldestWaiting.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
     });
     // Bound to the recorder's own async context (the process's root): scheduled from the redirect
     // that filled a batch, the publish would otherwise run in that redirect's context, so a sampled
@@ -134,9 +138,9 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       if (this.queueClicks >= this.maxQueueClicks) return this.droppedQueueFull.inc();
       if (this.pending >= this.maxBuffered) return this.droppedBufferFull.inc();
       const json = encodeQueuedClick(click);
-      if (!this.current.append(json)) {
+      if (!this.current.append(json, click.at)) {
         if (!this.seal()) return this.droppedBufferFull.inc();
-        this.current.append(json);
+        this.current.append(json, click.at);
       }
       this.bufferedClicks++;
       this.recorded.inc();
@@ -154,6 +158,14 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   /** Clicks buffered or being published right now: what a `kill -9` would lose. */
   get pending(): number {
     return this.bufferedClicks + this.inflightClicks;
+  }
+
+  /** The earliest time (epoch ms) of a click buffered or being published here; Infinity when none. */
+  oldestBufferedAt(): number {
+    let oldest = this.current.count > 0 ? this.current.oldestAt : Infinity;
+    for (const b of this.sealed) oldest = Math.min(oldest, b.segment.oldestAt);
+    for (const b of this.publishing) oldest = Math.min(oldest, b.segment.oldestAt);
+    return oldest;
   }
 
   /** The click queue's depth in clicks as this process last read or raised it. */
@@ -190,7 +202,9 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       const clicks = batch.segment.count;
       this.bufferedClicks -= clicks;
       this.inflightClicks += clicks;
+      this.publishing.add(batch);
       const publish: Promise<void> = this.publish(batch).finally(() => {
+        this.publishing.delete(batch);
         this.inflightClicks -= clicks;
         this.inflight.delete(publish);
         // A slot is free: full batches waiting for one go now, not at the next redirect.
@@ -285,7 +299,11 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     if (this.refreshingDepth) return;
     this.refreshingDepth = true;
     try {
-      [this.queueJobs, this.queueClicks] = await Promise.all([this.queue.getWaitingCount(), readQueuedClicks(this.queue)]);
+      [this.queueJobs, this.queueClicks, this.queueOldestAt] = await Promise.all([
+        this.queue.getWaitingCount(),
+        readQueuedClicks(this.queue),
+        oldestQueuedAt(this.queue),
+      ]);
     } catch {
       // Keep the last known depth; publishes fail (and are retried) while Redis is away.
     } finally {

@@ -32,6 +32,13 @@ export const METRICS = {
   clicksDropped: 'shortener_clicks_dropped_total',
   /** Gauge: clicks in the click queue (published, not yet committed), from its counter in the queue Redis. */
   clickQueueDepthClicks: 'shortener_click_queue_depth_clicks',
+  /**
+   * Gauge, seconds: age of the oldest click not yet committed that this
+   * process sees (the API: its buffer and the queue; the worker: the queue);
+   * 0 when none waits. The click freshness SLI counts clicks as late while
+   * its maximum is above 60 s.
+   */
+  clickOldestWaiting: 'shortener_click_oldest_waiting_seconds',
   /** Counter: click events committed to rollups by the worker. */
   clicksCommitted: 'shortener_clicks_committed_total',
   /** Histogram, seconds from the click to its commit in rollups; buckets include 60 s (freshness SLI). */

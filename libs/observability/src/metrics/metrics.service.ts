@@ -101,6 +101,11 @@ export class MetricsService {
     help: 'Clicks in the click queue (published, not yet committed).',
     registers: [this.registry],
   });
+  readonly clickOldestWaiting = new Gauge({
+    name: METRICS.clickOldestWaiting,
+    help: 'Age in seconds of the oldest click not yet committed that this process sees (buffered or queued); 0 when none waits.',
+    registers: [this.registry],
+  });
   readonly clicksCommitted = new Counter({ name: METRICS.clicksCommitted, help: 'Click events committed to rollups.', registers: [this.registry] });
   readonly clickIngestLag = new Histogram({
     name: METRICS.clickIngestLag,

@@ -59,3 +59,20 @@ export async function reconcileQueuedClicks(queue: Queue): Promise<boolean> {
   const done = await client.eval(RECONCILE_SCRIPT, 5, keys.wait, keys.active, keys.delayed, keys.prioritized, queuedClicksKey(queue));
   return done === 1;
 }
+
+/**
+ * When the oldest job still waiting in the queue was added (epoch ms), or
+ * null when none waits: the job at the consuming end of the wait list, and
+ * its `timestamp`. Two small reads, whatever the job's size. (Its clicks are
+ * older by at most `CLICK_FLUSH_INTERVAL_MS` and the time they were buffered.)
+ * @throws the Redis error.
+ */
+export async function oldestQueuedAt(queue: Queue): Promise<number | null> {
+  const client = await redisOf(queue);
+  // BullMQ adds at the left of the wait list and takes from the right.
+  const [id] = await client.lrange(queue.keys.wait, -1, -1);
+  if (id === undefined) return null;
+  const timestamp = await client.hget(queue.toKey(id), 'timestamp');
+  const at = timestamp === null ? NaN : Number(timestamp);
+  return Number.isFinite(at) ? at : null;
+}
