@@ -204,8 +204,6 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       this.inflightClicks += clicks;
       this.publishing.add(batch);
       const publish: Promise<void> = this.publish(batch).finally(() => {
-        this.publishing.delete(batch);
-        this.inflightClicks -= clicks;
         this.inflight.delete(publish);
         // A slot is free: full batches waiting for one go now, not at the next redirect.
         if (this.sealed.length > 0 && !this.closed) void this.publishSealed();
@@ -269,6 +267,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     if (!closed) await this.queue.disconnect().catch(() => undefined);
   }
 
+  /** Publishes one batch; its clicks stop counting as in flight when it settles (published, or back in the buffer). */
   private async publish(batch: SealedBatch): Promise<void> {
     const { segment, batchId } = batch;
     const clicks = segment.count;
@@ -276,6 +275,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       const data = segment.payload(batchId);
       await this.queue.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId: batchId });
     } catch (e) {
+      this.publishing.delete(batch);
+      this.inflightClicks -= clicks;
       // Kept, with its id, at the head of the line: retried first, after the backoff.
       this.sealed.unshift(batch);
       this.bufferedClicks += clicks;
@@ -285,6 +286,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       this.warnings.add(`failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`);
       return;
     }
+    this.publishing.delete(batch);
+    this.inflightClicks -= clicks;
     this.backoff = undefined;
     this.retryAt = 0;
     segment.clear();
