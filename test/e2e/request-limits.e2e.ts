@@ -238,6 +238,37 @@ describe('one request cannot take the API down (compiled API)', () => {
     expect((await bulk()).status).toBe(200);
   });
 
+  it('answers Expect: 100-continue only once the body may be sent: a request without a key gets its 401 and no 100 Continue', async () => {
+    const { hostname, port } = new URL(app.url);
+    /** Sends the head, then the body once `100 Continue` arrives; resolves to everything the server sent. */
+    const exchange = (headers: string, body: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect({ host: hostname, port: Number(port) });
+        let text = '';
+        let sent = false;
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && !sent) {
+            sent = true;
+            socket.write(body);
+          }
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => undefined);
+        socket.setTimeout(5_000, () => socket.destroy());
+        socket.write(
+          `POST /api/v1/links HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n${headers}\r\n`,
+        );
+      });
+    const body = JSON.stringify({ url: 'https://example.com/expect-continue' });
+    const refused = await exchange('', body);
+    expect(refused.slice(0, refused.indexOf('\r\n'))).toBe('HTTP/1.1 401 Unauthorized');
+    expect(refused).not.toContain('100 Continue');
+    const created = await exchange(`Authorization: Bearer ${TEST_ADMIN_KEY}\r\n`, body);
+    expect(created.split('\r\n\r\n')[0]).toBe('HTTP/1.1 100 Continue');
+    expect(created.split('\r\n\r\n')[1].slice(0, created.split('\r\n\r\n')[1].indexOf('\r\n'))).toBe('HTTP/1.1 201 Created');
+  });
+
   it('drains at most 1 MiB of an unread upload and closes within 2 s', async () => {
     const started = Date.now();
     const exchange = await rawUpload(app.url, '/api/v1/links', 512 * 1024 * 1024);

@@ -10,6 +10,7 @@ import {
   installBodyLimits,
   installBulkBodyPace,
   installBulkConcurrencyLimit,
+  installExpectContinue,
   installConnectionLimits,
   installHttpHardening,
   installLingeringClose,
@@ -99,6 +100,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // Before any route is registered: these hook routes as they are added.
   installBodyLimits(fastify, config);
   installLingeringClose(fastify, ['/api']);
+  installExpectContinue(fastify);
   await installHttpHardening(app, config);
   // After the hardening, so a 401 carries the security headers.
   installApiKeyAuthentication(app);

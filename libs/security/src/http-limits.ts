@@ -1,7 +1,7 @@
 import { appendRouteHook, closeTimedOutSocket, DomainError, isUnderPath, sendProblem } from '@shortener/common';
 import { AppConfig } from '@shortener/config';
 import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline, Transform } from 'node:stream';
@@ -213,6 +213,24 @@ export function installBulkBodyPace(fastify: FastifyInstance, config: AppConfig)
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if ((route.config as { bulkBody?: boolean } | undefined)?.bulkBody) appendRouteHook(route, 'preParsing', pace);
+  });
+}
+
+/**
+ * `Expect: 100-continue` (RFC 9110 section 10.1.1) answered only once the
+ * request may send its body: Node's server writes `100 Continue` as soon as
+ * the headers arrive, which invited a client to upload a body that the key
+ * check or the bulk bound was about to refuse. Here the request goes through
+ * its `onRequest` hooks first; `100 Continue` is written when its body is
+ * about to be read (Fastify's `preParsing`), and a refusal is the final
+ * answer instead, without any upload.
+ */
+export function installExpectContinue(fastify: FastifyInstance): void {
+  const server = fastify.server;
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => server.emit('request', request, response));
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
+    if (request.headers.expect?.toLowerCase() === '100-continue' && !reply.raw.headersSent) reply.raw.writeContinue();
+    done(null, payload);
   });
 }
 
