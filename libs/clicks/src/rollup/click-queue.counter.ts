@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
+import { LogSummary } from '@shortener/observability';
 import { createQueue, QUEUES, removeQueuedClicks } from '@shortener/queue';
 import { Queue } from 'bullmq';
 
@@ -14,6 +15,7 @@ import { Queue } from 'bullmq';
 @Injectable()
 export class ClickQueueCounter implements OnApplicationShutdown {
   private readonly logger = new Logger(ClickQueueCounter.name);
+  private readonly warnings = new LogSummary(this.logger, 'click queue counter', 10_000);
   private readonly queue: Queue;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -22,7 +24,7 @@ export class ClickQueueCounter implements OnApplicationShutdown {
 
   /** Subtracts `clicks`; never throws. */
   async remove(clicks: number): Promise<void> {
-    await removeQueuedClicks(this.queue, clicks).catch((e: Error) => this.logger.warn(`click queue counter not lowered by ${clicks}: ${e.message}`));
+    await removeQueuedClicks(this.queue, clicks).catch((e: Error) => this.warnings.add(`not lowered by ${clicks}: ${e.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {

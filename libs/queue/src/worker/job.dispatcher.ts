@@ -2,12 +2,17 @@ import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { LogSummary, MetricsService } from '@shortener/observability';
 import { Job, UnrecoverableError } from 'bullmq';
+import { ExponentialBackoff, IBackoff } from 'cockatiel';
 import { ALL_JOBS } from '../queues.contract';
 import { JobHandlerRegistry } from './job-handler.registry';
 
 const KNOWN_NAMES = new Set(ALL_JOBS.map((j) => j.name));
 /** Shortest interval between two log lines of the same kind (worker errors, retried job failures). */
 export const LOG_SUMMARY_MS = 10_000;
+/** First and longest pause (ms) of a worker after an error of its Redis commands. */
+export const WORKER_BACKOFF_INITIAL_MS = 100;
+export const WORKER_BACKOFF_MAX_MS = 10_000;
+const WORKER_BACKOFF = new ExponentialBackoff({ initialDelay: WORKER_BACKOFF_INITIAL_MS, maxDelay: WORKER_BACKOFF_MAX_MS });
 
 // Label values stay bounded even if a stranger adds jobs with other names.
 const nameLabel = (name: string) => (KNOWN_NAMES.has(name) ? name : 'unknown');
@@ -23,6 +28,8 @@ export abstract class JobDispatcher extends WorkerHost {
   private readonly logger = new Logger('JobDispatcher');
   private readonly errors = new LogSummary(this.logger, 'worker error', LOG_SUMMARY_MS);
   private readonly failures = new LogSummary(this.logger, 'job attempt failed', LOG_SUMMARY_MS);
+  private backoff?: IBackoff<unknown>;
+  private resumeTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly registry: JobHandlerRegistry,
@@ -70,12 +77,30 @@ export abstract class JobDispatcher extends WorkerHost {
   /**
    * Errors of the worker's own Redis commands (a lost connection, a Redis out
    * of memory that refuses every script): summarised in the log, at most one
-   * line per {@link LOG_SUMMARY_MS} with the count since the previous one
-   * (against a full Redis they came by the thousand a second). BullMQ
-   * reconnects by itself; an unhandled 'error' event would crash the process.
+   * line per {@link LOG_SUMMARY_MS} with the count since the previous one,
+   * and the worker pauses for a jittered, exponentially growing delay
+   * ({@link WORKER_BACKOFF_INITIAL_MS} to {@link WORKER_BACKOFF_MAX_MS},
+   * cockatiel) before it takes jobs again: BullMQ retries a refused command
+   * at once, which spun 40% of a core against a full Redis. The delay starts
+   * over once a job completes. BullMQ reconnects by itself; an unhandled
+   * 'error' event would crash the process.
    */
   @OnWorkerEvent('error')
   onError(error: Error): void {
     this.errors.add(error.message);
+    const worker = this.worker;
+    if (this.resumeTimer || worker.closing || worker.isPaused()) return;
+    this.backoff = this.backoff ? this.backoff.next(undefined) : WORKER_BACKOFF.next();
+    void worker.pause(true).catch(() => undefined);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      if (!worker.closing) worker.resume();
+    }, this.backoff.duration);
+    this.resumeTimer.unref();
+  }
+
+  @OnWorkerEvent('completed')
+  onCompleted(): void {
+    this.backoff = undefined;
   }
 }
