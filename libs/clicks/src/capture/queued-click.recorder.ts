@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { ClickEvent, ClickRecorder } from '@shortener/links';
 import { CounterChild, deferredCounterChild, LogSummary, MetricsService } from '@shortener/observability';
-import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, oldestQueuedAt, readQueuedClicks } from '@shortener/queue';
+import { addQueuedClicks, CLICK_BATCH_JOB_OPTIONS, CLICK_BATCH_MAX_CLICKS, JOBS, oldestQueuedAt, readQueuedClicks, waitingAgeSeconds } from '@shortener/queue';
 import { Queue } from 'bullmq';
 import { ExponentialBackoff, IBackoff } from 'cockatiel';
 import { AsyncResource } from 'node:async_hooks';
@@ -28,7 +28,7 @@ interface SealedBatch {
 }
 
 /**
- * The API's {@link ClickRecorder} (DESIGN.md section 5): clicks go to an
+ * The API's {@link ClickRecorder} (docs/design.md section 5): clicks go to an
  * in-process buffer and are published as `click-batch` BullMQ jobs, one job
  * per batch: when a batch reaches `CLICK_BATCH_SIZE` clicks (or its byte
  * cap), every `CLICK_FLUSH_INTERVAL_MS`, and on shutdown (after the HTTP
@@ -110,8 +110,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       metrics.clicksBuffered.set(this.pending);
       metrics.clickQueueDepthClicks.set(this.queueClicks);
       metrics.queueJobs.set({ queue: this.queue.name, state: 'waiting' }, this.queueJobs);
-      const oldest = Math.min(this.oldestBufferedAt(), this.queueOldestAt ?? Infinity);
-      metrics.clickOldestWaiting.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
+      metrics.clickOldestWaiting.set(waitingAgeSeconds(Math.min(this.oldestBufferedAt(), this.queueOldestAt ?? Infinity)));
     });
     // Bound to the recorder's own async context (the process's root): scheduled from the redirect
     // that filled a batch, the publish would otherwise run in that redirect's context, so a sampled

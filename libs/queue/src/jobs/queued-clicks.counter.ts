@@ -76,3 +76,8 @@ export async function oldestQueuedAt(queue: Queue): Promise<number | null> {
   const at = timestamp === null ? NaN : Number(timestamp);
   return Number.isFinite(at) ? at : null;
 }
+
+/** Seconds since `oldestAt` (epoch ms), the value of `shortener_click_oldest_waiting_seconds`; 0 when nothing waits (null or Infinity). */
+export function waitingAgeSeconds(oldestAt: number | null): number {
+  return oldestAt !== null && Number.isFinite(oldestAt) ? Math.max(0, (Date.now() - oldestAt) / 1000) : 0;
+}

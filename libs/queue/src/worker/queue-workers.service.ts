@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { MetricsService } from '@shortener/observability';
 import { Queue, Worker } from 'bullmq';
-import { oldestQueuedAt, readQueuedClicks, reconcileQueuedClicks } from '../jobs/queued-clicks.counter';
+import { oldestQueuedAt, readQueuedClicks, reconcileQueuedClicks, waitingAgeSeconds } from '../jobs/queued-clicks.counter';
 import { QUEUES } from '../queues.contract';
 import { JobDispatcher } from './job.dispatcher';
 
@@ -92,8 +92,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
           // A counter left off by a process killed between a job and its update is put back once the queue is empty.
           if (!counts.waiting && !counts.active && !counts.delayed && !counts.prioritized) await reconcileQueuedClicks(q);
           this.metrics.clickQueueDepthClicks.set(await readQueuedClicks(q));
-          const oldest = await oldestQueuedAt(q);
-          this.metrics.clickOldestWaiting.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+          this.metrics.clickOldestWaiting.set(waitingAgeSeconds(await oldestQueuedAt(q)));
         }
       }
     } catch (e) {
