@@ -1,4 +1,4 @@
-// Test tiers (DESIGN.md section 10), each a Jest project with a fixed home:
+// Test tiers (docs/design.md section 10), each a Jest project with a fixed home:
 //   unit         *.spec.ts beside the code, no I/O
 //   integration  test/integration, real PostgreSQL and Redis
 //   e2e          test/e2e, supertest against the booted apps

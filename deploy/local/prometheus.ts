@@ -16,7 +16,7 @@ export interface ScrapeTarget {
   target: string;
 }
 
-/** The processes of DESIGN.md section 2 on their management ports; job names as the rules expect them (deploy/slo/operational.ts). */
+/** The processes of docs/design.md section 2 on their management ports; job names as the rules expect them (deploy/slo/operational.ts). */
 export const APP_TARGETS: readonly ScrapeTarget[] = [
   { job: 'shortener-api', target: '127.0.0.1:9464' },
   { job: 'shortener-worker', target: '127.0.0.1:9465' },

@@ -1,4 +1,4 @@
-// The SLOs of DESIGN.md section 7, the one source of truth: the recording rules,
+// The SLOs of docs/design.md section 7, the one source of truth: the recording rules,
 // burn-rate alerts, promtool unit tests and the SLO dashboard are generated from
 // this file (`npm run slo:generate`, `npm run dashboards:generate`).
 import { HTTP_DURATION_BUCKETS, INGEST_LAG_BUCKETS, METRICS } from '../../libs/observability/src/metrics/metric-names';

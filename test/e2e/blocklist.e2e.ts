@@ -6,7 +6,7 @@ import { counterValue, isolatedRedis } from '../support/security';
 import { waitFor } from '../support/wait';
 
 /**
- * The host blocklist (DESIGN.md sections 4, 5 and 9): configured hosts and
+ * The host blocklist (docs/design.md sections 4, 5 and 9): configured hosts and
  * hosts added by admins are refused at create and PATCH; links to a host
  * blocked later answer 410 on every API process (the list is reloaded
  * through the invalidation bus), and redirect again once it is unblocked.

@@ -10,7 +10,7 @@ function blockEventLoop(ms: number): void {
   }
 }
 
-describe('load shedding under event-loop pressure (DESIGN.md section 7)', () => {
+describe('load shedding under event-loop pressure (docs/design.md section 7)', () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi({ HTTP_MAX_EVENT_LOOP_DELAY_MS: '20' });

@@ -9,7 +9,7 @@ import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/comp
 import { runId, workerId } from '../support/test-env';
 
 /**
- * Probes as DESIGN.md section 7 says, on a test-owned redis-server and
+ * Probes as docs/design.md section 7 says, on a test-owned redis-server and
  * PostgreSQL cluster that the tests stop and restart.
  */
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { startTestApi, TestApi, uniqueAlias } from '../support/api-app';
 
 /**
- * The API's HTTP metrics and request ids on the booted app (DESIGN.md
+ * The API's HTTP metrics and request ids on the booted app (docs/design.md
  * section 7): every public request observed under its route template,
  * unknown routes under a fixed label, text format clean for promtool.
  */

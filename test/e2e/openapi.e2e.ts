@@ -9,7 +9,7 @@ import { updateLinkSchema } from '../../libs/links/src/application/link.schemas'
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 
 /**
- * The OpenAPI 3.1 document the API serves (DESIGN.md section 3), linted by
+ * The OpenAPI 3.1 document the API serves (docs/design.md section 3), linted by
  * Redocly with the repository's `redocly.yaml`, and checked for what a 3.1
  * client needs: JSON Schema 2020-12 (no 3.0 `nullable`), explicit
  * operationIds, and problem+json errors from one shared component.

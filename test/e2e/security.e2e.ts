@@ -9,7 +9,7 @@ import { expectProblem } from '../support/problem';
 import { waitFor } from '../support/wait';
 
 /**
- * API hardening (DESIGN.md section 9): security headers on API responses
+ * API hardening (docs/design.md section 9): security headers on API responses
  * (not on redirects), a CSP the docs UI works under, CORS off unless
  * configured, body size limits, JSON-only bodies; and access control between
  * accounts and roles, with revocation effective at once on every process.

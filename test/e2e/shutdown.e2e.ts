@@ -6,7 +6,7 @@ import { pollUntil } from '../support/owned-services';
 import { runId, TEST_ADMIN_KEY, testEnv, workerId } from '../support/test-env';
 
 /**
- * Graceful shutdown (DESIGN.md section 7): SIGTERM while redirects keep
+ * Graceful shutdown (docs/design.md section 7): SIGTERM while redirects keep
  * coming loses no request and no click. The compiled API runs as a child
  * process; keep-alive clients hammer one link until the server stops
  * accepting connections.

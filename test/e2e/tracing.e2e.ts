@@ -8,7 +8,7 @@ import { runId, TEST_ADMIN_KEY, workerId } from '../support/test-env';
 
 /**
  * Traces, exemplars and logs of the compiled apps (auto-instrumentation does
- * not hook Jest's module loader, DESIGN.md section 10), exported over
+ * not hook Jest's module loader, docs/design.md section 10), exported over
  * OTLP/HTTP (JSON encoding) to a receiver inside the test.
  */
 

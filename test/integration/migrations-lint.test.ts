@@ -15,7 +15,7 @@ import { lintMigrationSql } from '../../libs/database/src/migration/capture-sql.
 import { ADMIN_URL, databaseUrl, runId, workerId } from '../support/test-env';
 
 /**
- * The migration SQL gate (DESIGN.md section 8): every migration in
+ * The migration SQL gate (docs/design.md section 8): every migration in
  * `MIGRATIONS` is captured and linted with squawk under `.squawk.toml`; the
  * deliberately bad migrations below prove the gate fails with the rule name.
  */

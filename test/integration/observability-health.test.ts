@@ -9,7 +9,7 @@ import { SilentPeer, startSilentPeer } from '../support/silent-peer';
 import { testConfig } from '../support/test-env';
 
 /**
- * Health checks never hang (STYLE.md): a Redis that accepts connections but
+ * Health checks never hang (a probe that waits is a probe that fails): a Redis that accepts connections but
  * never answers is reported down with a timeout reason within the bound, on
  * the real PostgreSQL.
  */

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { freePort } from './child-process';
 
 /**
- * Test-owned servers (DESIGN.md section 10): a redis-server and a PostgreSQL
+ * Test-owned servers (docs/design.md section 10): a redis-server and a PostgreSQL
  * cluster that one test file starts, stops and restarts to show how the apps
  * behave during an outage, without touching the shared servers other Jest
  * workers use. Every wait polls with a deadline.

@@ -1,7 +1,7 @@
 import { AppConfig, AppRole, loadConfig } from '@shortener/config';
 
 /**
- * Per-run and per-Jest-worker isolation (DESIGN.md section 10): each worker
+ * Per-run and per-Jest-worker isolation (docs/design.md section 10): each worker
  * gets its own database cloned from the run's migrated template, its own Redis
  * key prefix, BullMQ prefix and invalidation channel, and port 0.
  */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * Architecture boundaries (STYLE.md "Boundaries enforced by a tool") checked by
+ * Architecture boundaries, enforced by a tool rather than by review, checked by
  * dependency-cruiser with the repository's `.dependency-cruiser.js`: the real
  * tree has no violation, and the fixture of known-bad imports
  * (test/fixtures/depcruise) trips every rule.

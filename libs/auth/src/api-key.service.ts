@@ -31,7 +31,7 @@ interface StoredApiKey {
 }
 
 /**
- * API keys (DESIGN.md section 9): minted as prefix + secret and shown once,
+ * API keys (docs/design.md section 9): minted as prefix + secret and shown once,
  * stored as HMAC-SHA-256(pepper, secret), looked up by prefix, compared in
  * constant time on every request.
  *

@@ -52,7 +52,7 @@ function present(entity: ApiKeyEntity): z.infer<typeof apiKeyResponseSchema> {
   };
 }
 
-/** `/api/v1/api-keys`: mint, list, revoke (admin only, DESIGN.md section 3). */
+/** `/api/v1/api-keys`: mint, list, revoke (admin only, docs/design.md section 3). */
 @ApiTags('api-keys')
 @ApiBearerAuth()
 @ApiResponse({ status: 403, description: 'Only admin keys manage API keys' })

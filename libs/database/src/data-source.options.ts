@@ -4,7 +4,7 @@ import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /**
- * TypeORM options for PostgreSQL from the config (DESIGN.md section 7):
+ * TypeORM options for PostgreSQL from the config (docs/design.md section 7):
  * pool size per process, `statement_timeout` and
  * `idle_in_transaction_session_timeout` set on every connection, read
  * replicas through TypeORM replication when configured. Never `synchronize`:

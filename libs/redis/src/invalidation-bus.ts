@@ -20,7 +20,7 @@ export type InvalidationMessage =
 export type InvalidationHandler = (message: InvalidationMessage) => void;
 
 /**
- * Redis pub/sub invalidation bus (DESIGN.md section 5), on the cache Redis,
+ * Redis pub/sub invalidation bus (docs/design.md section 5), on the cache Redis,
  * channel `<REDIS_KEY_PREFIX>invalidation`. Publishing applies the message
  * locally first, so the writing process never serves stale data even when
  * Redis is down.

@@ -7,7 +7,7 @@ export const CACHE_REDIS = Symbol('CACHE_REDIS');
 export const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 
 /**
- * Options of cache-role clients (DESIGN.md section 7): no offline queue and a
+ * Options of cache-role clients (docs/design.md section 7): no offline queue and a
  * command timeout, so a Redis outage fails a lookup at once and the redirect
  * falls through to PostgreSQL instead of hanging; no auto-pipelining.
  */
@@ -23,7 +23,7 @@ export function cacheRedisOptions(config: AppConfig): RedisOptions {
     // One write per command. The redirect's misses already go out as one
     // command per batch (MGET, one fill script); an auto-pipeline kept its
     // commands alive across a scavenge, so they were promoted to old space
-    // and brought major GCs (docs/benchmarks.md, "Garbage collection, sixth session").
+    // and brought major GCs (docs/benchmarks.md, "Garbage collection: the growing factor").
     enableAutoPipelining: false,
   };
 }

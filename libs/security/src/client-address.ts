@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 export const UNKNOWN_CLIENT = 'unknown';
 
 /**
- * The rate-limit key of a client address (DESIGN.md section 9).
+ * The rate-limit key of a client address (docs/design.md section 9).
  *
  * - IPv4: the address itself, `203.0.113.7`.
  * - IPv4-mapped IPv6 (`::ffff:203.0.113.7`, how a dual-stack socket reports

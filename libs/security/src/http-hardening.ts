@@ -56,7 +56,7 @@ const CORS_EXPOSED_HEADERS = ['location', 'retry-after', 'ratelimit', 'ratelimit
 const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-request-id'];
 
 /**
- * Hardens the API's HTTP surface (DESIGN.md section 9). Call on the app
+ * Hardens the API's HTTP surface (docs/design.md section 9). Call on the app
  * before any route is registered (before the OpenAPI routes and `init()`).
  *
  * - Security headers from @fastify/helmet on every route under `/api`: a

@@ -32,7 +32,7 @@ interface Verdict {
 }
 
 /**
- * The API's rate limits (DESIGN.md section 9), counted in the cache Redis
+ * The API's rate limits (docs/design.md section 9), counted in the cache Redis
  * so that every API process shares them, each with an in-process
  * `RateLimiterMemory` as insurance: while Redis is unreachable (the client
  * has no offline queue, so a command fails at once) each process limits on

@@ -11,7 +11,7 @@ import { formatRateLimit, formatRateLimitPolicy, QuotaPolicy, RATELIMIT_HEADER, 
 const WINDOW_SECONDS = 1;
 
 /**
- * The redirect's per-client-address limit (DESIGN.md section 9):
+ * The redirect's per-client-address limit (docs/design.md section 9):
  * `RATE_LIMIT_REDIRECT_PER_SECOND` per {@link clientAddressKey} (IPv6 by
  * /64), counted in this process only (`RateLimiterMemory`), so a redirect
  * never waits on the network for it. With N API processes a client gets up

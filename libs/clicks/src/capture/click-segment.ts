@@ -35,7 +35,7 @@ function jsonNullable(s: string | null): string {
 
 /**
  * The JSON text of a redirect's click in its queue form ({@link QueuedClick},
- * DESIGN.md section 5), with the payload's field caps applied: the user agent
+ * docs/design.md section 5), with the payload's field caps applied: the user agent
  * to {@link MAX_USER_AGENT_LENGTH} and the referrer host to
  * {@link MAX_REFERRER_HOST_LENGTH} UTF-16 code units. Exactly what
  * `JSON.stringify` gives for that object (same keys, same order), built

@@ -70,7 +70,7 @@ interface LinkAgg {
 }
 
 /**
- * Aggregates a batch (DESIGN.md section 5): hourly clicks with human and
+ * Aggregates a batch (docs/design.md section 5): hourly clicks with human and
  * bot apart; per-day dimension counts and visitor sets of human clicks only,
  * so crawlers do not crowd the top lists or inflate unique visitors.
  * Sorting by key is what lets the rollup upsert rows in one order everywhere.

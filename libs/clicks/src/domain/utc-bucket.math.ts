@@ -1,5 +1,5 @@
 /**
- * UTC time buckets of the click analytics (DESIGN.md section 5: buckets are
+ * UTC time buckets of the click analytics (docs/design.md section 5: buckets are
  * UTC). Instants are epoch milliseconds; days are `YYYY-MM-DD` strings.
  */
 

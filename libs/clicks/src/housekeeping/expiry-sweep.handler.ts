@@ -30,7 +30,7 @@ export interface ExpirySweepResult {
 }
 
 /**
- * Handles `expiry-sweep` (DESIGN.md section 5, Expiry): marks links whose
+ * Handles `expiry-sweep` (docs/design.md section 5, Expiry): marks links whose
  * `expiresAt` has passed (inclusive, by the worker's clock) with
  * `expired_at`, then evicts each from the cache Redis and, through the
  * invalidation bus, from every API process's LRU, with the links library's

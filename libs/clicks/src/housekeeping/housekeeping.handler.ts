@@ -10,7 +10,7 @@ const CHUNK = 5_000;
 const MAX_ROUNDS = 100;
 /** Links whose analytics are purged per transaction. */
 const PURGE_CHUNK = 100;
-/** Idempotency keys are kept 24 h (DESIGN.md section 3). */
+/** Idempotency keys are kept 24 h (docs/design.md section 3). */
 export const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 3_600_000;
 
 const PRUNE_BATCH_IDS = `

@@ -9,7 +9,7 @@ class LinkStatsQueryDto extends createZodDto(linkStatsQuerySchema) {}
 class LinkStatsResponseDto extends createZodDto(linkStatsResponseSchema) {}
 
 /**
- * `GET /api/v1/links/{code}/stats` (DESIGN.md section 3). Authenticated by
+ * `GET /api/v1/links/{code}/stats` (docs/design.md section 3). Authenticated by
  * the global API key guard; any role may read its account's links (admins
  * every account); another account's link answers 404.
  */

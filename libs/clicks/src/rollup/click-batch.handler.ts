@@ -35,7 +35,7 @@ export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRol
       await this.queued.remove(Array.isArray(data?.clicks) ? data.clicks.length : 0);
       throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
     }
-    // The transaction's span links to the sampled redirects it counts (DESIGN.md section 7).
+    // The transaction's span links to the sampled redirects it counts (docs/design.md section 7).
     const result = await this.commits.submit({ batchId: data.batchId, clicks: data.clicks }, { queue: job.queueName, name: job.name, id: job.id });
     await this.queued.remove(data.clicks.length);
     return result;

@@ -68,7 +68,7 @@ const ADD_TOTALS = `
    WHERE l.id = u.id`;
 
 /**
- * Commits click batches to the rollups (DESIGN.md section 5). Any number of
+ * Commits click batches to the rollups (docs/design.md section 5). Any number of
  * batches go in ONE PostgreSQL transaction that also records their batch
  * ids: a batch delivered again (a retried or stalled job, a replayed
  * payload) finds its id and counts nothing, so counts stay exact under

@@ -1,7 +1,7 @@
 import { instant, text } from '@shortener/links';
 import { z } from 'zod';
 
-/** `GET /api/v1/links/{code}/stats` query (DESIGN.md section 3). */
+/** `GET /api/v1/links/{code}/stats` query (docs/design.md section 3). */
 export const linkStatsQuerySchema = z
   .object({
     from: instant().optional().describe('Start of the range (inclusive; floored to the bucket). Default: 24 hourly or 30 daily buckets before `to`.'),

@@ -36,7 +36,7 @@ const LISTS: Record<ClickDimension, keyof Pick<LinkStatsResponse, 'referrers' | 
 };
 
 /**
- * The analytics of one link over a range (DESIGN.md section 3): totals, a
+ * The analytics of one link over a range (docs/design.md section 3): totals, a
  * dense UTC series (every bucket, zeros included), the top {@link TOP_N}
  * referrer hosts, countries, browsers, operating systems and device types,
  * and unique visitors as the union of the daily HyperLogLogs. Analytics are

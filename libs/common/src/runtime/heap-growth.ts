@@ -12,7 +12,7 @@ export const MAX_HEAP_GROWING_PERCENT = 400;
  * `--max-old-space-size=192` it is about 1.35, so a redirect load that moves
  * a few MB a second into old space ran a major GC every 2-3 s, each a 10-20
  * ms stop of the only event loop: the p99 of LRU-hit and cold redirects
- * (docs/benchmarks.md, "Garbage collection, sixth session"). At 100 the
+ * (docs/benchmarks.md, "Garbage collection: the growing factor"). At 100 the
  * API ran 2-3 times fewer major GCs for about 30 MiB more RSS; the maximum
  * still caps the heap.
  *

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-/** An account owns links and API keys; rotating a key keeps the account's links (DESIGN.md section 4). */
+/** An account owns links and API keys; rotating a key keeps the account's links (docs/design.md section 4). */
 @Entity({ name: 'accounts' })
 export class AccountEntity {
   @PrimaryGeneratedColumn('uuid')

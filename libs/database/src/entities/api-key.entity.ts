@@ -1,12 +1,12 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-/** Roles per key (DESIGN.md section 4): admin everything, member read/write own links, read_only read own links. */
+/** Roles per key (docs/design.md section 4): admin everything, member read/write own links, read_only read own links. */
 export type ApiKeyRole = 'admin' | 'member' | 'read_only';
 export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'member', 'read_only'];
 
 /**
  * An API key: a public prefix (looked up) and a secret stored only as
- * HMAC-SHA-256(pepper, secret) (DESIGN.md section 9).
+ * HMAC-SHA-256(pepper, secret) (docs/design.md section 9).
  */
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** Clicks of a link in one UTC hour, human and bot apart (DESIGN.md section 5). Counters are bigint strings. */
+/** Clicks of a link in one UTC hour, human and bot apart (docs/design.md section 5). Counters are bigint strings. */
 @Entity({ name: 'link_clicks_hourly' })
 export class LinkClicksHourlyEntity {
   @PrimaryColumn({ name: 'link_id', type: 'bigint' })

@@ -5,7 +5,7 @@ import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Captures the SQL every migration sends, so CI can lint it with squawk
- * (DESIGN.md section 8) without trusting what a migration's source looks like.
+ * (docs/design.md section 8) without trusting what a migration's source looks like.
  */
 
 /** One `query(sql, parameters)` call made by a migration's `up`. */

@@ -27,7 +27,7 @@ export interface MigrationRunResult {
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
- * Applies pending migrations once per release (DESIGN.md section 8).
+ * Applies pending migrations once per release (docs/design.md section 8).
  *
  * A session-level advisory lock on a direct connection makes concurrent runs
  * wait for each other, so each migration is applied exactly once; `lock_timeout`

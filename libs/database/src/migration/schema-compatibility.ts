@@ -1,7 +1,7 @@
 import { QueryRunner } from 'typeorm';
 
 /**
- * Expand/contract over two releases (DESIGN.md section 8): every migration
+ * Expand/contract over two releases (docs/design.md section 8): every migration
  * records the schema `version` it produces and the oldest code schema version
  * (`minCodeVersion`) that still works with it. The code knows the newest
  * version it was written for and the oldest schema it still works with; the

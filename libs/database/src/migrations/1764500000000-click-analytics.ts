@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { setSchemaCompatibility } from '../migration/schema-compatibility';
 
 /**
- * Click analytics (DESIGN.md section 5), schema version 2 (additive, so
+ * Click analytics (docs/design.md section 5), schema version 2 (additive, so
  * version-1 code keeps working: minCodeVersion stays 1):
  *
  * - `click_batches`: ids of batches already committed, written in the same

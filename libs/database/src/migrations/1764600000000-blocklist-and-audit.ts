@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { setSchemaCompatibility } from '../migration/schema-compatibility';
 
 /**
- * Abuse protection (DESIGN.md section 9), schema version 3. Two new tables,
+ * Abuse protection (docs/design.md section 9), schema version 3. Two new tables,
  * so their indexes need no CONCURRENTLY; additive, so older code keeps
  * working (minCodeVersion stays 1).
  *

@@ -7,7 +7,7 @@ import { setSchemaCompatibility } from '../migration/schema-compatibility';
  * which reorders object keys (shorter keys first), so a replay rebuilt from
  * it listed the members in another order than the first response.
  *
- * Expand step (DESIGN.md section 8): a nullable column without a default, so
+ * Expand step (docs/design.md section 8): a nullable column without a default, so
  * no rewrite and only a brief lock; code of schema version 3 keeps writing and
  * reading `response_body` alone (minCodeVersion stays 1), and this code writes
  * both and replays from `response_text` when a row has it. The contract step,

@@ -9,7 +9,7 @@ export interface StoredResponse {
   body: unknown;
 }
 
-/** How long a key is remembered (DESIGN.md section 3). */
+/** How long a key is remembered (docs/design.md section 3). */
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 

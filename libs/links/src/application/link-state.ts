@@ -13,7 +13,7 @@ export interface LinkStateFields {
 }
 
 /**
- * The state at `nowMs`. Expiry is inclusive of the instant (DESIGN.md section 5):
+ * The state at `nowMs`. Expiry is inclusive of the instant (docs/design.md section 5):
  * a link with `expiresAt == now` is expired.
  */
 export function linkState(l: LinkStateFields, nowMs: number): LinkState {

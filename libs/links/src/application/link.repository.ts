@@ -195,7 +195,7 @@ export class LinkRepository {
   }
 
   /**
-   * An unused value of the code sequence (DESIGN.md section 4), from a block
+   * An unused value of the code sequence (docs/design.md section 4), from a block
    * of {@link CODE_SEQUENCE_BLOCK_SIZE} values this process reserved: one
    * query per block, none for the rest. Values are never handed out twice;
    * unused ones (a restart, a failed create) leave harmless gaps.

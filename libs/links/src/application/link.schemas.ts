@@ -11,7 +11,7 @@ const title = text().max(500);
 // the domain with a clear problem; this only bounds what is parsed at all.
 const url = targetText().min(1).max(65_536);
 
-/** `POST /api/v1/links` body (DESIGN.md section 3). Unknown members are refused. */
+/** `POST /api/v1/links` body (docs/design.md section 3). Unknown members are refused. */
 export const createLinkSchema = z
   .object({
     url,
@@ -27,7 +27,7 @@ export const createLinkSchema = z
   .strict();
 export type CreateLinkInput = z.output<typeof createLinkSchema>;
 
-/** Most items in one bulk create (DESIGN.md section 3). */
+/** Most items in one bulk create (docs/design.md section 3). */
 export const MAX_BULK_ITEMS = 1_000;
 
 /** One problem of a refused value: the JSON Pointer (RFC 6901) of the member and what is wrong with it. */

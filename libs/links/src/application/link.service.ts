@@ -17,7 +17,7 @@ import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, 
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
 
-/** Tries of the next sequence value when a generated code clashes with an alias (DESIGN.md section 4). */
+/** Tries of the next sequence value when a generated code clashes with an alias (docs/design.md section 4). */
 const MAX_CODE_ATTEMPTS = 16;
 
 /** A create that passed its checks ({@link LinkService.prepare}): its link without a code, the alias it asks for (normalized) or null, who makes it, and its audited state. */
@@ -37,7 +37,7 @@ function aliasTaken(alias: string, domainHost: string): DomainError {
 export type LinkPage = z.output<typeof linkPageSchema>;
 
 /**
- * Creating, reading, updating and deleting links (DESIGN.md sections 3-4).
+ * Creating, reading, updating and deleting links (docs/design.md sections 3-4).
  * Every write invalidates the redirect caches of every process after it commits,
  * and is recorded in the audit trail inside its own transaction (a create
  * without an Idempotency-Key: inside the statement that inserts it).

@@ -9,7 +9,7 @@ export type ReserveSequenceValues = (count: number) => Promise<bigint[]>;
  *
  * Values a process reserved and never used (it stopped, or a create failed
  * after taking one) are simply skipped: gaps are harmless where the value
- * only has to be unused, as for generated codes (DESIGN.md section 4).
+ * only has to be unused, as for generated codes (docs/design.md section 4).
  * Values are handed out at most once per instance; two instances (or
  * processes) never share one because the sequence never does.
  */

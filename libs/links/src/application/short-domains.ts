@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig, ShortDomain } from '@shortener/config';
 
-/** The configured short domains (DESIGN.md section 4): one default, more by configuration. */
+/** The configured short domains (docs/design.md section 4): one default, more by configuration. */
 @Injectable()
 export class ShortDomains {
   private readonly byHost: Map<string, ShortDomain>;

@@ -7,7 +7,7 @@ import { normalizeTarget, TargetPolicy } from '../domain/target-url';
 import { ShortDomains } from './short-domains';
 
 /**
- * The rules a target URL must pass (DESIGN.md section 4): the shortener's own
+ * The rules a target URL must pass (docs/design.md section 4): the shortener's own
  * hosts and the maximum length from configuration, and the host blocklist
  * (configured and admin-managed, {@link BlocklistService}).
  */

@@ -26,7 +26,7 @@ export type BlocklistEntry = z.infer<typeof blocklistEntrySchema>;
 const REFRESH_INTERVAL_MS = 60_000;
 
 /**
- * The host blocklist (DESIGN.md sections 4, 5 and 9): the configured
+ * The host blocklist (docs/design.md sections 4, 5 and 9): the configured
  * `BLOCKED_HOSTS` plus the `blocked_hosts` table managed by admins. Each
  * entry blocks its host and every subdomain.
  *

@@ -35,7 +35,7 @@ const ALPHABET_DETAIL =
   'and combining marks after the first character';
 
 /**
- * Validates a custom alias (DESIGN.md section 4) and returns its stored form.
+ * Validates a custom alias (docs/design.md section 4) and returns its stored form.
  *
  * The alias is NFC-normalised (Unicode UAX #15) so that composed and
  * decomposed spellings are one alias; otherwise it is kept as given, because

@@ -3,7 +3,7 @@ const NEEDS_ESCAPE = /[^\x21-\x7E]/gu;
 
 /**
  * The `Location` of a redirect that forwards the visitor's query string
- * (DESIGN.md section 3, case C05): the raw query joined with `&` to the
+ * (docs/design.md section 3, case C05): the raw query joined with `&` to the
  * target's own query, placed before the target's `#fragment`.
  *
  * The visitor's query is never decoded or rebuilt from parsed pairs, so `+`,

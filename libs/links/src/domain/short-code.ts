@@ -32,7 +32,7 @@ const DIGIT_VALUE = new Map([...ALPHABET].map((c, i) => [c, i]));
 
 /**
  * Turns values of a database sequence into short codes that never collide and
- * cannot be enumerated (DESIGN.md section 4): a keyed permutation of
+ * cannot be enumerated (docs/design.md section 4): a keyed permutation of
  * [0, 62^7), written as 7 base62 characters (`0-9A-Za-z`, left-padded with `0`).
  *
  * The permutation is a balanced Feistel network over 42 bits (two 21-bit

@@ -28,7 +28,7 @@ const MAX_ECHOED_SCHEME_LENGTH = 32;
 
 /**
  * Validates a link target and returns the form that is stored and served as
- * `Location` (DESIGN.md section 4).
+ * `Location` (docs/design.md section 4).
  *
  * Surrounding whitespace (ECMAScript `String.prototype.trim`) is removed; the
  * rest is parsed by the WHATWG URL Standard parser, and the result is its

@@ -57,7 +57,7 @@ const BULK_RESULTS_SCHEMA: SchemaObject = {
   additionalProperties: false,
 };
 
-/** `/api/v1/links` (DESIGN.md section 3). */
+/** `/api/v1/links` (docs/design.md section 3). */
 @ApiTags('links')
 @ApiBearerAuth()
 @Controller('api/v1/links')

@@ -1,7 +1,7 @@
 import type { QueuedClick } from '@shortener/queue';
 
 /**
- * One counted visit, as the redirect hands it over (DESIGN.md section 5): the
+ * One counted visit, as the redirect hands it over (docs/design.md section 5): the
  * queue contract's click, so the redirect and the worker share one shape.
  * The raw client address is never part of it: only a salted hash. The
  * recorder applies the queue's length caps (user agent, referrer host).

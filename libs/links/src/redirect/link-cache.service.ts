@@ -50,7 +50,7 @@ interface MissKey {
 }
 
 /**
- * The redirect's read path (DESIGN.md section 5): in-process LRU (bounded,
+ * The redirect's read path (docs/design.md section 5): in-process LRU (bounded,
  * TTL of seconds as a safety net) -> cache Redis -> PostgreSQL, with negative
  * caching of unknown codes and concurrent misses for one key coalesced into
  * one query. Writes call {@link invalidate}: Redis is cleared and every
@@ -71,7 +71,7 @@ interface MissKey {
  * scavenge and went to old space (13% of what a Redis-hit redirect
  * allocated survived a scavenge, 5% with one `MGET`), and the major GCs
  * that followed made the cold redirect's p99 (docs/benchmarks.md,
- * "Garbage collection, sixth session").
+ * "Garbage collection: the growing factor").
  * Multi-key commands need every key on one Redis node: the single-node
  * cache client, or one command per hash slot on a Cluster.
  */

@@ -1,7 +1,7 @@
 /**
  * User agents of link-preview fetchers (unfurlers): they fetch a link to show
  * a card when it is pasted into a chat or post, not because a person clicked.
- * They get the redirect without consuming a max-clicks visit (DESIGN.md section 5).
+ * They get the redirect without consuming a max-clicks visit (docs/design.md section 5).
  * Each entry is a token of the fetcher's documented User-Agent.
  */
 export const PREVIEW_BOT_TOKENS: readonly string[] = [

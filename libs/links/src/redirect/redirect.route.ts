@@ -9,14 +9,14 @@ export const REDIRECT_ROUTE = '/:code';
 
 /**
  * Registers the redirect as a lean route on the Fastify instance
- * (DESIGN.md section 2): no guards, interceptors or pipes run for it.
+ * (docs/design.md section 2): no guards, interceptors or pipes run for it.
  * Fastify answers HEAD through the GET handler, without a body.
  *
  * It is also outside the Fastify instrumentation (`config.otel: false`):
  * @fastify/otel would wrap the handler and add an onSend hook that ran on
  * every redirect, sampled or not. A sampled redirect's trace is the HTTP
  * server span, named by the route here, with the Redis and PostgreSQL spans
- * of a miss as its children (DESIGN.md section 7).
+ * of a miss as its children (docs/design.md section 7).
  */
 @Injectable()
 export class RedirectRoute implements OnModuleInit {

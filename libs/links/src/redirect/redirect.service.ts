@@ -26,13 +26,13 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const REFERRER_HOST = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]/?#]*\]|[^/?#:]*)/;
 const COUNTRY = /^[A-Za-z]{2}$/;
 
-// Atomic max-clicks consumption (DESIGN.md section 5): one conditional update, exact under concurrency.
+// Atomic max-clicks consumption (docs/design.md section 5): one conditional update, exact under concurrency.
 const CONSUME_SQL = `UPDATE links SET clicks_consumed = clicks_consumed + 1
   WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks) RETURNING id`;
 const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks)`;
 
 /**
- * The public redirect, `GET`/`HEAD /{code}` (DESIGN.md sections 3 and 5).
+ * The public redirect, `GET`/`HEAD /{code}` (docs/design.md sections 3 and 5).
  * Runs on the bare Fastify route, outside Nest's per-request pipeline.
  *
  * - 404 for an unknown code; 410 for expired (inclusive of the instant, pod

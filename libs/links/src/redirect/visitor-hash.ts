@@ -17,7 +17,7 @@ const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 export const VISITOR_HASH_LENGTH = 22;
 
 /**
- * The redirect's visitor hash (DESIGN.md section 5): HMAC-SHA-256 of the
+ * The redirect's visitor hash (docs/design.md section 5): HMAC-SHA-256 of the
  * client address under `CLICK_IP_SALT`, as the first 22 base64url characters
  * (132 bits), exactly `createHmac('sha256', salt).update(address)
  * .digest('base64url').slice(0, 22)`. Addresses of up to 55 ASCII characters

@@ -84,7 +84,7 @@ export interface CheckDetails {
 }
 
 /**
- * The health probes of DESIGN.md section 7, over @nestjs/terminus:
+ * The health probes of docs/design.md section 7, over @nestjs/terminus:
  *
  * - live: the process only (the event loop answers); never a dependency, so
  *   an outage never gets pods restarted.

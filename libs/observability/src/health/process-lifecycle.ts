@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 
 /**
- * Where the process is in its life (DESIGN.md section 7):
+ * Where the process is in its life (docs/design.md section 7):
  * - `starting`: booting; startup and readiness probes fail;
  * - `ready`: serving; readiness depends on the checks;
  * - `draining`: SIGTERM received; readiness fails so endpoints drop the pod,

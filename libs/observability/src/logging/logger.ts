@@ -9,7 +9,7 @@ export const REDACTED = '[REDACTED]';
 
 /**
  * Paths pino redacts in every line (fast-redact syntax; `*` is one level):
- * credentials must never reach the logs (DESIGN.md section 9). API keys
+ * credentials must never reach the logs (docs/design.md section 9). API keys
  * travel as `Authorization: Bearer sk_...`; objects that carry a key do so
  * under `key`, `apiKey`, `api_key` or `secret`.
  */

@@ -14,7 +14,7 @@ export interface ManagementServer {
 }
 
 /**
- * Starts the management server of a process (DESIGN.md section 2) on
+ * Starts the management server of a process (docs/design.md section 2) on
  * `config.management.host:port` (API 9464, worker 9465; 0 picks a free port),
  * apart from the public port and never exposed by the Ingress. A bare Fastify
  * instance, so it works for the API and for the worker's application context

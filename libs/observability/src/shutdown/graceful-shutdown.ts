@@ -41,7 +41,7 @@ export const QUIET_MS = 250;
 const POLL_MS = 10;
 
 /**
- * Graceful shutdown of an API or worker process (DESIGN.md section 7),
+ * Graceful shutdown of an API or worker process (docs/design.md section 7),
  * started by SIGTERM or SIGINT:
  *
  * 1. readiness turns 503 at once (`shortener_ready` 0) and every response

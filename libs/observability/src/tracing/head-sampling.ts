@@ -1,6 +1,6 @@
 /**
  * The head sampling decision for incoming HTTP requests, taken before any
- * instrumentation runs (DESIGN.md section 7, "Tracing cost on the hot
+ * instrumentation runs (docs/design.md section 7, "Tracing cost on the hot
  * path"): wrapping a request in spans costs about 60 us of CPU whether or not
  * it is exported, so an unsampled request must not be wrapped at all.
  *

@@ -21,7 +21,7 @@ export interface TracedJob {
  * `messaging.operation.type` process, `messaging.destination.name`,
  * `messaging.message.id`, `messaging.batch.message_count`) that carries span
  * links to the spans named by `traceparents`: a click batch links to the
- * sampled redirects whose clicks it counts (DESIGN.md section 7), at most
+ * sampled redirects whose clicks it counts (docs/design.md section 7), at most
  * {@link MAX_SPAN_LINKS}. pg and ioredis calls made by `work` become its children.
  *
  * The span is a new root trace: sampled by the configured sampler. With the

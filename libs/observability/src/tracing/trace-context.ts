@@ -28,7 +28,7 @@ export function sampledTraceparent(): string | undefined {
 
 /**
  * Names the route of the active HTTP server span, for a route that the
- * Fastify instrumentation leaves alone (the redirect, DESIGN.md section 7):
+ * Fastify instrumentation leaves alone (the redirect, docs/design.md section 7):
  * the http instrumentation reads the route from the context's RPC metadata
  * when the response finishes, sets `http.route` and names the span
  * `GET /:code` (OpenTelemetry HTTP semantic conventions). Without an active

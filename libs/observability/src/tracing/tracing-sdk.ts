@@ -91,7 +91,7 @@ export function defaultServiceName(entry: string | undefined = process.argv[1]):
  *   before any instrumentation runs: {@link gateIncomingRequests} hands an
  *   unsampled request straight to the unpatched `http.Server#emit` (the http
  *   instrumentation's ignore hook is the fallback), and @fastify/otel finds no
- *   active span and skips it too, so it pays no span wrapping (DESIGN.md
+ *   active span and skips it too, so it pays no span wrapping (docs/design.md
  *   section 7). Measured on cached redirects (docs/benchmarks.md, "Tracing
  *   at a real 1%"): at ratio 0 within noise of tracing off; at 1% about 7-11
  *   us more CPU per request, the sampled redirects' spans, exports and log
@@ -133,7 +133,7 @@ type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boole
 
 /**
  * Puts the head sampling decision in front of the http instrumentation
- * (DESIGN.md section 7): once the SDK has patched `http.Server#emit`, an
+ * (docs/design.md section 7): once the SDK has patched `http.Server#emit`, an
  * unsampled request (and every probe or scrape) is handed to the original,
  * unpatched `emit`, so it pays neither span creation nor the instrumentation's
  * per-request context binding; a sampled one goes through the instrumented

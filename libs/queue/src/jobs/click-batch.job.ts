@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 
 /**
- * One click as it travels through the queue (DESIGN.md section 5): the same
+ * One click as it travels through the queue (docs/design.md section 5): the same
  * fields as the redirect's `ClickEvent`, never the raw client address.
  */
 export interface QueuedClick {
