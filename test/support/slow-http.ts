@@ -56,7 +56,13 @@ export interface RawExchange {
    * still open at the exchange's deadline (the client then destroyed it).
    */
   ending: 'end' | 'reset' | 'timeout';
-  /** Milliseconds from the connect to the end of the connection (to the deadline for `timeout`). */
+  /**
+   * Milliseconds from the connect call to the end of the connection (to the
+   * deadline for `timeout`). From the call, not the 'connect' event: the
+   * server's idle timer starts at its accept, and a busy test process may
+   * run the event tens of milliseconds later, which read a server keeping
+   * its bound as early.
+   */
   closedAfterMs: number;
   /** Milliseconds from the last byte the client wrote to the end of the connection. */
   closedAfterLastWriteMs: number;
@@ -75,6 +81,7 @@ export type RawStep = string | Buffer | { pauseMs: number };
  */
 export function rawExchange(port: number, steps: RawStep[], options: { deadlineMs: number; localAddress?: string }): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
+    const connectCalledAt = performance.now();
     const socket = connect({ host: '127.0.0.1', port, localAddress: options.localAddress });
     const chunks: Buffer[] = [];
     let connectedAt = 0;
@@ -88,7 +95,7 @@ export function rawExchange(port: number, steps: RawStep[], options: { deadlineM
       const now = performance.now();
       socket.destroy();
       const received = Buffer.concat(chunks);
-      resolve({ received, response: parseRawResponse(received), ending, closedAfterMs: now - connectedAt, closedAfterLastWriteMs: now - (lastWriteAt || connectedAt) });
+      resolve({ received, response: parseRawResponse(received), ending, closedAfterMs: now - connectCalledAt, closedAfterLastWriteMs: now - (lastWriteAt || connectedAt) });
     };
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.once('end', () => finish('end'));
