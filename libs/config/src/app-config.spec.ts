@@ -24,6 +24,7 @@ describe(loadConfig.name, () => {
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
+      requestDeadlineMs: 10_000,
       maxConnections: 10_000,
       listenBacklog: 4_096,
       maxDownloads: 32,
@@ -43,6 +44,16 @@ describe(loadConfig.name, () => {
       'HTTP_BULK_BODY_BYTES_PER_SECOND: reading HTTP_BULK_BODY_LIMIT_BYTES (10485760) takes 40000 ms at this rate; at most half of HTTP_REQUEST_TIMEOUT_MS (30000) is allowed',
     );
     expect(loadConfig('api', { HTTP_BULK_BODY_BYTES_PER_SECOND: '262144', HTTP_BULK_BODY_LIMIT_BYTES: '1048576' }).http.bulkBodyBytesPerSecond).toBe(262_144);
+  });
+
+  it('reads the migration URL (DATABASE_URL when unset) and the first connection\'s backoff, refusing a first delay above the longest', () => {
+    const db = (env: Record<string, string>) => loadConfig('api', env).db;
+    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s' })).toMatchObject({ url: 'postgres://app@db:5432/s', migrationUrl: 'postgres://app@db:5432/s', connectBackoff: { initialMs: 250, maxMs: 10_000 } });
+    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s', DATABASE_MIGRATION_URL: 'postgres://owner@db:5432/s' }).migrationUrl).toBe('postgres://owner@db:5432/s');
+    expect(() => loadConfig('api', { DATABASE_MIGRATION_URL: 'not a url' })).toThrow(/DATABASE_MIGRATION_URL/);
+    expect(() => loadConfig('api', { DATABASE_CONNECT_BACKOFF_INITIAL_MS: '5000', DATABASE_CONNECT_BACKOFF_MAX_MS: '1000' })).toThrow(
+      /DATABASE_CONNECT_BACKOFF_INITIAL_MS: must not exceed DATABASE_CONNECT_BACKOFF_MAX_MS/,
+    );
   });
 
   it('lists every bad key at once', () => {

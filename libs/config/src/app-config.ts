@@ -35,6 +35,8 @@ export interface AppConfig {
     /** Socket idle time (ms) during a request and while a response is written. */
     bodyTimeoutMs: number;
     requestTimeoutMs: number;
+    /** HTTP_REQUEST_DEADLINE_MS: end-to-end deadline (ms) of an API request once its body is read. */
+    requestDeadlineMs: number;
     maxConnections: number;
     /** Documentation downloads in flight per process. */
     maxDownloads: number;
@@ -62,12 +64,17 @@ export interface AppConfig {
     blockedHosts: string[];
   };
   db: {
+    /** DATABASE_URL: the app role (reads and writes rows, no DDL). */
     url: string;
+    /** DATABASE_MIGRATION_URL, else DATABASE_URL: the owner role the migration runner connects as. */
+    migrationUrl: string;
     replicaUrls: string[];
     poolSize: number;
     statementTimeoutMs: number;
     idleInTransactionTimeoutMs: number;
     connectTimeoutMs: number;
+    /** First connection's backoff (ms): the first retry's delay, and the longest one. */
+    connectBackoff: { initialMs: number; maxMs: number };
     migrationLockTimeoutMs: number;
     migrationRetries: number;
   };
@@ -177,6 +184,9 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       `HTTP_BULK_BODY_BYTES_PER_SECOND: reading HTTP_BULK_BODY_LIMIT_BYTES (${e.HTTP_BULK_BODY_LIMIT_BYTES}) takes ${bulkReadMs} ms at this rate; at most half of HTTP_REQUEST_TIMEOUT_MS (${e.HTTP_REQUEST_TIMEOUT_MS}) is allowed`,
     );
   }
+  if (e.DATABASE_CONNECT_BACKOFF_INITIAL_MS > e.DATABASE_CONNECT_BACKOFF_MAX_MS) {
+    issues.push('DATABASE_CONNECT_BACKOFF_INITIAL_MS: must not exceed DATABASE_CONNECT_BACKOFF_MAX_MS');
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   return {
@@ -195,6 +205,7 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      requestDeadlineMs: e.HTTP_REQUEST_DEADLINE_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       listenBacklog: e.HTTP_LISTEN_BACKLOG,
       maxDownloads: e.HTTP_MAX_DOWNLOADS,
@@ -217,11 +228,13 @@ export function loadConfig(role: AppRole, raw: NodeJS.ProcessEnv = process.env):
     },
     db: {
       url: e.DATABASE_URL,
+      migrationUrl: e.DATABASE_MIGRATION_URL ?? e.DATABASE_URL,
       replicaUrls: e.DATABASE_REPLICA_URLS,
       poolSize: e.DATABASE_POOL_SIZE,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      connectBackoff: { initialMs: e.DATABASE_CONNECT_BACKOFF_INITIAL_MS, maxMs: e.DATABASE_CONNECT_BACKOFF_MAX_MS },
       migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS,
       migrationRetries: e.MIGRATION_RETRIES,
     },

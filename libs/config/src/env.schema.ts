@@ -49,6 +49,8 @@ export const envSchema = z.object({
   HTTP_BODY_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** Time a client has to send the whole request, headers and body. */
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /** End-to-end deadline of an API request once its body is read: its pool waits and statements share it (503 past it). */
+  HTTP_REQUEST_DEADLINE_MS: int(100, 600_000).default(10_000),
   /** Open connections of the public listener per process; more are closed as they arrive. */
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   /** Documentation downloads (docs UI assets, OpenAPI document) in flight per process, each until its client read it all. */
@@ -84,12 +86,22 @@ export const envSchema = z.object({
   BLOCKED_HOSTS: list.default([]),
 
   // PostgreSQL
+  /** The role the API and the worker connect as: no DDL rights, no superuser (README: Configuration). */
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/shortener'),
+  /** The owner role the migration runner connects as; `DATABASE_URL` when unset. */
+  DATABASE_MIGRATION_URL: url.optional(),
   DATABASE_REPLICA_URLS: list.default([]),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
   DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(5_000),
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  /**
+   * Backoff of the first connection of the API and the worker: the first
+   * retry after about this many ms, doubling, jittered, up to
+   * DATABASE_CONNECT_BACKOFF_MAX_MS; the process retries until it connects.
+   */
+  DATABASE_CONNECT_BACKOFF_INITIAL_MS: int(10, 60_000).default(250),
+  DATABASE_CONNECT_BACKOFF_MAX_MS: int(100, 600_000).default(10_000),
   MIGRATION_LOCK_TIMEOUT_MS: int(100, 600_000).default(10_000),
   MIGRATION_RETRIES: int(0, 100).default(5),
 
