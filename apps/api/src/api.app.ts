@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DomainError, ProblemDetailsFilter, installLoadShedding, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
+import { DomainError, ProblemDetailsFilter, installLoadShedding, installRequestDeadline, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@shortener/config';
 import { installApiKeyAuthentication } from '@shortener/auth';
@@ -107,6 +107,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // After the authentication: only authenticated requests take a bulk slot.
   installBulkConcurrencyLimit(fastify, config);
   installBulkBodyPace(fastify, config);
+  installRequestDeadline(fastify, config.http.requestDeadlineMs);
   serveOpenApi(app);
   return app;
 }

@@ -101,6 +101,7 @@ HTTP_JSON_MAX_DEPTH: {{ $c.http.jsonMaxDepth | quote }}
 HTTP_HEADERS_TIMEOUT_MS: {{ $c.http.headersTimeoutMs | quote }}
 HTTP_BODY_TIMEOUT_MS: {{ $c.http.bodyTimeoutMs | quote }}
 HTTP_REQUEST_TIMEOUT_MS: {{ $c.http.requestTimeoutMs | quote }}
+HTTP_REQUEST_DEADLINE_MS: {{ $c.http.requestDeadlineMs | quote }}
 HTTP_MAX_CONNECTIONS: {{ $c.http.maxConnections | quote }}
 HTTP_MAX_DOWNLOADS: {{ $c.http.maxDownloads | quote }}
 HTTP_SEND_TIMEOUT_MS: {{ $c.http.sendTimeoutMs | quote }}

@@ -8,4 +8,6 @@ export * from './http/method-not-allowed';
 export * from './batching/batcher';
 export * from './http/client-error';
 export * from './runtime/heap-growth';
+export * from './logging/log-summary';
 export * from './http/route-hooks';
+export * from './http/request-deadline';

@@ -1,5 +1,6 @@
 import { AppConfig } from '@shortener/config';
 import { DataSourceOptions } from 'typeorm';
+import { DEADLINE_PG_DRIVER } from './deadline-pool';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -7,7 +8,8 @@ import { MIGRATIONS } from './migrations';
  * TypeORM options for PostgreSQL from the config (docs/design.md section 7):
  * pool size per process, `statement_timeout` and
  * `idle_in_transaction_session_timeout` set on every connection, read
- * replicas through TypeORM replication when configured. Never `synchronize`:
+ * replicas through TypeORM replication when configured, pools whose
+ * checkouts share the request's deadline ({@link DEADLINE_PG_DRIVER}). Never `synchronize`:
  * migrations are the only source of the schema.
  *
  * @param extraOptions extra libpq `options` (`-c key=value`), e.g. the migration runner's `lock_timeout`.
@@ -27,6 +29,7 @@ export function dataSourceOptions(config: AppConfig, extraOptions: string[] = []
   };
   const base = {
     type: 'postgres' as const,
+    driver: DEADLINE_PG_DRIVER,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'typeorm_migrations',

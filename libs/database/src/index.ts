@@ -5,3 +5,4 @@ export * from './migration/migration-runner';
 export * from './migration/schema-compatibility';
 export * from './migrations';
 export * from './pg-pools';
+export * from './deadline-pool';

@@ -1,3 +1,5 @@
+import { outsideRequestDeadline } from '../http/request-deadline';
+
 /** The outcome of one item of a batch: its value, or the error that failed it alone. */
 export type BatchOutcome<O> = { value: O } | { error: unknown };
 
@@ -85,10 +87,13 @@ export class Batcher<I, O> {
   private schedule(): void {
     if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.options.maxInFlight) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    // A batch serves several requests: no one request's deadline may cancel it.
+    outsideRequestDeadline(() =>
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      }),
+    );
   }
 
   private flush(): void {

@@ -40,6 +40,8 @@ export const PROBLEM_TYPES = {
   'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is invalid' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'overloaded': { status: 503, title: 'The service is overloaded' },
+  'deadline-exceeded': { status: 503, title: 'The request did not finish within its deadline' },
+  'dependency-unavailable': { status: 503, title: 'A service the request needs is unavailable' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES as HTTP_REASONS } from 'node:http';
 import { DomainError } from '../errors/domain-error';
 import { PROBLEM_TYPES, ProblemCode, problemTypeUri } from '../errors/problem-types';
+import { DeadlineExceededError } from './request-deadline';
 
 /** RFC 9457 problem details, plus extension members. */
 export interface ProblemDetails {
@@ -52,13 +53,40 @@ const STATUS_CODES: Record<number, ProblemCode> = {
 };
 
 /**
+ * PostgreSQL refusals that say nothing about the request and pass with time
+ * (SQLSTATE classes 08 connection exception, 53 insufficient resources, 57P
+ * operator intervention; 57014 query canceled, which includes
+ * `statement_timeout`; 55P03 lock not available), node-postgres' pool wait
+ * timeout and refused or reset sockets.
+ * @returns the detail to show, or undefined for any other error.
+ */
+function dependencyUnavailable(error: unknown): string | undefined {
+  const e = (error ?? {}) as ErrorLike & { driverError?: ErrorLike };
+  const code = e.driverError?.code ?? e.code;
+  const message = e.driverError?.message ?? e.message ?? '';
+  if (code === '57014' || code === '55P03') return 'A database statement or lock wait took longer than its timeout (DATABASE_STATEMENT_TIMEOUT_MS); retry later';
+  if (typeof code === 'string' && /^(08|53|57P)/.test(code)) return 'The database refused the request for now; retry later';
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || /^timeout exceeded when trying to connect|^Connection terminated/.test(message)) {
+    return 'The database could not be reached in time (DATABASE_CONNECT_TIMEOUT_MS); retry later';
+  }
+  return undefined;
+}
+
+/**
  * Maps anything thrown to problem details: {@link DomainError} through the
  * code table; zod validation errors (nestjs-zod) to `validation-failed` with
- * an `errors` list; Fastify and Nest HTTP errors by status; anything else to
- * `internal` (500) without leaking its message.
+ * an `errors` list; Fastify and Nest HTTP errors by status; transient database
+ * failures to `dependency-unavailable` (503, `Retry-After: 1`); anything else
+ * to `internal` (500) without leaking its message.
  */
 export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof DomainError) return problem(error.code, error.detail, error.extensions);
+  if (error instanceof DeadlineExceededError) {
+    return problem('deadline-exceeded', `${error.message}; its work was cancelled. Retry later, with the same Idempotency-Key for a create`, {
+      deadlineMs: error.budgetMs,
+      retryAfterSeconds: 1,
+    });
+  }
   const e = (error ?? {}) as ErrorLike;
   if (e.name === 'ZodValidationException' && typeof e.getResponse === 'function') {
     const zodError = (error as { getZodError?: () => { issues: Array<{ path: PropertyKey[]; message: string }> } }).getZodError?.();
@@ -85,5 +113,7 @@ export function toProblem(error: unknown): ProblemDetails {
     return { type: 'about:blank', title: HTTP_REASONS[status] ?? 'Client error', status };
   }
   if (status === 503) return problem('overloaded');
+  const unavailable = dependencyUnavailable(error);
+  if (unavailable) return problem('dependency-unavailable', unavailable, { retryAfterSeconds: 1 });
   return problem('internal');
 }

@@ -1,7 +1,7 @@
 import type { RouteOptions } from 'fastify';
 
 /** The route-level hooks {@link appendRouteHook} adds to. */
-type RouteHookName = 'onRequest' | 'preParsing' | 'preValidation' | 'onSend';
+type RouteHookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler' | 'onSend';
 
 /**
  * Adds `hook` after the route's own hooks of that stage. Meant for Fastify's

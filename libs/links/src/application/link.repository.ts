@@ -3,7 +3,7 @@ import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
 import { DatabaseError } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditedLinkState } from '../audit/link-audit.service';
-import { BatchOutcome, Batcher } from '@shortener/common';
+import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline } from '@shortener/common';
 import { LinkCursor } from './link-cursor';
 import { SequenceBlock } from './sequence-block';
 
@@ -99,6 +99,8 @@ export interface PendingCreate {
   link: NewLink;
   actor: AuditActor;
   after: AuditedLinkState;
+  /** The deadline of the request that asked for it: a create whose deadline passed while it waited for a batch is not sent. */
+  deadline?: RequestDeadline;
 }
 
 const createKey = (c: PendingCreate) => `${c.link.domain}/${c.link.code}`;
@@ -224,7 +226,7 @@ export class LinkRepository {
    */
   insertIfAbsentAudited(m: EntityManager | null, link: NewLink, actor: AuditActor, after: AuditedLinkState): Promise<LinkRow | null> {
     if (m) return this.createOne(m, { link, actor, after });
-    return this.creates.submit({ link, actor, after });
+    return this.creates.submit({ link, actor, after, deadline: currentDeadline() });
   }
 
   /**
@@ -260,7 +262,16 @@ export class LinkRepository {
     return rows.length ? insertedRow(l, rows[0]) : null;
   }
 
-  private async createBatch(batch: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
+  private async createBatch(pending: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
+    const late = pending.map((c) => c.deadline?.expired === true);
+    if (!late.includes(true)) return this.createLive(pending);
+    const live = pending.filter((_, i) => !late[i]);
+    const outcomes = live.length > 0 ? await this.createLive(live) : [];
+    let next = 0;
+    return pending.map((c, i) => (late[i] ? { error: new DeadlineExceededError(c.deadline!.budgetMs) } : outcomes[next++]));
+  }
+
+  private async createLive(batch: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
     if (batch.length === 1) return [{ value: await this.createOne(null, batch[0]) }];
     const input = batch.map(createInput);
     let rows: Record<string, any>[];
