@@ -172,7 +172,7 @@ describe('OpenAPI document', () => {
     expect(undocumented).toEqual([]);
   });
 
-  it('answers errors with the shared problem+json responses, 401 wherever a key is required', () => {
+  it('answers errors with the shared problem+json responses, 401 and 503 wherever a key is required', () => {
     const notShared = operations(doc).flatMap(([name, op]) =>
       Object.entries(op.responses as Json)
         .filter(([status, res]) => Number(status) >= 400 && !String(res.$ref).startsWith('#/components/responses/'))
@@ -180,6 +180,10 @@ describe('OpenAPI document', () => {
     );
     expect(notShared).toEqual([]);
     expect(operations(doc).filter(([, op]) => op.responses['401']?.$ref !== '#/components/responses/Unauthorized').map(([n]) => n)).toEqual([]);
+    expect(operations(doc).filter(([, op]) => op.responses['503']?.$ref !== '#/components/responses/ServiceUnavailable').map(([n]) => n)).toEqual([]);
+    expect(doc.components.responses.ServiceUnavailable.description).toBe(
+      'Service Unavailable. Problem types: `urn:shortener:problem:overloaded`, `urn:shortener:problem:deadline-exceeded`, `urn:shortener:problem:dependency-unavailable`.',
+    );
     for (const response of Object.values(doc.components.responses as Json)) {
       expect(response.content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
     }

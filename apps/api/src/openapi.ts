@@ -253,7 +253,8 @@ function restoreZodTypeArrays(document: OpenAPIObject, dtos: ZodDto[]): void {
  * status (`#/components/responses/<Reason>`), keeping the operation's own
  * description, and adds the errors every operation of a kind can answer:
  * 401 and 429 where a key is required (the API key guard is global and
- * applies the rate limits), 400 where
+ * applies the rate limits), 503 there too (the request deadline, load
+ * shedding, an unavailable database; with `Retry-After`), 400 where
  * parameters or a body are validated (zod pipe), 413 and 415 where a JSON
  * body is parsed (Fastify's body parser).
  */
@@ -267,7 +268,7 @@ function useProblemResponses(document: OpenAPIObject): void {
       if (!operation) continue;
       const responses: Responses = (operation.responses ??= {});
       const implied: number[] = [];
-      if ((operation.security ?? document.security ?? []).length > 0) implied.push(401, 429);
+      if ((operation.security ?? document.security ?? []).length > 0) implied.push(401, 429, 503);
       if ((operation.parameters ?? []).length > 0 || operation.requestBody) implied.push(400);
       if (operation.requestBody) implied.push(413, 415);
       for (const status of implied) responses[String(status)] ??= { description: '' };
