@@ -1,3 +1,5 @@
+import { outsideRequestDeadline } from '@shortener/common';
+
 /** Reserves `count` values of a sequence (e.g. `nextval` over `generate_series`); resolves to them in any order. */
 export type ReserveSequenceValues = (count: number) => Promise<bigint[]>;
 
@@ -42,7 +44,8 @@ export class SequenceBlock {
   async take(): Promise<bigint> {
     for (;;) {
       if (this.nextIndex < this.values.length) return this.values[this.nextIndex++];
-      this.refill ??= this.reserve(this.blockSize).then(
+      // Every taker waits for the refill: no one taker's request deadline may cancel it.
+      this.refill ??= outsideRequestDeadline(() => this.reserve(this.blockSize)).then(
         (values) => {
           this.refill = null;
           if (values.length === 0) throw new Error('the sequence reserved no value');
