@@ -103,9 +103,10 @@ export interface OwnedPostgres {
 
 /**
  * initdb + pg_ctl into a temp directory, as the `postgres` user (PostgreSQL
- * refuses to run as root and the tests run as root), fsync off.
+ * refuses to run as root and the tests run as root), fsync off. `settings`
+ * are further server settings (`-c name=value`), e.g. `max_connections`.
  */
-export async function startOwnedPostgres(): Promise<OwnedPostgres> {
+export async function startOwnedPostgres(settings: Record<string, string | number> = {}): Promise<OwnedPostgres> {
   const port = await freeTcpPort();
   const dir = mkdtempSync(path.join(tmpdir(), 'shortener-pg-'));
   const { stdout } = await run('id', ['-u', 'postgres']);
@@ -114,7 +115,8 @@ export async function startOwnedPostgres(): Promise<OwnedPostgres> {
   const data = path.join(dir, 'data');
   const asPostgres = (bin: string, args: string[]) => run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]);
   await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join('');
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off${extra}`;
   const start = async (): Promise<void> => {
     await asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']);
   };
