@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { parse, stringify } from 'yaml';
+import { REPO_ROOT } from './child-process';
 import { TEST_ADMIN_KEY } from './test-env';
 
 /**
@@ -148,4 +155,71 @@ export async function committedClicks(db: Client, linkId: string): Promise<numbe
   );
   if (rows[0].hourly !== rows[0].total) throw new Error(`rollup holds ${rows[0].hourly} clicks, click_total ${rows[0].total}`);
   return rows[0].hourly;
+}
+
+/** Seconds between the scrapes an alert evaluation places on Prometheus's timeline (its default scrape interval). */
+export const SCRAPE_INTERVAL_SECONDS = 15;
+
+/**
+ * Evaluates the expression of alert `alert` (deploy/prometheus/rules/operational-alerts.yaml,
+ * as the chart ships it) with `promtool test rules` over the series of
+ * `metric` in `scrapes`, as Prometheus would have stored them had it taken
+ * them {@link SCRAPE_INTERVAL_SECONDS} apart with target labels `target`
+ * (a series missing from a scrape is a missing sample), at the time of the
+ * last scrape. Expects exactly one series per label set of `firing` (the
+ * labels the expression keeps), each with a value above 0: the alert's
+ * condition holds for those and no others.
+ *
+ * @returns whether promtool agreed, and what it printed (got and expected, when not).
+ */
+export async function alertHolds(
+  alert: string,
+  scrapes: readonly string[],
+  metric: string,
+  target: Record<string, string>,
+  firing: ReadonlyArray<Record<string, string>>,
+): Promise<{ ok: boolean; output: string }> {
+  const rules = parse(readFileSync(path.join(REPO_ROOT, 'deploy/prometheus/rules/operational-alerts.yaml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ alert?: string; expr: string }> }>;
+  };
+  const rule = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === alert);
+  if (!rule) throw new Error(`no alert ${alert} in operational-alerts.yaml`);
+  const labelText = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  const series = new Map<string, Array<number | undefined>>();
+  scrapes.forEach((text, i) => {
+    for (const sample of samplesOf(text, metric)) {
+      const key = `${metric}${labelText({ ...target, ...sample.labels })}`;
+      if (!series.has(key)) series.set(key, new Array<number | undefined>(scrapes.length).fill(undefined));
+      (series.get(key) as Array<number | undefined>)[i] = sample.value;
+    }
+  });
+  const interval = `${SCRAPE_INTERVAL_SECONDS}s`;
+  const file = {
+    evaluation_interval: interval,
+    tests: [
+      {
+        interval,
+        input_series: [...series].map(([name, values]) => ({ series: name, values: values.map((v) => (v === undefined ? '_' : String(v))).join(' ') })),
+        promql_expr_test: [
+          {
+            // The alert's own expression; `> bool 0` turns each value it keeps into 1.
+            expr: `(${rule.expr}) > bool 0`,
+            eval_time: `${(scrapes.length - 1) * SCRAPE_INTERVAL_SECONDS}s`,
+            exp_samples: firing.map((labels) => ({ labels: labelText(labels), value: 1 })),
+          },
+        ],
+      },
+    ],
+  };
+  const dir = mkdtempSync(path.join(tmpdir(), 'shortener-alert-'));
+  try {
+    writeFileSync(path.join(dir, 'test.yaml'), stringify(file));
+    const result = await promisify(execFile)('promtool', ['test', 'rules', path.join(dir, 'test.yaml')]).then(
+      (r) => ({ ok: true, output: r.stdout + r.stderr }),
+      (e: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` }),
+    );
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
