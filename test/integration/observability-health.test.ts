@@ -1,7 +1,7 @@
 import { Global, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigModule } from '@shortener/config';
-import { DatabaseModule } from '@shortener/database';
+import { DatabaseConnector, DatabaseModule } from '@shortener/database';
 import { HEALTH_CHECK_TIMEOUT_MS, HealthService, ObservabilityModule, ProcessLifecycle } from '@shortener/observability';
 import { CACHE_REDIS, createCacheRedis } from '@shortener/redis';
 import Redis from 'ioredis';
@@ -11,7 +11,7 @@ import { testConfig } from '../support/test-env';
 /**
  * Health checks never hang (a probe that waits is a probe that fails): a Redis that accepts connections but
  * never answers is reported down with a timeout reason within the bound, on
- * the real PostgreSQL.
+ * the real PostgreSQL. Never reached since the boot, it fails readiness.
  */
 describe(HealthService.name, () => {
   let blackHole: SilentPeer;
@@ -33,6 +33,7 @@ describe(HealthService.name, () => {
     class HealthTestModule {}
     app = await NestFactory.createApplicationContext(HealthTestModule, { logger: false });
     await app.init();
+    await app.get(DatabaseConnector).ready();
     app.get(ProcessLifecycle).markReady();
     sut = app.get(HealthService);
   });
@@ -43,16 +44,16 @@ describe(HealthService.name, () => {
     await blackHole?.close();
   });
 
-  it('reports a silent Redis down after the check timeout, without failing the API readiness', async () => {
+  it('reports a silent Redis down after the check timeout, failing the API readiness as it was never reached', async () => {
     const started = Date.now();
     const result = await sut.ready();
     const elapsed = Date.now() - started;
     expect({ httpStatus: result.httpStatus, status: result.body.status, error: result.body.error, postgres: result.body.details.postgres.status }).toEqual({
-      httpStatus: 200,
-      status: 'degraded',
+      httpStatus: 503,
+      status: 'error',
       error: {
-        redis_cache: { status: 'down', critical: false, reason: `redis_cache timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
-        redis_queue: { status: 'down', critical: false, reason: `redis_queue timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
+        redis_cache: { status: 'down', critical: true, reached: false, reason: `redis_cache timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
+        redis_queue: { status: 'down', critical: true, reached: false, reason: `redis_queue timed out after ${HEALTH_CHECK_TIMEOUT_MS} ms` },
       },
       postgres: 'up',
     });

@@ -1,5 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '@shortener/config';
+import { DatabaseConnector } from '@shortener/database';
+import { InvalidationBus } from '@shortener/redis';
 import request from 'supertest';
 import { createApiApp } from '../../apps/api/src/api.app';
 import { TEST_ADMIN_KEY, testConfig } from './test-env';
@@ -15,12 +17,17 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-/** Boots the real API (Nest + Fastify, real PostgreSQL and Redis) with environment overrides. */
+/**
+ * Boots the real API (Nest + Fastify, real PostgreSQL and Redis) with
+ * environment overrides; resolves once it is connected to PostgreSQL with
+ * its startup work done (the admin key exists) and subscribed to the bus.
+ */
 export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
   const config = testConfig('api', overrides);
   const app = await createApiApp(config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  await Promise.all([app.get(DatabaseConnector).ready(), app.get(InvalidationBus).subscribed]);
   return {
     app,
     config,

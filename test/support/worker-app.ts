@@ -13,11 +13,16 @@ export interface TestWorker {
   close: () => Promise<void>;
 }
 
-/** Boots the real worker (BullMQ processors on this Jest worker's database and Redis) with environment overrides. */
+/**
+ * Boots the real worker (BullMQ processors on this Jest worker's database
+ * and Redis) with environment overrides; resolves once its workers take jobs.
+ */
 export async function startTestWorker(overrides: Record<string, string> = {}): Promise<TestWorker> {
   const config = testConfig('worker', overrides);
   const app = await createWorkerApp(config);
-  return { app, config, workers: app.get(QueueWorkersService), close: () => app.close() };
+  const workers = app.get(QueueWorkersService);
+  await workers.started;
+  return { app, config, workers, close: () => app.close() };
 }
 
 let prefixes = 0;

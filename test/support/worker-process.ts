@@ -19,8 +19,8 @@ export interface WorkerProcess {
 
 /**
  * Starts `node dist/apps/worker/src/main.js` with this Jest worker's
- * environment plus overrides and waits for its "worker started" line (its
- * BullMQ workers are running by then).
+ * environment plus overrides and waits for its "worker taking jobs" line (its
+ * BullMQ workers run from then on; they start once PostgreSQL is connected).
  * @throws when the build is missing, the process exits, or it does not start within 30 s.
  */
 export async function startWorkerProcess(overrides: Record<string, string> = {}): Promise<WorkerProcess> {
@@ -30,7 +30,7 @@ export async function startWorkerProcess(overrides: Record<string, string> = {})
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   await waitUntil('the worker process to start', async () => {
     if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output().slice(-2000)}`);
-    return { done: output().includes('"msg":"worker started"'), state: output().length };
+    return { done: output().includes('"msg":"worker taking jobs"'), state: output().length };
   }, { timeoutMs: 30_000, stallTimeoutMs: 30_000 });
   return {
     child,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { InjectRepository } from '@nestjs/typeorm';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { AccountEntity, ApiKeyEntity, ApiKeyRole, PgPools } from '@shortener/database';
+import { AccountEntity, ApiKeyEntity, ApiKeyRole, DatabaseConnector, PgPools } from '@shortener/database';
 import { InvalidationBus, InvalidationMessage } from '@shortener/redis';
 import { LRUCache } from 'lru-cache';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -61,6 +61,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly dataSource: DataSource,
     private readonly bus: InvalidationBus,
+    private readonly connector: DatabaseConnector,
   ) {
     this.pools = new PgPools(dataSource);
     const ttl = config.security.apiKeyCacheTtlMs;
@@ -204,8 +205,12 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     return entity;
   }
 
-  /** Creates (or re-keys) the admin key named by `BOOTSTRAP_ADMIN_KEY`, so a fresh install is usable. */
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Creates (or re-keys) the admin key named by `BOOTSTRAP_ADMIN_KEY`, so a
+   * fresh install is usable: once PostgreSQL is connected, as startup work
+   * the process is not ready without (see DatabaseConnector).
+   */
+  onApplicationBootstrap(): void {
     const raw = this.config.security.bootstrapAdminKey;
     if (!raw) return;
     const parsed = parseApiKey(raw);
@@ -213,6 +218,10 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
       this.logger.error('BOOTSTRAP_ADMIN_KEY is not shaped like sk_<prefix>_<secret>; no admin key was created');
       return;
     }
+    this.connector.runOnceConnected('bootstrap admin key', () => this.bootstrapAdminKey(parsed));
+  }
+
+  private async bootstrapAdminKey(parsed: { prefix: string; secret: string }): Promise<void> {
     const secretHash = this.hash(parsed.secret);
     const rekeyed = await this.dataSource.transaction(async (m): Promise<boolean> => {
       // Serialises concurrent boots of several pods.

@@ -1,4 +1,5 @@
 export * from './data-source.options';
+export * from './database-connector';
 export * from './database.module';
 export * from './entities';
 export * from './migration/migration-runner';

@@ -24,6 +24,12 @@ export type InvalidationHandler = (message: InvalidationMessage) => void;
  * channel `<REDIS_KEY_PREFIX>invalidation`. Publishing applies the message
  * locally first, so the writing process never serves stale data even when
  * Redis is down.
+ *
+ * The boot never waits for the subscription: the subscriber connects (and
+ * re-subscribes) on its own whenever Redis is reachable. Until the first
+ * subscription succeeded ({@link isSubscribed}) the process is not ready
+ * (HealthService), so it has served and cached nothing a missed message
+ * could have made stale.
  */
 @Injectable()
 export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
@@ -32,6 +38,10 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
   private readonly channel: string;
   private subscriber?: Redis;
   private connectedOnce = false;
+  private subscribedOnce = false;
+  private markSubscribed!: () => void;
+  /** Resolves once the first SUBSCRIBE succeeded (tests that boot an app in-process wait for it). */
+  readonly subscribed: Promise<void> = new Promise((resolve) => (this.markSubscribed = resolve));
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,7 +50,7 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
     this.channel = `${config.redis.keyPrefix}invalidation`;
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     // A subscriber connection cannot run other commands; it keeps an offline
     // queue so SUBSCRIBE is re-sent after every reconnect.
     const subscriber = new Redis(this.config.redis.cacheUrl, {
@@ -66,7 +76,19 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
       this.connectedOnce = true;
     });
     subscriber.on('error', () => undefined);
-    await subscriber.subscribe(this.channel).catch((e: Error) => this.logger.warn(`bus subscribe failed: ${e.message}`));
+    // Queued until the first connection (offline queue), then re-sent after every reconnect.
+    subscriber.subscribe(this.channel).then(
+      () => {
+        this.subscribedOnce = true;
+        this.markSubscribed();
+      },
+      (e: Error) => this.logger.warn(`bus subscribe failed: ${e.message}`),
+    );
+  }
+
+  /** Whether the first SUBSCRIBE succeeded (later reconnects re-subscribe on their own). */
+  get isSubscribed(): boolean {
+    return this.subscribedOnce;
   }
 
   async onModuleDestroy(): Promise<void> {

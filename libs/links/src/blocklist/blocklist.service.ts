@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { Principal } from '@shortener/auth';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { BlockedHostEntity } from '@shortener/database';
+import { BlockedHostEntity, DatabaseConnector } from '@shortener/database';
 import { MetricsService } from '@shortener/observability';
 import { InvalidationBus } from '@shortener/redis';
 import { DataSource } from 'typeorm';
@@ -59,17 +59,23 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
     private readonly dataSource: DataSource,
     private readonly bus: InvalidationBus,
     metrics: MetricsService,
+    private readonly connector: DatabaseConnector,
   ) {
     this.configured = [...new Set(config.links.blockedHosts.map((h) => canonicalHost(h.trim().replace(/^\*\./, ''))).filter((h) => h.length > 0))];
     this.combined = this.configured;
     this.redirectRefusals = metrics.blocklistRefusals.labels('redirect');
   }
 
-  async onModuleInit(): Promise<void> {
+  /**
+   * Subscribes to the bus and schedules the refresh; the first load is
+   * startup work run once PostgreSQL is connected: the process is not ready
+   * before it succeeded, so it never serves with the stored entries missing.
+   */
+  onModuleInit(): void {
     this.unsubscribe = this.bus.subscribe((m) => {
       if (m.kind === 'blocklist' || m.kind === 'reset' || m.kind === 'all') void this.reload();
     });
-    await this.reload();
+    this.connector.runOnceConnected('blocklist load', async () => this.apply(await this.loadStored()));
     this.timer = setInterval(() => void this.reload(), REFRESH_INTERVAL_MS);
     this.timer.unref();
   }
@@ -160,6 +166,8 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
 
   /** Reloads the stored entries; concurrent calls share one load, and a call during a load gets a fresh one after it. */
   private reload(): Promise<void> {
+    // Before the first connection the startup load (see onModuleInit) is what loads the list.
+    if (!this.connector.isConnected) return Promise.resolve();
     if (this.loading) {
       this.reloadAgain = true;
       return this.loading;
@@ -168,8 +176,7 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
       do {
         this.reloadAgain = false;
         try {
-          const rows = await this.dataSource.getRepository(BlockedHostEntity).find({ order: { host: 'ASC' } });
-          this.apply(rows);
+          this.apply(await this.loadStored());
         } catch (e) {
           // Keeps the last list; the next message or the periodic refresh retries.
           this.logger.error(`blocklist reload failed: ${(e as Error).message}`);
@@ -179,6 +186,10 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
       this.loading = null;
     });
     return this.loading;
+  }
+
+  private loadStored(): Promise<BlockedHostEntity[]> {
+    return this.dataSource.getRepository(BlockedHostEntity).find({ order: { host: 'ASC' } });
   }
 
   private apply(rows: BlockedHostEntity[]): void {

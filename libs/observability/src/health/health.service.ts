@@ -3,12 +3,13 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthInd
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import {
   CODE_SCHEMA_VERSION,
+  DatabaseConnector,
   OLDEST_COMPATIBLE_SCHEMA_VERSION,
   readSchemaCompatibility,
   SchemaCompatibility,
   schemaIncompatibility,
 } from '@shortener/database';
-import { CACHE_REDIS, cacheRedisOptions, QUEUE_REDIS } from '@shortener/redis';
+import { CACHE_REDIS, cacheRedisOptions, InvalidationBus, QUEUE_REDIS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
@@ -91,10 +92,15 @@ export interface CheckDetails {
  * - startup: passes once boot finished (state `ready` or `draining`).
  * - ready: fails while starting or draining, and when the database schema is
  *   outside this code's compatible range [oldest compatible, newest known].
+ *   Until this process has reached a dependency once (PostgreSQL: connected
+ *   and its startup work done, see DatabaseConnector; each Redis: answered a
+ *   check, and the invalidation bus subscribed), that dependency is
+ *   critical: a process that starts while one is
+ *   unreachable stays unready, naming it, until it connects. From then on
  *   PostgreSQL and Redis are reported (body and `shortener_dependency_up`)
  *   but do not fail the API's readiness: every pod shares them and redirects
- *   keep serving from cache. The worker's readiness also requires the queue
- *   Redis (it cannot take jobs without it).
+ *   keep serving from cache. The worker's readiness always requires the
+ *   queue Redis (it cannot take jobs without it).
  *
  * Every dependency check races {@link HEALTH_CHECK_TIMEOUT_MS} and reports
  * down with a reason instead of hanging or throwing.
@@ -103,6 +109,8 @@ export interface CheckDetails {
 export class HealthService implements OnModuleInit, OnApplicationShutdown {
   private lastSchema: { compatible: boolean; reason: string | null; schema: SchemaCompatibility | null } | undefined;
   private ownQueueRedis?: Redis;
+  /** Dependencies a check of this process has found up at least once. */
+  private readonly reached = new Set<Dependency>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -113,6 +121,8 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     @Optional() private readonly dataSource?: DataSource,
     @Optional() @Inject(CACHE_REDIS) private readonly cacheRedis?: Redis,
     @Optional() @Inject(QUEUE_REDIS) private readonly queueRedis?: Redis,
+    @Optional() private readonly connector?: DatabaseConnector,
+    @Optional() private readonly bus?: InvalidationBus,
   ) {}
 
   onModuleInit(): void {
@@ -163,26 +173,43 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     const worker = this.config.role === 'worker';
     if (this.dataSource) {
       const ds = this.dataSource;
-      checks.push(() => this.checkDependency('postgres', false, () => ds.query('SELECT 1')));
+      const connector = this.connector;
+      checks.push(() =>
+        this.checkDependency('postgres', false, async () => {
+          const status = connector?.status();
+          if (status && !status.ready) throw new Error(status.reason);
+          await ds.query('SELECT 1');
+        }),
+      );
     }
     if (this.cacheRedis) {
       const redis = this.cacheRedis;
-      checks.push(() => this.checkDependency('redis_cache', false, () => ping(redis)));
+      const bus = this.bus;
+      checks.push(() =>
+        this.checkDependency('redis_cache', false, async () => {
+          await ping(redis);
+          // Before its first subscription a process would miss invalidations of what it caches.
+          if (bus && !bus.isSubscribed && !this.reached.has('redis_cache')) throw new Error('the invalidation bus has not subscribed yet');
+        }),
+      );
     }
     checks.push(() => this.checkDependency('redis_queue', worker, () => writable(this.queueClient(), `${this.config.redis.queuePrefix}:health`)));
     return checks;
   }
 
+  /** @param critical whether it fails readiness once reached; before that it always does. */
   private async checkDependency(name: Dependency, critical: boolean, probe: () => Promise<unknown>): Promise<HealthIndicatorResult> {
     const started = performance.now();
     const session = this.indicator.check(name);
     try {
       await withTimeout(probe(), HEALTH_CHECK_TIMEOUT_MS, name);
+      this.reached.add(name);
       this.metrics.dependencyUp.labels(name).set(1);
       return session.up({ critical, latencyMs: Math.round(performance.now() - started) });
     } catch (e) {
       this.metrics.dependencyUp.labels(name).set(0);
-      return session.down({ critical, reason: (e as Error).message || String(e) });
+      const neverReached = !this.reached.has(name);
+      return session.down({ critical: critical || neverReached, ...(neverReached ? { reached: false } : {}), reason: (e as Error).message || String(e) });
     }
   }
 

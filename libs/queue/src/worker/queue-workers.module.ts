@@ -3,8 +3,9 @@ import type { Queue, WorkerOptions } from 'bullmq';
 import { DynamicModule, Logger, Module, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '@shortener/config';
+import { LogSummary } from '@shortener/observability';
 import { ALL_QUEUES, QUEUES, QueueName } from '../queues.contract';
-import { JobDispatcher } from './job.dispatcher';
+import { JobDispatcher, LOG_SUMMARY_MS } from './job.dispatcher';
 import { JobHandlerRegistry, PROCESSED_QUEUES } from './job-handler.registry';
 import { PROCESSED_QUEUE_HANDLES, QUEUE_PROCESSORS, QueueWorkersService } from './queue-workers.service';
 
@@ -60,9 +61,13 @@ export class QueueWorkersModule {
           provide: PROCESSED_QUEUE_HANDLES,
           inject: queues.map((q) => getQueueToken(q)),
           // Listeners from the start: a queue's connection error with no listener would crash the process.
+          // Summarised: a Redis that is away fails every reconnect.
           useFactory: (...handles: Queue[]) => {
             const logger = new Logger('Queue');
-            for (const q of handles) q.on('error', (e: Error) => logger.warn(`queue ${q.name}: ${e.message}`));
+            for (const q of handles) {
+              const errors = new LogSummary(logger, `queue ${q.name} error`, LOG_SUMMARY_MS);
+              q.on('error', (e: Error) => errors.add(e.message));
+            }
             return handles;
           },
         },

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DatabaseConnector } from '@shortener/database';
 import { MetricsService } from '@shortener/observability';
 import { Queue, Worker } from 'bullmq';
 import { oldestQueuedAt, readQueuedClicks, reconcileQueuedClicks, waitingAgeSeconds } from '../jobs/queued-clicks.counter';
@@ -21,9 +22,11 @@ type BlockingClient = { status: string };
 const blockingClient = (w: Worker) => (w as unknown as { blockingConnection?: { client: Promise<BlockingClient> } }).blockingConnection?.client;
 
 /**
- * Starts the BullMQ workers once the application has booted (the job wiring
- * was checked during module initialisation, and PostgreSQL is connected by
- * then), after their queue Redis connection is ready; keeps
+ * Starts the BullMQ workers in the background once the application has
+ * booted (the job wiring was checked during module initialisation), as soon
+ * as PostgreSQL is connected (see DatabaseConnector: no job is taken before,
+ * so none fails for want of a connection) and each worker's queue Redis
+ * connection is ready; the boot never waits for either. Keeps
  * `shortener_queue_jobs{queue,state}` current. The workers themselves are
  * closed by @nestjs/bullmq on shutdown, after their active jobs finish.
  *
@@ -38,24 +41,42 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   private readonly logger = new Logger(QueueWorkersService.name);
   private gaugeTimer?: NodeJS.Timeout;
   private refreshing = false;
+  private stopping = false;
+  private markStarted!: () => void;
+  /**
+   * Resolves once every worker runs (taking jobs); stays pending while
+   * PostgreSQL or the queue Redis has not been reached, and when the process
+   * shuts down first.
+   */
+  readonly started: Promise<void> = new Promise((resolve) => (this.markStarted = resolve));
 
   constructor(
     @Inject(QUEUE_PROCESSORS) private readonly processors: JobDispatcher[],
     @Inject(PROCESSED_QUEUE_HANDLES) private readonly queues: Queue[],
     private readonly metrics: MetricsService,
+    private readonly connector: DatabaseConnector,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    for (const p of this.processors) {
-      await p.worker.waitUntilReady();
-      p.worker.run().catch((e: Error) => this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`));
-    }
+  onApplicationBootstrap(): void {
+    void this.startWorkers();
     this.gaugeTimer = setInterval(() => void this.refreshGauge(), QUEUE_GAUGE_INTERVAL_MS);
     this.gaugeTimer.unref();
     void this.refreshGauge();
   }
 
+  private async startWorkers(): Promise<void> {
+    await this.connector.connected;
+    for (const p of this.processors) {
+      // BullMQ rejects a wait cut short by close(): shutdown began, nothing is started.
+      const ready = await p.worker.waitUntilReady().then(() => true, () => false);
+      if (!ready || this.stopping) return;
+      p.worker.run().catch((e: Error) => this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`));
+    }
+    this.markStarted();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.gaugeTimer);
     const deadline = Date.now() + RECONNECT_SETTLE_MS;
     for (const p of this.processors) {
