@@ -116,13 +116,14 @@ describe('link audit trail', () => {
     expect((await trail(alias)).body.items.map((r: { action: string }) => r.action)).toEqual(['delete', 'create']);
   });
 
-  it('records a create as auditedState of the stored row, with and without an Idempotency-Key', async () => {
+  it('records a create as auditedState of the stored row: with and without an Idempotency-Key, and in a bulk', async () => {
     const body = { url: 'https://example.com/exact', title: 'Exact', tags: ['b', 'a', 'b'], redirectType: 307, forwardQuery: false, maxClicks: 7, expiresAt: '2099-03-04T05:06:07.891+02:00' };
     const plain = await createLink(api, { ...body, alias: uniqueAlias('exact') });
     const keyed = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', uniqueAlias('exact-key')).send({ ...body, alias: uniqueAlias('exact') });
     const generated = await createLink(api, body);
-    expect([plain.status, keyed.status, generated.status]).toEqual([201, 201, 201]);
-    for (const created of [plain, keyed, generated]) {
+    const bulk = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).send({ items: [body] });
+    expect([plain.status, keyed.status, generated.status, bulk.status, bulk.body.results[0].status]).toEqual([201, 201, 201, 200, 201]);
+    for (const created of [plain, keyed, generated, { body: bulk.body.results[0].link }]) {
       const [record] = (await trail(created.body.code)).body.items;
       const [row] = await db.query(`SELECT * FROM links WHERE domain = 'short.example' AND code = $1`, [created.body.code]);
       const stored = { target: row.target, title: row.title, tags: row.tags, redirectType: row.redirect_type, forwardQuery: row.forward_query, expiresAt: row.expires_at, maxClicks: row.max_clicks === null ? null : Number(row.max_clicks), disabledAt: row.disabled_at, deletedAt: row.deleted_at };

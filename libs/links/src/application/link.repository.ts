@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
 import { DatabaseError } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
-import type { AuditedLinkState } from '../audit/link-audit.service';
 import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline } from '@shortener/common';
 import { LinkCursor } from './link-cursor';
 import { SequenceBlock } from './sequence-block';
@@ -54,51 +53,54 @@ export const CODE_SEQUENCE_BLOCK_SIZE = 32;
 
 const RESERVE_CODE_VALUES_SQL = `SELECT nextval('link_code_seq')::text AS v FROM generate_series(1, $1)`;
 
-// One statement: the link, and its audit record only when the link was
-// inserted (the audit CTE reads the link CTE's RETURNING rows). Both commit
-// together or not at all, like the transaction they replace. Data-modifying
-// CTEs run exactly once, whether or not the outer query reads them.
-const CREATE_LINK_SQL = `WITH link AS (
-  INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-  ON CONFLICT (domain, code) DO NOTHING
-  RETURNING ${INSERTED}
-), audit AS (
-  INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
-  SELECT id, domain, code, account_id, $12::uuid, $13::uuid, 'create', NULL, $14::jsonb FROM link
-)
-SELECT * FROM link`;
-
 /** Most creates one batched statement carries. */
 export const CREATE_BATCH_MAX = 64;
 /** Most batched create statements running at once (each holds a pooled connection); later creates wait for the next batch. */
 export const CREATE_BATCHES_IN_FLIGHT = 4;
 
-// The batched form of CREATE_LINK_SQL: the links of several creates (distinct
-// (domain, code) pairs, one JSON array) and their audit records, matched on
-// (domain, code), in one statement. One commit for all of them: every link
-// with its record, or nothing.
-const CREATE_LINKS_SQL = `WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(domain text, code text, account_id uuid, target text, title text, tags text[],
-    redirect_type smallint, forward_query boolean, is_alias boolean, expires_at timestamptz, max_clicks bigint,
-    actor_key_id uuid, actor_account_id uuid, after jsonb)
-), link AS (
+// A create's audited state, as auditedState() gives it for the row the input
+// makes (a new link is neither disabled nor deleted), built by PostgreSQL
+// from the input instead of sent a second time: a 10 MiB bulk sent 20 MiB.
+const CREATED_STATE = `jsonb_build_object('url', input.target, 'title', input.title, 'tags', to_jsonb(input.tags),
+    'redirectType', input.redirect_type, 'forwardQuery', input.forward_query,
+    'expiresAt', to_char(input.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'maxClicks', input.max_clicks, 'disabledAt', NULL, 'deletedAt', NULL)`;
+
+// The links of the `input` rows and their audit records, matched on (domain,
+// code), in one statement: a record only for a link that was inserted (the
+// audit CTE reads the link CTE's RETURNING rows), and one commit for all of
+// them, every link with its record or nothing. Data-modifying CTEs run
+// exactly once, whether or not the outer query reads them.
+const INSERT_INPUT_AUDITED = `link AS (
   INSERT INTO links (domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks)
   SELECT domain, code, account_id, target, title, tags, redirect_type, forward_query, is_alias, expires_at, max_clicks FROM input
   ON CONFLICT (domain, code) DO NOTHING
   RETURNING ${INSERTED}
 ), audit AS (
   INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
-  SELECT link.id, link.domain, link.code, link.account_id, input.actor_key_id, input.actor_account_id, 'create', NULL, input.after
+  SELECT link.id, link.domain, link.code, link.account_id, input.actor_key_id, input.actor_account_id, 'create', NULL, ${CREATED_STATE}
     FROM link JOIN input USING (domain, code)
 )
 SELECT * FROM link`;
 
-/** One create: the link, who makes it, and its audited state. */
+// One create, its values as parameters.
+const CREATE_LINK_SQL = `WITH input AS (
+  SELECT $1::text AS domain, $2::text AS code, $3::uuid AS account_id, $4::text AS target, $5::text AS title, $6::text[] AS tags,
+    $7::smallint AS redirect_type, $8::boolean AS forward_query, $9::boolean AS is_alias, $10::timestamptz AS expires_at,
+    $11::bigint AS max_clicks, $12::uuid AS actor_key_id, $13::uuid AS actor_account_id
+), ${INSERT_INPUT_AUDITED}`;
+
+// Several creates (distinct (domain, code) pairs) as one JSON array.
+const CREATE_LINKS_SQL = `WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(domain text, code text, account_id uuid, target text, title text, tags text[],
+    redirect_type smallint, forward_query boolean, is_alias boolean, expires_at timestamptz, max_clicks bigint,
+    actor_key_id uuid, actor_account_id uuid)
+), ${INSERT_INPUT_AUDITED}`;
+
+/** One create: the link and who makes it (its audit record's state is built from the link, see CREATED_STATE). */
 export interface PendingCreate {
   link: NewLink;
   actor: AuditActor;
-  after: AuditedLinkState;
   /** The deadline of the request that asked for it: a create whose deadline passed while it waited for a batch is not sent. */
   deadline?: RequestDeadline;
 }
@@ -106,10 +108,10 @@ export interface PendingCreate {
 const createKey = (c: PendingCreate) => `${c.link.domain}/${c.link.code}`;
 
 /** One create as a record of CREATE_LINKS_SQL's input. */
-const createInput = ({ link: l, actor, after }: PendingCreate) => ({
+const createInput = ({ link: l, actor }: PendingCreate) => ({
   domain: l.domain, code: l.code, account_id: l.accountId, target: l.target, title: l.title, tags: l.tags,
   redirect_type: l.redirectType, forward_query: l.forwardQuery, is_alias: l.isAlias, expires_at: l.expiresAt, max_clicks: l.maxClicks,
-  actor_key_id: actor.keyId, actor_account_id: actor.accountId, after,
+  actor_key_id: actor.keyId, actor_account_id: actor.accountId,
 });
 
 /**
@@ -209,8 +211,8 @@ export class LinkRepository {
 
   /**
    * Inserts a link unless (domain, code) exists, with its `create` audit
-   * record (`after` as {@link auditedState} gives it, `before` null) in the
-   * same statement: both or neither.
+   * record (`after` the link's state as `auditedState` gives it, `before`
+   * null) in the same statement: both or neither.
    *
    * With `m`: one statement inside the caller's transaction. Without: in
    * autocommit, batched with the other creates of the same event-loop turn
@@ -224,9 +226,9 @@ export class LinkRepository {
    * @returns the inserted row, or null when (domain, code) exists (nothing is written then, and a transaction stays usable).
    * @throws the PostgreSQL error of this create's statement.
    */
-  insertIfAbsentAudited(m: EntityManager | null, link: NewLink, actor: AuditActor, after: AuditedLinkState): Promise<LinkRow | null> {
-    if (m) return this.createOne(m, { link, actor, after });
-    return this.creates.submit({ link, actor, after, deadline: currentDeadline() });
+  insertIfAbsentAudited(m: EntityManager | null, link: NewLink, actor: AuditActor): Promise<LinkRow | null> {
+    if (m) return this.createOne(m, { link, actor });
+    return this.creates.submit({ link, actor, deadline: currentDeadline() });
   }
 
   /**
@@ -251,10 +253,10 @@ export class LinkRepository {
     return out;
   }
 
-  private async createOne(m: EntityManager | null, { link: l, actor, after }: PendingCreate): Promise<LinkRow | null> {
+  private async createOne(m: EntityManager | null, { link: l, actor }: PendingCreate): Promise<LinkRow | null> {
     const values = [
       l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
-      actor.keyId, actor.accountId, JSON.stringify(after),
+      actor.keyId, actor.accountId,
     ];
     const rows: Record<string, any>[] = m
       ? await m.query(CREATE_LINK_SQL, values)

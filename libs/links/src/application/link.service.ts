@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { AuditedLinkState, auditedState, LinkAuditService } from '../audit/link-audit.service';
+import { LinkAuditService } from '../audit/link-audit.service';
 import { normalizeAlias } from '../domain/alias';
 import { ShortCodeGenerator } from '../domain/short-code';
 import { LinkCacheService } from '../redirect/link-cache.service';
@@ -20,12 +20,11 @@ import { TargetPolicyService } from './target-policy.service';
 /** Tries of the next sequence value when a generated code clashes with an alias (docs/design.md section 4). */
 const MAX_CODE_ATTEMPTS = 16;
 
-/** A create that passed its checks ({@link LinkService.prepare}): its link without a code, the alias it asks for (normalized) or null, who makes it, and its audited state. */
+/** A create that passed its checks ({@link LinkService.prepare}): its link without a code, the alias it asks for (normalized) or null, and who makes it. */
 interface PreparedCreate {
   link: Omit<NewLink, 'code' | 'isAlias'>;
   alias: string | null;
   actor: AuditActor;
-  after: AuditedLinkState;
 }
 
 /** The 409 of an alias in use. A deleted link keeps its code (and its analytics) for good: a code is never reused, not even by its account. */
@@ -149,7 +148,7 @@ export class LinkService {
         for (let attempt = 0; round.length > 0; attempt += 1) {
           if (attempt >= MAX_CODE_ATTEMPTS) throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
           const creates: PendingCreate[] = [];
-          for (const { create } of round) creates.push({ link: await this.withCode(create, claimed), actor: create.actor, after: create.after });
+          for (const { create } of round) creates.push({ link: await this.withCode(create, claimed), actor: create.actor });
           const rows = await this.repo.insertManyIfAbsentAudited(m, creates);
           const clashed: typeof round = [];
           round.forEach((entry, i) => {
@@ -187,12 +186,12 @@ export class LinkService {
   async insert(m: EntityManager | null, principal: Principal, input: CreateLinkInput): Promise<LinkRow> {
     const create = this.prepare(principal, input);
     if (create.alias !== null) {
-      const row = await this.repo.insertIfAbsentAudited(m, { ...create.link, code: create.alias, isAlias: true }, create.actor, create.after);
+      const row = await this.repo.insertIfAbsentAudited(m, { ...create.link, code: create.alias, isAlias: true }, create.actor);
       if (!row) throw aliasTaken(create.alias, create.link.domain);
       return row;
     }
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt += 1) {
-      const row = await this.repo.insertIfAbsentAudited(m, await this.withCode(create), create.actor, create.after);
+      const row = await this.repo.insertIfAbsentAudited(m, await this.withCode(create), create.actor);
       if (row) return row;
     }
     throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} sequence values`);
@@ -226,8 +225,6 @@ export class LinkService {
       link,
       alias: input.alias === undefined ? null : normalizeAlias(input.alias),
       actor: { keyId: principal.keyId, accountId: principal.accountId },
-      // What auditedState(row) gives for the row these values make: a new link is neither disabled nor deleted.
-      after: auditedState({ ...link, disabledAt: null, deletedAt: null }),
     };
   }
 
