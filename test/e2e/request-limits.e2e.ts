@@ -142,7 +142,7 @@ describe('authentication before parsing, bounded bodies, nesting cap (in-process
       ].sort(),
     );
     expect(String(doc.paths['/api/v1/links/bulk'].post.description)).toContain(
-      "The body is read at most 2097152 bytes per second per server process, one second's worth ahead (`HTTP_BULK_BODY_BYTES_PER_SECOND`), and 1 bulk create at a time (`HTTP_BULK_MAX_IN_FLIGHT`;",
+      "The body is read at most 1048576 bytes per second per server process, one second's worth ahead (`HTTP_BULK_BODY_BYTES_PER_SECOND`), and 1 bulk create at a time (`HTTP_BULK_MAX_IN_FLIGHT`;",
     );
   });
 });

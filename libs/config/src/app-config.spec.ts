@@ -19,7 +19,7 @@ describe(loadConfig.name, () => {
       bodyLimitBytes: 65_536,
       bulkBodyLimitBytes: 10_485_760,
       bulkMaxInFlight: 1,
-      bulkBodyBytesPerSecond: 2 * 1024 * 1024,
+      bulkBodyBytesPerSecond: 1024 * 1024,
       jsonMaxDepth: 32,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 10_000,

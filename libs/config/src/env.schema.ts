@@ -40,7 +40,7 @@ export const envSchema = z.object({
    * a client sending bulk creates back to back takes a bounded share of the
    * process's core (a 10 MiB bulk costs about 0.4 s of CPU).
    */
-  HTTP_BULK_BODY_BYTES_PER_SECOND: int(65_536, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
+  HTTP_BULK_BODY_BYTES_PER_SECOND: int(65_536, 1024 * 1024 * 1024).default(1024 * 1024),
   /** Deepest nesting of arrays and objects a JSON body may have; deeper is refused before parsing. */
   HTTP_JSON_MAX_DEPTH: int(1, 1_000).default(32),
   /** Time a client has to send the request line and headers. */

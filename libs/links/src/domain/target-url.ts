@@ -91,7 +91,8 @@ export function normalizeTarget(input: string, policy: TargetPolicy): string {
       { maxLengthBytes: policy.maxLengthBytes, lengthBytes },
     );
   }
-  return href;
+  // The input itself when it was normal already: the caller's string is kept and the copy dies young.
+  return href === trimmed ? trimmed : href;
 }
 
 /**
