@@ -42,7 +42,9 @@ export interface CompiledApp {
  * `overrides`, and waits until its management server answers
  * `/health/ready` with 200. `chartHeap` gives it the chart's Node options
  * (the pods' heap sizes, charts/shortener/values.yaml); `fdLimit` starts it
- * under that file-descriptor limit (soft and hard, through `prlimit`).
+ * under that file-descriptor limit (soft and hard, through `prlimit`);
+ * `spawned` is handed the child process at once, before it is ready (to stop
+ * one that never gets there).
  *
  * @throws when the build is missing, the process exits, or it is not ready
  *   within {@link READY_TIMEOUT_MS}.
@@ -50,7 +52,7 @@ export interface CompiledApp {
 export async function startCompiledApp(
   name: 'api' | 'worker',
   overrides: Record<string, string> = {},
-  options: { tracing?: boolean; chartHeap?: boolean; fdLimit?: number } = {},
+  options: { tracing?: boolean; chartHeap?: boolean; fdLimit?: number; spawned?: (child: ChildProcess) => void } = {},
 ): Promise<CompiledApp> {
   const main = path.join(ROOT, `dist/apps/${name}/src/main.js`);
   if (!existsSync(main) || (options.tracing && !existsSync(TRACING_REGISTER))) {
@@ -63,6 +65,7 @@ export async function startCompiledApp(
   // prlimit execs Node, so the child's pid is the app's.
   const [command, commandArgs] = options.fdLimit ? [PRLIMIT, [`--nofile=${options.fdLimit}:${options.fdLimit}`, '--', process.execPath, ...args]] : [process.execPath, args];
   const child = spawn(command, commandArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  options.spawned?.(child);
   const { output, logLines } = captureOutput(child);
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const managementUrl = `http://127.0.0.1:${managementPort}`;
