@@ -4,7 +4,8 @@
 //   e2e          test/e2e, supertest against the booted apps
 //   chart        test/chart, real Helm binaries and Kubernetes schemas
 //   slo          test/slo, promtool and a real Prometheus
-//   engines      test/engines, slow-HTTP and connection-flood attacks on the compiled API (loopback only)
+//   engines      test/engines, slow-HTTP and connection-flood attacks on the compiled API, and fault drills
+//                on the compiled apps with a PostgreSQL and Redis of their own (loopback only)
 const { swcOptions } = require('./scripts/swc-options.cjs');
 
 // swc rewrites the path aliases itself, so the global setup (which Jest
