@@ -82,6 +82,18 @@ describe(DeadlinePool.name, () => {
     expect((await observer.query(`SELECT count(*)::int AS n FROM ${table}`)).rows).toEqual([{ n: 0 }]);
   });
 
+  it('survives the server ending a checked-out connection (57P01): the statement fails, the process does not, the pool replaces it', async () => {
+    const client = await pool.connect();
+    const pid = (client as unknown as { processID: number }).processID;
+    await observer.query('SELECT pg_terminate_backend($1)', [pid]);
+    const error = await client.query('SELECT 1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    client.release(error as Error);
+    const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
+    expect(rows[0].pid).not.toBe(pid);
+    expect([pool.totalCount, pool.idleCount]).toEqual([1, 1]);
+  });
+
   it('behaves as a plain pool outside a deadline: a statement runs as long as it takes', async () => {
     const { rows } = await pool.query('SELECT pg_sleep(0.5), 3 AS three');
     expect(rows).toEqual([{ pg_sleep: '', three: 3 }]);

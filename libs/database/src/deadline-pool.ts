@@ -93,9 +93,19 @@ function watchCheckout(client: PoolClient, deadline: RequestDeadline, release: (
  * passes (the connection, once it comes, goes straight back), a statement
  * running then is cancelled, and later statements but `ROLLBACK` are
  * refused. Checkouts made outside a request (the worker, batches shared by
- * several requests) behave as plain `pg.Pool` ones.
+ * several requests) behave as plain `pg.Pool` ones. A connection the server
+ * ends while it is checked out never ends the process.
  */
 export class DeadlinePool extends pg.Pool {
+  constructor(config?: pg.PoolConfig) {
+    super(config);
+    // A connection the server ends while it is checked out (a restart, a failover, pg_terminate_backend)
+    // emits 'error' on its client, which pg-pool listens to only while the client is idle: without a
+    // listener of its own, that error ends the process. The statement running then fails with it anyway,
+    // and the pool drops the client when it is released.
+    this.on('connect', (client) => client.on('error', () => undefined));
+  }
+
   override connect(): Promise<PoolClient>;
   override connect(callback: Callback): void;
   override connect(callback?: Callback): Promise<PoolClient> | void {
