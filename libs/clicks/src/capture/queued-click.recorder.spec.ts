@@ -52,6 +52,26 @@ describe(QueuedClickRecorder.name, () => {
     }).toEqual({ pending: 18, bufferFull: 12, gauge: 18 });
   });
 
+  it('keeps filling the open batch while publishes fail, so timer flushes of a few clicks each still hold CLICK_BUFFER_MAX_CLICKS (30) clicks', async () => {
+    // A queue Redis that refuses connections: every publish fails at once and is kept for a retry.
+    const refusing = new Queue('clicks', { connection: { host: '127.0.0.1', port: peer.port + 1, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null, lazyConnect: true } });
+    refusing.on('error', () => undefined);
+    const m = new MetricsService();
+    const config = loadConfig('api', { CLICK_BATCH_SIZE: '10', CLICK_FLUSH_INTERVAL_MS: '60000', CLICK_BUFFER_MAX_CLICKS: '30' });
+    const r = new QueuedClickRecorder(config, refusing, m);
+    try {
+      for (let i = 0; i < 41; i++) {
+        r.record(click(i));
+        // What the flush timer does every CLICK_FLUSH_INTERVAL_MS, a click or two later each time.
+        await r.flush();
+      }
+      const bufferFull = (await m.clicksDropped.get()).values.find((v) => v.labels.reason === 'buffer_full')?.value ?? 0;
+      expect({ pending: r.pending, bufferFull, failures: (await m.clickPublishFailures.get()).values[0].value }).toEqual({ pending: 30, bufferFull: 11, failures: 1 });
+    } finally {
+      void refusing.disconnect().catch(() => undefined);
+    }
+  });
+
   it('publishes outside the async context of the redirect that filled the batch (no publish in its trace)', async () => {
     const requestContext = new AsyncLocalStorage<string>();
     const seen: (string | undefined)[] = [];

@@ -105,6 +105,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.droppedQueueFull = metrics.clicksDropped.labels('queue_full');
     this.droppedBufferFull = metrics.clicksDropped.labels('buffer_full');
     this.droppedShutdown = metrics.clicksDropped.labels('shutdown');
+    // Each reason's series exists from the start: increase() over a series born with its first drops sees none of them.
+    for (const reason of [this.droppedQueueFull, this.droppedBufferFull, this.droppedShutdown]) reason.inc(0);
     // Read at each scrape: the clicks a kill -9 would lose, and the queue as this process last read it.
     metrics.onCollect(() => {
       metrics.clicksBuffered.set(this.pending);
@@ -173,12 +175,15 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   }
 
   /**
-   * Starts publishing what is buffered, the batch being filled included, as
-   * far as the in-flight limit and the retry backoff allow; resolves when
-   * the publishes started by this call settle. Never rejects.
+   * Starts publishing what is buffered, as far as the in-flight limit and
+   * the retry backoff allow; resolves when the publishes started by this
+   * call settle. Never rejects. The batch being filled goes too when nothing
+   * waits ahead of it; otherwise it keeps filling (sealed part-filled while
+   * publishes fail, each timer tick would take a segment for a few clicks,
+   * and the buffer would drop clicks long before `CLICK_BUFFER_MAX_CLICKS`).
    */
   flush(): Promise<void> {
-    if (this.current.count > 0) this.seal();
+    if (this.current.count > 0 && this.sealed.length === 0 && this.retryAt <= Date.now()) this.seal();
     return this.publishSealed();
   }
 
