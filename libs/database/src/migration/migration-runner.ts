@@ -1,5 +1,5 @@
 import { AppConfig } from '@shortener/config';
-import { Client } from 'pg';
+import { Client, defaults as pgDefaults, escapeIdentifier } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../data-source.options';
 
@@ -22,12 +22,86 @@ export interface MigrationRunResult {
   /** Names of the migrations applied by this run, in order (empty when up to date). */
   applied: string[];
   attempts: number;
+  /** The app role granted its rights ({@link grantAppRole}); null when there was none to grant (see the log). */
+  grantedTo: string | null;
+}
+
+/**
+ * The role a PostgreSQL URL logs in as: its user name, else node-postgres'
+ * default (`PGUSER`, else the operating system user), as the apps would connect.
+ */
+export function roleOfUrl(url: string): string {
+  const user = decodeURIComponent(new URL(url).username);
+  return user || String(pgDefaults.user);
+}
+
+/**
+ * Grants the app role (the user of `DATABASE_URL`) what the API and the
+ * worker need in the migrated schema, as the owner role the runner connects
+ * as (`DATABASE_MIGRATION_URL`): USAGE on the schema; SELECT, INSERT, UPDATE,
+ * DELETE on its tables; USAGE, SELECT on its sequences; and, through ALTER
+ * DEFAULT PRIVILEGES, the same on tables and sequences the owner creates
+ * later. Never DDL, TRUNCATE or ownership. Idempotent: every run grants again,
+ * so a role created after an earlier run gets its rights at the next one.
+ * Takes CREATE on the schema away from PUBLIC and the app role when the owner
+ * owns the schema (PostgreSQL 15 never grants it; older versions do to PUBLIC).
+ *
+ * Nothing is granted (and the reason logged) when the app role is the owner
+ * itself, does not exist, or is a superuser.
+ *
+ * @param query runs one statement as the owner role
+ * @returns the role granted, or null
+ */
+export async function grantAppRole(
+  query: (sql: string, parameters?: unknown[]) => Promise<any[]>,
+  appRole: string,
+  log: (message: string) => void,
+): Promise<string | null> {
+  const [here] = await query(
+    `SELECT current_user AS owner, current_schema() AS schema, current_database() AS database,
+            pg_has_role(current_user, (SELECT nspowner FROM pg_namespace WHERE nspname = current_schema()), 'USAGE') AS owns_schema`,
+  );
+  const { owner, schema, database, owns_schema: ownsSchema } = here as { owner: string; schema: string; database: string; owns_schema: boolean };
+  if (appRole === owner) {
+    log(`DATABASE_URL connects as the owner role ${owner}: nothing to grant (set DATABASE_MIGRATION_URL and a DATABASE_URL role without DDL rights)`);
+    return null;
+  }
+  const [role] = await query(`SELECT rolsuper FROM pg_roles WHERE rolname = $1`, [appRole]);
+  if (!role) {
+    log(`the app role ${appRole} (DATABASE_URL) does not exist: nothing granted; create it (LOGIN, no superuser) and migrate again`);
+    return null;
+  }
+  if ((role as { rolsuper: boolean }).rolsuper) {
+    log(`the app role ${appRole} (DATABASE_URL) is a superuser: nothing granted; give the apps a role without DDL rights`);
+    return null;
+  }
+  const app = escapeIdentifier(appRole);
+  const s = escapeIdentifier(schema);
+  for (const sql of [
+    `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${app}`,
+    `GRANT USAGE ON SCHEMA ${s} TO ${app}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${app}`,
+    `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${s} TO ${app}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${app}`,
+    ...(ownsSchema ? [`REVOKE CREATE ON SCHEMA ${s} FROM PUBLIC, ${app}`] : []),
+  ]) {
+    await query(sql);
+  }
+  const [check] = await query(`SELECT has_schema_privilege($1, $2, 'CREATE') AS can_create`, [appRole, schema]);
+  if ((check as { can_create: boolean }).can_create) {
+    log(`the app role ${appRole} may still create objects in schema ${schema}: REVOKE CREATE ON SCHEMA ${schema} FROM PUBLIC (as the schema's owner)`);
+  }
+  log(`granted the app role ${appRole} row access in schema ${schema} (owner ${owner})`);
+  return appRole;
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
- * Applies pending migrations once per release (docs/design.md section 8).
+ * Applies pending migrations once per release (docs/design.md section 8),
+ * connected as the owner role (`config.db.migrationUrl`), then grants the
+ * app role its rights ({@link grantAppRole}).
  *
  * A session-level advisory lock on a direct connection makes concurrent runs
  * wait for each other, so each migration is applied exactly once; `lock_timeout`
@@ -49,8 +123,8 @@ export async function runMigrations(
   for (;;) {
     attempt += 1;
     try {
-      const applied = await runOnce(config, lockTimeoutMs, log);
-      return { applied, attempts: attempt };
+      const { applied, grantedTo } = await runOnce(config, lockTimeoutMs, log);
+      return { applied, attempts: attempt, grantedTo };
     } catch (error) {
       const code = (error as { code?: string }).code ?? (error as { driverError?: { code?: string } }).driverError?.code;
       if (code !== LOCK_NOT_AVAILABLE) throw error;
@@ -80,9 +154,9 @@ async function acquireAdvisoryLock(client: Client, lockTimeoutMs: number): Promi
   }
 }
 
-async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string) => void): Promise<string[]> {
+async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string) => void): Promise<{ applied: string[]; grantedTo: string | null }> {
   const lockClient = new Client({
-    connectionString: config.db.url,
+    connectionString: config.db.migrationUrl,
     connectionTimeoutMillis: config.db.connectTimeoutMs,
     application_name: 'shortener-migrations-lock',
   });
@@ -90,7 +164,7 @@ async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string
   try {
     await acquireAdvisoryLock(lockClient, lockTimeoutMs);
     // DDL gets lock_timeout too, and no statement_timeout: an index build may take long.
-    const options = dataSourceOptions({ ...config, db: { ...config.db, replicaUrls: [], poolSize: 1, statementTimeoutMs: 0 } }, [
+    const options = dataSourceOptions({ ...config, db: { ...config.db, url: config.db.migrationUrl, replicaUrls: [], poolSize: 1, statementTimeoutMs: 0 } }, [
       `-c lock_timeout=${lockTimeoutMs}`,
     ]);
     const dataSource = new DataSource(options);
@@ -98,7 +172,8 @@ async function runOnce(config: AppConfig, lockTimeoutMs: number, log: (m: string
     try {
       const migrations = await dataSource.runMigrations({ transaction: 'each' });
       for (const m of migrations) log(`applied ${m.name}`);
-      return migrations.map((m) => m.name);
+      const grantedTo = await grantAppRole((sql, parameters) => dataSource.query(sql, parameters), roleOfUrl(config.db.url), log);
+      return { applied: migrations.map((m) => m.name), grantedTo };
     } finally {
       await dataSource.destroy();
     }
