@@ -1,20 +1,19 @@
-// The README's first command (after `npm ci`): builds, creates and migrates the
-// database, starts the API and the worker on the local PostgreSQL and Redis,
-// waits until the API answers, and prints a working curl example.
+// The README's first command (after `npm ci`): builds, creates the database
+// roles (owner and app) and the database, migrates it as the owner, starts
+// the API and the worker as the app role on the local PostgreSQL and Redis,
+// waits until both are ready, and prints a working curl example.
 // Ctrl-C or SIGTERM (to it or to npm) stops both; it refuses to start while
 // its ports are taken. Environment variables override every default (README: Configuration).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { chartNodeOptions } from './node-options.mjs';
+import { adminUrlOf, provisionDatabase } from './up-database.mjs';
 import { upEnvironment } from './up-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const { Client } = require('pg');
 
 const env = upEnvironment(process.env);
 
@@ -49,21 +48,12 @@ for (const port of new Set(ports)) {
 step('building');
 runOrExit('npm', ['run', '-s', 'build']);
 
-step('creating the database if needed');
-const dbUrl = new URL(env.DATABASE_URL);
-const dbName = decodeURIComponent(dbUrl.pathname.slice(1));
-const adminUrl = new URL(env.DATABASE_URL);
-adminUrl.pathname = '/postgres';
-const admin = new Client({ connectionString: adminUrl.toString() });
+step('creating the database roles and the database if needed');
 try {
-  await admin.connect();
-  const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
-  if (!rowCount) await admin.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`);
+  for (const line of await provisionDatabase(env)) process.stdout.write(`    ${line}\n`);
 } catch (e) {
-  console.error(`PostgreSQL is not reachable at ${adminUrl.host}: ${e.message}`);
+  console.error(`could not prepare the database as a superuser at ${new URL(adminUrlOf(env)).host} (UP_DATABASE_ADMIN_URL): ${e.message}`);
   process.exit(1);
-} finally {
-  await admin.end().catch(() => undefined);
 }
 
 step('migrating');
@@ -72,7 +62,9 @@ runOrExit(process.execPath, ['dist/libs/database/src/migration/migrate.main.js']
 const tracing = path.join(root, 'dist/libs/observability/src/tracing/register.js');
 const preload = existsSync(tracing) ? ['--require', tracing] : [];
 const children = [];
+const startedNames = new Set();
 function start(name, entry) {
+  startedNames.add(name);
   // The V8 heap of the chart's pods (values.yaml `<name>.nodeOptions`), unless NODE_OPTIONS is set.
   const nodeOptions = env.NODE_OPTIONS ?? chartNodeOptions(name);
   const child = spawn(process.execPath, [...preload, entry], { cwd: root, env: { ...env, NODE_OPTIONS: nodeOptions, MANAGEMENT_PORT: managementPorts[name] }, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -107,16 +99,17 @@ if (existsSync(path.join(root, 'dist/apps/worker/src/main.js'))) start('worker',
 const base = env.PUBLIC_BASE_URL.replace(/\/$/, '');
 const apiPort = env.HTTP_PORT ?? '3000';
 const local = `http://127.0.0.1:${apiPort}`;
+// Ready, not merely listening: the apps start before PostgreSQL and Redis answer, and say on /health/ready what they wait for.
+const readiness = Object.entries(managementPorts)
+  .filter(([name]) => startedNames.has(name))
+  .map(([name, port]) => [name, `http://127.0.0.1:${port}/health/ready`]);
 const deadline = Date.now() + 60_000;
 for (;;) {
-  try {
-    const res = await fetch(`${local}/api/openapi.json`);
-    if (res.ok) break;
-  } catch {
-    // not listening yet
-  }
+  const answers = await Promise.all(readiness.map(([, url]) => fetch(url).then(async (r) => ({ ok: r.ok, body: await r.text() }), () => ({ ok: false, body: 'not listening' }))));
+  if (answers.every((a) => a.ok)) break;
   if (Date.now() > deadline) {
-    console.error('the API did not answer within 60 s');
+    const waiting = answers.map((a, i) => (a.ok ? '' : `  ${readiness[i][0]}: ${a.body}\n`)).join('');
+    console.error(`not ready within 60 s:\n${waiting}`);
     stop(1);
     await new Promise(() => undefined); // stop() exits the process
   }
