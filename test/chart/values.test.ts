@@ -94,7 +94,7 @@ describe('values.schema.json', () => {
     const sdk = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_RESOURCE_ATTRIBUTES'];
     const node = ['NODE_OPTIONS']; // api.nodeOptions and worker.nodeOptions
     expect(owned.filter((n) => !known.has(n) && !sdk.includes(n) && !node.includes(n))).toEqual([]);
-    expect(owned).toHaveLength(51);
+    expect(owned).toHaveLength(52);
   });
 
   it('accepts exactly the bootstrap admin keys the app parses', () => {

@@ -200,6 +200,29 @@ describe('migration Job', () => {
     expect(podSpec(find(objects, 'Job', 't-shortener-migrations')).serviceAccountName).toBe('shortener-runtime');
   });
 
+  it('gives the owner role (DATABASE_MIGRATION_URL) to the Job alone: hook Secret, Job env; never the pods or the release Secret', () => {
+    const owner = 'postgresql://shortener_owner:pw@db:5432/shortener';
+    const objects = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: [`secrets.databaseMigrationUrl=${owner}`] });
+    const ref = (o: K8sObject, c: string) => container(o, c).env.find((e: { name: string }) => e.name === 'DATABASE_MIGRATION_URL')?.valueFrom.secretKeyRef;
+    expect(ref(find(objects, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({ name: 't-shortener-migrations', key: 'DATABASE_MIGRATION_URL', optional: true });
+    expect(find(objects, 'Secret', 't-shortener-migrations').stringData.DATABASE_MIGRATION_URL).toBe(owner);
+    expect(find(objects, 'Secret', 't-shortener').stringData.DATABASE_MIGRATION_URL).toBeUndefined();
+    expect([ref(find(objects, 'Deployment', 't-shortener-api'), 'api'), ref(find(objects, 'Deployment', 't-shortener-worker'), 'worker')]).toEqual([undefined, undefined]);
+    // Unset, the Job's optional reference finds no key and the runner uses DATABASE_URL.
+    expect(find(minimal, 'Secret', 't-shortener-migrations').stringData.DATABASE_MIGRATION_URL).toBeUndefined();
+    expect(ref(find(minimal, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({ name: 't-shortener-migrations', key: 'DATABASE_MIGRATION_URL', optional: true });
+  });
+
+  it('reads the owner role from an existing Secret or a secrets.refs entry', () => {
+    const ref = (objects: K8sObject[]) => container(find(objects, 'Job', 't-shortener-migrations'), 'migrations').env.find((e: { name: string }) => e.name === 'DATABASE_MIGRATION_URL').valueFrom.secretKeyRef;
+    expect(ref(render(h3, { valuesFiles: ['ci/existing-secret-values.yaml'] }))).toEqual({ name: 'shortener-env', key: 'DATABASE_MIGRATION_URL', optional: true });
+    const refs = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: ['secrets.refs.DATABASE_MIGRATION_URL.name=db-owner', 'secrets.refs.DATABASE_MIGRATION_URL.key=uri'] });
+    expect(ref(refs)).toEqual({ name: 'db-owner', key: 'uri', optional: true });
+    const both = template(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: ['secrets.databaseMigrationUrl=postgresql://o@db/s', 'secrets.refs.DATABASE_MIGRATION_URL.name=db-owner', 'secrets.refs.DATABASE_MIGRATION_URL.key=uri'] });
+    expect(both.status).toBe(1);
+    expect(both.stderr).toContain('secrets.databaseMigrationUrl must be empty when secrets.refs.DATABASE_MIGRATION_URL is set: the value lives in that Secret');
+  });
+
   it('merges the user annotations over the hook defaults', () => {
     const objects = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], setString: ['migrations.annotations.helm\\.sh/hook-weight=3', 'migrations.annotations.team=db'] });
     expect(find(objects, 'Job', 't-shortener-migrations').metadata.annotations).toEqual({

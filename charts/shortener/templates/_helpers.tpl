@@ -140,13 +140,30 @@ table the Secret, the hook Secret, the env entries and the checks read.
 {{- end -}}
 
 {{/*
+The secret variables only the migration Job reads, in the same shape: the
+owner role's URL never reaches the API and worker pods, nor the release's
+Secret (only the Job's hook copy, deleted once the hooks succeeded).
+*/}}
+{{- define "shortener.migrationSecretVars" -}}
+{{- dict "DATABASE_MIGRATION_URL" (list "databaseMigrationUrl" false) | toJson -}}
+{{- end -}}
+
+{{/* Every secret variable: the apps' and the migration Job's. Takes $. */}}
+{{- define "shortener.allSecretVars" -}}
+{{- merge (include "shortener.secretVars" . | fromJson) (include "shortener.migrationSecretVars" . | fromJson) | toJson -}}
+{{- end -}}
+
+{{/*
 The chart-made Secret's data: every inline value not redirected by
-secrets.refs. Takes $.
+secrets.refs. Takes (dict "ctx" $ "migrations" bool): with migrations, the
+Job's variables too (the hook copy).
 */}}
 {{- define "shortener.secretData" -}}
-{{- range $env, $spec := (include "shortener.secretVars" . | fromJson) }}
-{{- $value := get $.Values.secrets (first $spec) }}
-{{- if and $value (not (hasKey $.Values.secrets.refs $env)) }}
+{{- $vars := include (ternary "shortener.allSecretVars" "shortener.secretVars" (default false .migrations)) .ctx | fromJson }}
+{{- $secrets := .ctx.Values.secrets }}
+{{- range $env, $spec := $vars }}
+{{- $value := get $secrets (first $spec) }}
+{{- if and $value (not (hasKey $secrets.refs $env)) }}
 {{ $env }}: {{ $value | quote }}
 {{- end }}
 {{- end }}
@@ -156,11 +173,13 @@ secrets.refs. Takes $.
 Environment entries read from Secrets: secrets.refs where given, else the
 release's Secret (the migration Job passes its hook-ordered copy, see
 migrations/secret.yaml). Optional variables stay optional. Takes
-(dict "ctx" $ "secretName" "...").
+(dict "ctx" $ "secretName" "..." "migrations" bool): with migrations, the
+Job's own variables too.
 */}}
 {{- define "shortener.secretEnv" -}}
 {{- $refs := .ctx.Values.secrets.refs }}
-{{- range $env, $spec := (include "shortener.secretVars" .ctx | fromJson) }}
+{{- $vars := include (ternary "shortener.allSecretVars" "shortener.secretVars" (default false .migrations)) .ctx | fromJson }}
+{{- range $env, $spec := $vars }}
 - name: {{ $env }}
   valueFrom:
     secretKeyRef:

@@ -10,7 +10,7 @@ listed in one `fail`, so a bad install is fixed in one round.
 {{- $errors = append $errors "config.publicBaseUrl is required: the origin short URLs are built from, e.g. https://sho.rt" -}}
 {{- end -}}
 {{- $refs := $v.secrets.refs -}}
-{{- range $env, $spec := (include "shortener.secretVars" . | fromJson) -}}
+{{- range $env, $spec := (include "shortener.allSecretVars" . | fromJson) -}}
 {{- $key := first $spec -}}
 {{- $value := get $v.secrets $key -}}
 {{- if and $value $v.secrets.existingSecret -}}
