@@ -66,7 +66,8 @@ export class DatabaseConnector implements OnModuleInit, OnApplicationShutdown {
   private readonly policy: RetryPolicy;
   private readonly abort = new AbortController();
   private readonly pending = new Set<string>();
-  private readonly tasks: Array<Promise<void>> = [];
+  /** Startup tasks run one after the other: a server with one free slot serves them all. */
+  private tasks: Promise<void> = Promise.resolve();
   private resolveConnected!: () => void;
   /** The `initialize()` call in flight, if any. */
   private attempt?: Promise<void>;
@@ -124,20 +125,21 @@ export class DatabaseConnector implements OnModuleInit, OnApplicationShutdown {
    */
   async ready(): Promise<void> {
     await this.connected;
-    await Promise.all(this.tasks);
+    await this.tasks;
   }
 
   /**
-   * Runs `task` once the DataSource is connected (at once if it already is),
-   * retrying it with the connection's backoff until it succeeds; readiness
-   * stays down meanwhile. For work a process must do at boot (the bootstrap
+   * Runs `task` once the DataSource is connected and the tasks registered
+   * before it succeeded, retrying it with the connection's backoff until it
+   * succeeds; readiness stays down meanwhile. For work a process must do at boot (the bootstrap
    * admin key, the first blocklist load). Never throws; failures are logged.
    *
    * @param name shown in the readiness reason and the log, e.g. `blocklist load`
    */
   runOnceConnected(name: string, task: () => Promise<void>): void {
     this.pending.add(name);
-    this.tasks.push(this.connected.then(() => this.runTask(name, task)));
+    const previous = this.tasks;
+    this.tasks = this.connected.then(() => previous).then(() => this.runTask(name, task));
   }
 
   /** Resolves once the task succeeded; stays pending when shutdown stopped its retries. */

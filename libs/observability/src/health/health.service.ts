@@ -150,16 +150,24 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     ]);
   }
 
-  /** Readiness as described on the class; also refreshes the dependency gauges. */
+  /**
+   * Readiness as described on the class; also refreshes the dependency
+   * gauges. One PostgreSQL statement per probe: the schema read is also the
+   * PostgreSQL check, so a probe needs a single connection (a process that
+   * starts with one connection slot left becomes ready on it).
+   */
   async ready(): Promise<ProbeResult> {
+    const ds = this.dataSource;
+    let read: Promise<SchemaCompatibility | null> | undefined;
+    const schemaRead = ds ? () => (read ??= readSchemaCompatibility((sql) => ds.query(sql))) : undefined;
     return this.run([
       async () => {
         const state = this.lifecycle.state;
         const session = this.indicator.check('process');
         return state === 'ready' ? session.up({ critical: true, state }) : session.down({ critical: true, state, reason: state });
       },
-      () => this.checkSchema(),
-      ...this.dependencyChecks(),
+      () => this.checkSchema(schemaRead),
+      ...this.dependencyChecks(schemaRead),
     ]);
   }
 
@@ -168,7 +176,8 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     await Promise.all(this.dependencyChecks().map((check) => check()));
   }
 
-  private dependencyChecks(): Array<() => Promise<HealthIndicatorResult>> {
+  /** @param pgStatement the PostgreSQL round trip to check with; `SELECT 1` by default. */
+  private dependencyChecks(pgStatement?: () => Promise<unknown>): Array<() => Promise<HealthIndicatorResult>> {
     const checks: Array<() => Promise<HealthIndicatorResult>> = [];
     const worker = this.config.role === 'worker';
     if (this.dataSource) {
@@ -178,7 +187,7 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
         this.checkDependency('postgres', false, async () => {
           const status = connector?.status();
           if (status && !status.ready) throw new Error(status.reason);
-          await ds.query('SELECT 1');
+          await (pgStatement ? pgStatement() : ds.query('SELECT 1'));
         }),
       );
     }
@@ -213,13 +222,13 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async checkSchema(): Promise<HealthIndicatorResult> {
+  /** @param schemaRead the probe's schema read (shared with the PostgreSQL check); none without a database. */
+  private async checkSchema(schemaRead: (() => Promise<SchemaCompatibility | null>) | undefined): Promise<HealthIndicatorResult> {
     const session = this.indicator.check('schema');
     const code = { codeVersion: CODE_SCHEMA_VERSION, oldestCompatible: OLDEST_COMPATIBLE_SCHEMA_VERSION };
-    const ds = this.dataSource;
-    if (!ds) return session.down({ critical: false, reason: 'no database in this process', ...code });
+    if (!schemaRead) return session.down({ critical: false, reason: 'no database in this process', ...code });
     try {
-      const schema = await withTimeout(readSchemaCompatibility((sql) => ds.query(sql)), HEALTH_CHECK_TIMEOUT_MS, 'schema read');
+      const schema = await withTimeout(schemaRead(), HEALTH_CHECK_TIMEOUT_MS, 'schema read');
       const reason = schemaIncompatibility(schema);
       this.lastSchema = { compatible: reason === null, reason, schema };
       this.lifecycle.setSchemaCompatible(reason === null);
