@@ -63,7 +63,9 @@ export interface ChildApp {
 
 /**
  * Starts `dist/apps/<name>/src/main.js` (run `npm run build` first) with this
- * Jest worker's environment plus overrides, and waits until `ready` passes.
+ * Jest worker's environment plus overrides, and waits until `ready` passes
+ * (by default, for the API: `/health/ready` answers 200, so it is connected
+ * to PostgreSQL with its startup work done).
  */
 export async function startChildApp(
   name: 'api' | 'worker',
@@ -97,7 +99,7 @@ export async function startChildApp(
     options.ready ??
     (async (a: ChildApp) => {
       if (name !== 'api') return true;
-      const res = await fetch(`${a.url}/api/openapi.json`).catch(() => null);
+      const res = await fetch(`http://127.0.0.1:${a.managementPort}/health/ready`).catch(() => null);
       return res?.status === 200;
     });
   await waitFor(`${name} child process to be ready`, async () => {
