@@ -131,8 +131,9 @@ export class DatabaseConnector implements OnModuleInit, OnApplicationShutdown {
   /**
    * Runs `task` once the DataSource is connected and the tasks registered
    * before it succeeded, retrying it with the connection's backoff until it
-   * succeeds; readiness stays down meanwhile. For work a process must do at boot (the bootstrap
-   * admin key, the first blocklist load). Never throws; failures are logged.
+   * succeeds; readiness stays down meanwhile. For work a process must do at
+   * boot (the bootstrap admin key, the first blocklist load). Never throws;
+   * failures are logged.
    *
    * @param name shown in the readiness reason and the log, e.g. `blocklist load`
    */
