@@ -149,7 +149,8 @@ describe('drill: PostgreSQL connections exhausted', () => {
     expect(during).toEqual({
       redirects: { 302: REDIRECTS },
       create: 503,
-      uncached: 500,
+      // The lookup PostgreSQL could not take: 503 dependency-unavailable with Retry-After, never a 500.
+      uncached: 503,
       api: { status: 200, postgres: 'down', up: 0 },
       worker: { status: 200, postgres: 'down', up: 0 },
     });

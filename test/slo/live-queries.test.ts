@@ -150,7 +150,7 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     expect(queries.filter((q) => q.kind === 'alert' && q.expectsData)).toEqual([]);
   });
 
-  it('drives traffic: creates, a 1,000-item bulk create, LRU hits, misses, 404, 410, 400, 401, and 500 during a PostgreSQL outage', async () => {
+  it('drives traffic: creates, a 1,000-item bulk create, LRU hits, misses, 404, 410, 400, 401, and 503 during a PostgreSQL outage', async () => {
     const codes = [await create('one'), await create('two'), await create('three')];
 
     // A slow request: a bulk create of the maximum 1,000 items, 150 KB read at 64 KiB/s (over a second).
@@ -199,7 +199,8 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     } finally {
       proxy!.restore();
     }
-    expect(outage).toEqual([500, 500]);
+    // Both answer 503 dependency-unavailable with Retry-After: 5xx that the availability SLIs count.
+    expect(outage).toEqual([503, 503]);
     await waitFor('the API to reach PostgreSQL again', async () => ((await call('GET', `/api/v1/links/${alias('back')}`)).status === 404 ? true : undefined), {
       timeoutMs: 15_000,
       intervalMs: 100,
@@ -233,18 +234,18 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
         '/:code 302',
         '/:code 404',
         '/:code 410',
-        '/:code 500',
+        '/:code 503',
         '/api/v1/links 200',
         '/api/v1/links 201',
         '/api/v1/links 400',
         '/api/v1/links 401',
         '/api/v1/links/:code 404',
-        '/api/v1/links/:code 500',
+        '/api/v1/links/:code 503',
         '/api/v1/links/bulk 200',
       ].map((s) => expect.stringMatching(new RegExp(`^${s.replace(/[/.:]/g, '\\$&')} \\d+$`))),
     );
     // The one redirect of the outage; the paced bulk create took longer than 300 ms.
-    expect(await series('sum(http_server_request_duration_seconds_count{route="/:code",status_code="500"})', [])).toEqual(['1']);
+    expect(await series('sum(http_server_request_duration_seconds_count{route="/:code",status_code="503"})', [])).toEqual(['1']);
     expect(
       await series(
         'sum(http_server_request_duration_seconds_count{route="/api/v1/links/bulk"}) - sum(http_server_request_duration_seconds_bucket{route="/api/v1/links/bulk",le="0.3"})',
@@ -252,7 +253,7 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
       ),
     ).toEqual(['1']);
     expect(await series('sum by (job) (shortener_click_ingest_lag_seconds_count) > 0', ['job'])).toEqual([expect.stringMatching(/^shortener-worker \d+$/)]);
-    // The outcomes of the redirects, the 500 of the outage included.
+    // The outcomes of the redirects, the 503 of the outage included (a failed lookup: outcome error).
     expect(await series('sum by (outcome) (shortener_redirects_total)', ['outcome'])).toEqual(['error 1', 'gone 1', 'not_found 3', `redirect ${redirected}`]);
   });
 

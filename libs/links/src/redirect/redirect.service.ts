@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BatchQueueFullError, Clock, PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
+import { BatchQueueFullError, Clock, PROBLEM_CONTENT_TYPE, problem, toProblem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
 import { CounterChild, deferredCounterChild, LogSummary, MetricsService, sampledTraceparent } from '@shortener/observability';
@@ -101,8 +101,10 @@ export class RedirectService {
   }
 
   /**
-   * A lookup refused by the PostgreSQL bulkhead is a counted 503; a failed one
-   * (PostgreSQL unreachable and the link not cached) a counted 500.
+   * A lookup refused by the PostgreSQL bulkhead is a counted 503 `overloaded`;
+   * one PostgreSQL failed while the link was in no cache (unreachable, out of
+   * connections, a statement timeout) a counted 503 `dependency-unavailable`,
+   * both with `Retry-After`; anything else a counted 500.
    */
   private guard(reply: FastifyReply, outcome: Promise<void> | void): Promise<void> | void {
     if (!outcome) return outcome;
@@ -115,6 +117,11 @@ export class RedirectService {
       }
       this.count('error', 'none');
       this.failures.add((error as Error)?.message ?? String(error));
+      const body = toProblem(error);
+      if (body.status === 503) {
+        void reply.code(503).header('retry-after', String(body.retryAfterSeconds ?? 1)).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+        return;
+      }
       void reply.code(500).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(INTERNAL_BODY);
     });
   }
