@@ -826,8 +826,30 @@ async function main() {
       log('redirect, Redis hit');
       const lruOff = await startApi('api-lru-off', { db: main.name, sinkPort: sink.port, overrides: { CACHE_LRU_MAX_ENTRIES: '0' } });
       const rh = await measure(lruOff, { codesFile: hotPicks });
+      // The same load while a transaction holds ACCESS EXCLUSIVE on links (a migration gone wrong, a
+      // stalled VACUUM FULL): lookups Redis answers must not wait behind the ones that need PostgreSQL.
+      log('redirect, Redis hit, links locked');
+      const lock = new Client({ connectionString: databaseUrl(main.name), application_name: 'bench-lock' });
+      await lock.connect();
+      let locked;
+      try {
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE links IN ACCESS EXCLUSIVE MODE');
+        locked = await measure(lruOff, { codesFile: hotPicks, warmup: 0 });
+      } finally {
+        await lock.query('ROLLBACK').catch(() => undefined);
+        await lock.end();
+      }
       await lruOff.handle.stop();
       results.rows.push(row('redirect, cache-Redis hit (LRU off)', rh, { key: 'redis', links: main.links, served: servedFrom(rh.before, rh.after) }));
+      results.rows.push(
+        row('redirect, cache-Redis hit (LRU off), links locked', locked, {
+          key: 'redis-locked',
+          links: main.links,
+          served: servedFrom(locked.before, locked.after),
+          note: `links held under ACCESS EXCLUSIVE for the whole row; p99 ${locked.load.latencyMs.p99.toFixed(2)} ms vs ${rh.load.latencyMs.p99.toFixed(2)} ms unlocked; ${locked.load.errors} errors`,
+        }),
+      );
     }
 
     // 6. Cold: every scale, both caches missing (LRU off; Redis entries live

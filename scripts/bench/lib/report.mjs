@@ -108,6 +108,12 @@ export function checkTargets(results, scales) {
       `${bigPaced && smallPaced ? change(bigPaced, smallPaced) : 'paced: not measured'}${big && small ? `; at full speed ${change(big, small)}` : ''}`,
     );
   }
+  const locked = get('redis-locked');
+  check(
+    'Redis-cached redirects under a lock on links: p99 < 50 ms, no errors',
+    locked ? locked.latencyMs.p99 < 50 && locked.errors === 0 : null,
+    locked ? `p99 ${fmtMs(locked.latencyMs.p99)} ms at ${fmtInt(locked.rps)}/s, ${locked.errors} errors` : 'not measured',
+  );
   const create = get('create');
   check('creates >= 2,000/s (single requests)', create ? create.rps >= 2000 && create.errors === 0 : null, create ? `${fmtInt(create.rps)}/s, ${create.errors} errors` : 'not measured');
   const clicks = get('clicks');
