@@ -43,9 +43,10 @@ describe(setHeapGrowingPercent.name, () => {
     const median = (percent: number) => [majorGcs(percent), majorGcs(percent), majorGcs(percent)].sort((a, b) => a - b)[1];
     const byV8 = median(0);
     const at100 = median(100);
-    // Measured 25-30 and 15-18: V8's factor there is about 1.35, 100 makes it 2.
+    // Measured 25-30 and 15-18: V8's factor there is about 1.35, 100 makes it 2 (about two thirds as many
+    // major GCs). Four fifths still tells the flag apart from no effect, and holds for 18 against 25.
     expect(byV8).toBeGreaterThanOrEqual(15);
-    expect(at100).toBeLessThanOrEqual(Math.floor(byV8 * 0.7));
+    expect(at100).toBeLessThanOrEqual(Math.floor(byV8 * 0.8));
     expect(at100).toBeGreaterThan(0);
   });
 });
