@@ -23,6 +23,9 @@
 //            --rows zipf,create,clicks,redis,cold,abuse (only these rows besides the baseline and LRU hits)
 //            --abuse-mix nested=100,slowHeaders=200,slowBody=200,wrongKeys=20,wrongKeysPerSecond=500,bulk=2
 //            (the abuse row's mix: clients of each kind, the wrong keys' rate)
+//            --against <git-ref> (A/B: builds the ref in a temporary worktree and interleaves its
+//            LRU-hit rounds with this tree's, at least 5 each; alone it runs only the baseline and
+//            those rounds, on 10k links unless --scales or --rows say otherwise)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -47,6 +50,7 @@ import {
   smokeMix,
   startAbuse,
 } from './lib/abuse.mjs';
+import { formatAgainst, prepareAgainst, sideFigures } from './lib/against.mjs';
 import { detectLoadTool, killLoads, runLoad } from './lib/load.mjs';
 import { histogramDelta, scrape, sum } from './lib/metrics.mjs';
 import { CPUS, PLACEMENT, cpuSeconds, freePort, rssSampler, startChild, stopAll, waitUntil } from './lib/processes.mjs';
@@ -82,9 +86,14 @@ function parseArgs(argv) {
     else if (a === '--api-node-flags') o.apiNodeFlags = next().split(/\s+/).filter(Boolean);
     else if (a === '--rows') o.rows = new Set(next().split(',').filter(Boolean));
     else if (a === '--abuse-mix') o.abuseMix = parseAbuseMix(next());
+    else if (a === '--against') o.against = next();
     else throw new Error(`unknown option ${a}`);
   }
-  o.scales ??= o.smoke ? [2_000] : [10_000, 1_000_000, 10_000_000];
+  if (o.against !== undefined && !o.against) throw new Error('--against takes a git ref, e.g. HEAD~1');
+  // --against alone: the baseline and the A/B LRU-hit rounds only, which answer from the process's memory (10k links are plenty).
+  o.quickAgainst = o.against !== undefined && o.rows === undefined;
+  if (o.quickAgainst) o.rows = new Set();
+  o.scales ??= o.smoke ? [2_000] : o.quickAgainst ? [10_000] : [10_000, 1_000_000, 10_000_000];
   if (o.scales.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scales takes link counts, e.g. 10k,1m,10m');
   o.scales.sort((a, b) => a - b);
   o.rows ??= new Set(OPTIONAL_ROWS);
@@ -97,6 +106,8 @@ function parseArgs(argv) {
   o.warmup ??= o.smoke ? 0 : 3;
   o.connections ??= 50;
   o.repeat ??= o.smoke ? 1 : 3;
+  // A/B rounds of each side: at least 5 (their medians are compared).
+  o.abRounds = Math.max(5, o.repeat);
   o.hot = o.smoke ? 100 : 1_000;
   o.adminUrl ??= process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   o.redisUrl ??= process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -336,7 +347,7 @@ export function zipfPicks(codes, count, s = 1) {
 
 // ------------------------------------------------------------------ processes
 
-async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) {
+async function startApi(name, { db, sinkPort, tracing = true, overrides = {}, dist = distDir, cwd = root }) {
   const port = await freePort();
   const managementPort = await freePort();
   const env = appEnv({
@@ -347,9 +358,9 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {} }) 
     ...overrides,
   });
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const handle = startChild(name, process.execPath, [...opts.apiNodeFlags, ...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/api/src/main.js')], {
+  const handle = startChild(name, process.execPath, [...opts.apiNodeFlags, ...profile, '--require', path.join(dist, 'libs/observability/src/tracing/register.js'), path.join(dist, 'apps/api/src/main.js')], {
     env,
-    cwd: root,
+    cwd,
     logFile: path.join(work, `${name}.log`),
     cpu: PLACEMENT.server,
   });
@@ -663,7 +674,7 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
 
 async function main() {
   const started = Date.now();
-  log(`run ${runId} in ${work}: ${opts.smoke ? 'smoke' : 'full'}, scales ${opts.scales.map(scaleLabel).join(', ')}, ${opts.duration} s per row, ${opts.connections} connections, load tool ${loadTool}, ${CPUS} CPUs (server on ${PLACEMENT.server ?? 'any'}, load on ${PLACEMENT.load ?? 'any'})`);
+  log(`run ${runId} in ${work}: ${opts.smoke ? 'smoke' : 'full'}${opts.against !== undefined ? `, A/B against ${opts.against}${opts.quickAgainst ? ' (baseline and LRU hits only)' : ''}` : ''}, scales ${opts.scales.map(scaleLabel).join(', ')}, ${opts.duration} s per row, ${opts.connections} connections, load tool ${loadTool}, ${CPUS} CPUs (server on ${PLACEMENT.server ?? 'any'}, load on ${PLACEMENT.load ?? 'any'})`);
   if (opts.profile) mkdirSync(opts.profile, { recursive: true });
   prepareApps();
   const sink = await startSink();
@@ -672,7 +683,12 @@ async function main() {
   const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
   const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom, heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null, maxConnections: MAX_CONNECTIONS }, seeds: [], rows: [] };
   const databases = [];
+  let against = null;
   try {
+    if (opts.against !== undefined) {
+      // Before seeding: a ref the bench refuses (other migrations) costs nothing.
+      against = await prepareAgainst({ root, ref: opts.against, dir: path.join(work, 'against'), log });
+    }
     for (const links of opts.scales) databases.push(await ensureSeeded(links));
     results.seeds = databases.map(({ links, seedSeconds, indexSeconds, reused }) => ({ links, seedSeconds, indexSeconds, reused }));
     const main = databases[databases.length - 1];
@@ -690,42 +706,70 @@ async function main() {
     // works), measured in turns with the order rotated, `--repeat` times; each
     // row reports its median run, so drift in the machine's other load falls
     // on all three alike.
-    log(`baseline and LRU hits, ${opts.repeat} rounds`);
+    // With --against, the other ref's API runs beside this tree's (same database, settings and
+    // flags) and every round measures this tree's LRU hits, then the other ref's: A B A B ...
+    const rounds = against ? opts.abRounds : opts.repeat;
+    log(`baseline and LRU hits, ${rounds} rounds${against ? `, A/B against ${against.ref} (${against.short})` : ''}`);
     const baseline = await startBaseline(hotFile);
-    const plain = await startApi('api-untraced', { db: main.name, tracing: false });
+    const plain = opts.quickAgainst ? null : await startApi('api-untraced', { db: main.name, tracing: false });
     const api = await startApi('api', { db: main.name, sinkPort: sink.port });
+    const other = against ? await startApi('api-against', { db: main.name, sinkPort: sink.port, dist: against.distDir, cwd: against.dir }) : null;
     const contenders = [
       { key: 'baseline', server: baseline, runs: [] },
-      { key: 'lru-untraced', server: plain, runs: [] },
+      ...(plain ? [{ key: 'lru-untraced', server: plain, runs: [] }] : []),
       { key: 'lru', server: api, runs: [] },
     ];
-    for (let round = 0; round < opts.repeat; round++) {
-      for (let i = 0; i < contenders.length; i++) {
-        const c = contenders[(i + round) % contenders.length];
+    const runsOf = (key) => contenders.find((c) => c.key === key).runs;
+    const otherRuns = [];
+    // Without --against all three rotate; with it the A/B pair keeps its order after the others.
+    const rotating = contenders.filter((c) => !against || c.key !== 'lru');
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < rotating.length; i++) {
+        const c = rotating[(i + round) % rotating.length];
         c.runs.push(await measure(c.server, { codesFile: hotPicks }));
+      }
+      if (against) {
+        runsOf('lru').push(await measure(api, { codesFile: hotPicks }));
+        otherRuns.push(await measure(other, { codesFile: hotPicks }));
       }
     }
     const median = (runs) => [...runs].sort((x, y) => x.load.rps - y.load.rps)[Math.floor((runs.length - 1) / 2)];
     const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(r.load.rps)).join(', ')} req/s` : '');
     await baseline.handle.stop();
-    await plain.handle.stop();
-    const [bRuns, offRuns, lruRuns] = contenders.map((c) => c.runs);
+    await plain?.handle.stop();
+    if (other) {
+      await other.handle.stop();
+      const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+      const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
+      const sides = [
+        { label: 'A: this tree', ref: `${dirty ? 'working tree on' : 'HEAD'} ${head}`, figures: sideFigures(runsOf('lru')) },
+        { label: 'B: --against', ref: `${against.ref} ${against.short}`, figures: sideFigures(otherRuns) },
+      ];
+      results.against = { ref: against.ref, sha: against.sha, sides, ...formatAgainst(sides, { seconds: opts.duration, warmup: opts.warmup }) };
+    }
+    const bRuns = runsOf('baseline');
+    const lruRuns = runsOf('lru');
     results.rows.push(row('baseline: bare Fastify, Map, 302', median(bRuns), { key: 'baseline', links: hot.length, note: spread(bRuns) }));
-    const off = median(offRuns);
-    results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after), note: spread(offRuns) }));
+    if (plain) {
+      const offRuns = runsOf('lru-untraced');
+      const off = median(offRuns);
+      results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after), note: spread(offRuns) }));
+    }
     const lru = median(lruRuns);
     const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after), note: spread(lruRuns) });
     results.rows.push(lruRow);
     const untraced = results.rows.find((r) => r.key === 'lru-untraced');
-    const sampling = await sampledRedirects(api);
-    results.rows.push({
-      key: 'tracing',
-      name: 'tracing overhead: on at 1% / off',
-      links: main.links,
-      rps: null,
-      ratio: lruRow.rps / untraced.rps,
-      note: `throughput on/off ${(lruRow.rps / untraced.rps).toFixed(2)}; CPU per request ${Math.round(untraced.cpuUsPerRequest)} us off, ${Math.round(lruRow.cpuUsPerRequest)} us on (${lruRow.cpuUsPerRequest >= untraced.cpuUsPerRequest ? '+' : ''}${Math.round(lruRow.cpuUsPerRequest - untraced.cpuUsPerRequest)} us); ${sampling}`,
-    });
+    if (untraced) {
+      const sampling = await sampledRedirects(api);
+      results.rows.push({
+        key: 'tracing',
+        name: 'tracing overhead: on at 1% / off',
+        links: main.links,
+        rps: null,
+        ratio: lruRow.rps / untraced.rps,
+        note: `throughput on/off ${(lruRow.rps / untraced.rps).toFixed(2)}; CPU per request ${Math.round(untraced.cpuUsPerRequest)} us off, ${Math.round(lruRow.cpuUsPerRequest)} us on (${lruRow.cpuUsPerRequest >= untraced.cpuUsPerRequest ? '+' : ''}${Math.round(lruRow.cpuUsPerRequest - untraced.cpuUsPerRequest)} us); ${sampling}`,
+      });
+    }
     // 3b. The full API's latency at a stated load below its capacity, the
     // same 50 connections at half the rate it reached above (wrk on a
     // schedule, codes.lua): at full speed a closed-loop p99 is mostly queueing
@@ -734,15 +778,18 @@ async function main() {
     // Half the LRU-hit rate: the paced row's and the click row's offered rate.
     const halfLruRate = lruRow.rps / 2;
     const pacedRate = Math.round(halfLruRate);
-    const paced = await measure(api, { codesFile: hotPicks, rate: pacedRate });
-    results.rows.push(
-      row('redirect, LRU hit, paced at half that rate', paced, {
-        key: 'lru-paced',
-        links: main.links,
-        served: servedFrom(paced.before, paced.after),
-        note: `offered ${Math.round(paced.load.rps)}/s of ${pacedRate}/s scheduled`,
-      }),
-    );
+    // --against alone: the baseline and the A/B rounds only.
+    if (!opts.quickAgainst) {
+      const paced = await measure(api, { codesFile: hotPicks, rate: pacedRate });
+      results.rows.push(
+        row('redirect, LRU hit, paced at half that rate', paced, {
+          key: 'lru-paced',
+          links: main.links,
+          served: servedFrom(paced.before, paced.after),
+          note: `offered ${Math.round(paced.load.rps)}/s of ${pacedRate}/s scheduled`,
+        }),
+      );
+    }
 
     if (opts.rows.has('zipf')) {
       log('redirect, Zipf');
@@ -914,6 +961,7 @@ async function main() {
     results.seconds = (Date.now() - started) / 1000;
 
     process.stdout.write(`\n${formatTable(results)}\n`);
+    if (results.against) process.stdout.write(`\n${results.against.text}\n`);
     if (opts.out) {
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -934,6 +982,8 @@ async function main() {
     if (opts.smoke || !opts.keepDb) {
       for (const links of opts.scales) await adminQuery(`DROP DATABASE IF EXISTS "${databaseName(links)}" WITH (FORCE)`).catch((e) => log(`could not drop ${databaseName(links)}: ${e.message}`));
     }
+    // The worktree lives in the work directory: removed through git first (its admin entry too).
+    against?.remove();
     if (!process.env.BENCH_KEEP_WORKDIR) rmSync(work, { recursive: true, force: true });
   }
 }

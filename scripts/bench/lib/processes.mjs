@@ -118,7 +118,8 @@ export async function stopAll() {
 export async function waitUntil(what, check, { child, timeoutMs = 60_000, intervalMs = 200 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.child.exitCode !== null) throw new Error(`${child.name} exited (${child.child.exitCode}) while waiting for ${what}:\n${child.log().slice(-3000)}`);
+    // A child stopped by a signal (Ctrl-C's stopAll) has no exit code but its signal.
+    if (child && (child.child.exitCode !== null || child.child.signalCode !== null)) throw new Error(`${child.name} exited (${child.child.exitCode ?? child.child.signalCode}) while waiting for ${what}:\n${child.log().slice(-3000)}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${child ? `:\n${child.log().slice(-3000)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
