@@ -66,4 +66,27 @@ describe('the request deadline (HTTP_REQUEST_DEADLINE_MS)', () => {
     const again = await api.http().patch(`/api/v1/links/${locked}`).set('Authorization', api.adminAuth).send({ title: 'changed' });
     expect([again.status, again.body.title]).toEqual([200, 'changed']);
   });
+
+  it('cancels a create (batched, no Idempotency-Key) that waits for a lock at its deadline: 503, and no link once the lock is gone', async () => {
+    const alias = uniqueAlias('deadline-create');
+    // SHARE mode: reads go on (this Jest worker's own database), inserts wait.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE links IN SHARE MODE');
+    let waiting: { rows: unknown[] };
+    let timedCreate: Awaited<ReturnType<typeof timed>>;
+    try {
+      timedCreate = await timed(() => api.http().post('/api/v1/links').set('Authorization', api.adminAuth).send({ url: 'https://example.com/deadline/create', alias }));
+      waiting = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'shortener-api' AND wait_event_type = 'Lock'`);
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+    const { response, tookMs } = timedCreate;
+    expect([response.status, response.headers['retry-after'], response.body.type]).toEqual([503, '1', 'urn:shortener:problem:deadline-exceeded']);
+    expect(tookMs).toBeGreaterThanOrEqual(DEADLINE_MS - 5);
+    expect(tookMs).toBeLessThan(WITHIN_MS);
+    expect(waiting.rows).toEqual([{ n: 0 }]);
+    // Had the insert gone on waiting, it would commit as soon as the lock went.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await api.http().get(`/api/v1/links/${alias}`).set('Authorization', api.adminAuth)).status).toBe(404);
+  });
 });

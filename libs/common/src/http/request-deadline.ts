@@ -84,6 +84,15 @@ export async function withDeadline<T>(budgetMs: number, fn: (deadline: RequestDe
 }
 
 /**
+ * Runs `fn` under `deadline` (one {@link currentDeadline} gave), or with no
+ * deadline when it is undefined: for shared work that acts for one request
+ * again (a batch's item retried alone).
+ */
+export function withinDeadline<T>(deadline: RequestDeadline | undefined, fn: () => T): T {
+  return deadline instanceof Deadline ? deadlines.run(deadline, fn) : deadlines.exit(fn);
+}
+
+/**
  * Runs `fn` outside any request's deadline: for work shared by several
  * requests (a batch), which no single request's deadline may cancel.
  */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
 import { DatabaseError } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
-import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline } from '@shortener/common';
+import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline, withinDeadline } from '@shortener/common';
 import { LinkCursor } from './link-cursor';
 import { SequenceBlock } from './sequence-block';
 
@@ -106,6 +106,13 @@ export interface PendingCreate {
 }
 
 const createKey = (c: PendingCreate) => `${c.link.domain}/${c.link.code}`;
+
+/** The deadline of a batch's creates that passes first, if any has one. */
+function earliestDeadline(batch: PendingCreate[]): RequestDeadline | undefined {
+  let earliest: RequestDeadline | undefined;
+  for (const { deadline } of batch) if (deadline && (!earliest || deadline.expiresAt < earliest.expiresAt)) earliest = deadline;
+  return earliest;
+}
 
 /** One create as a record of CREATE_LINKS_SQL's input. */
 const createInput = ({ link: l, actor }: PendingCreate) => ({
@@ -253,6 +260,14 @@ export class LinkRepository {
     return out;
   }
 
+  /** One create in a statement of its own, under its request's deadline. */
+  private createAlone(create: PendingCreate): Promise<BatchOutcome<LinkRow | null>> {
+    return withinDeadline(create.deadline, () => this.createOne(null, create)).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+  }
+
   private async createOne(m: EntityManager | null, { link: l, actor }: PendingCreate): Promise<LinkRow | null> {
     const values = [
       l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
@@ -273,16 +288,25 @@ export class LinkRepository {
     return pending.map((c, i) => (late[i] ? { error: new DeadlineExceededError(c.deadline!.budgetMs) } : outcomes[next++]));
   }
 
+  /**
+   * One statement for the batch, under the earliest deadline of its creates:
+   * cancelled then, the statement rolls back and each create is tried again
+   * alone under its own deadline (one whose deadline passed fails at once),
+   * so a create never commits after its request was told it did not.
+   */
   private async createLive(batch: PendingCreate[]): Promise<BatchOutcome<LinkRow | null>[]> {
-    if (batch.length === 1) return [{ value: await this.createOne(null, batch[0]) }];
+    if (batch.length === 1) return [await this.createAlone(batch[0])];
     const input = batch.map(createInput);
     let rows: Record<string, any>[];
     try {
-      ({ rows } = await this.pools.write.query({ name: 'shortener_create_links', text: CREATE_LINKS_SQL, values: [JSON.stringify(input)] }));
+      ({ rows } = await withinDeadline(earliestDeadline(batch), () =>
+        this.pools.write.query({ name: 'shortener_create_links', text: CREATE_LINKS_SQL, values: [JSON.stringify(input)] }),
+      ));
     } catch (error) {
-      // An error answer means the statement rolled back; anything else (a lost connection) may have committed, so it is not retried.
-      if (!(error instanceof DatabaseError)) throw error;
-      return Promise.all(batch.map((c) => this.createOne(null, c).then((value) => ({ value }), (e: unknown) => ({ error: e }))));
+      // An error answer (a cancel included) means the statement rolled back, and a deadline that passed during the pool
+      // wait means it was never sent; anything else (a lost connection) may have committed, so it is not retried.
+      if (!(error instanceof DatabaseError) && !(error instanceof DeadlineExceededError)) throw error;
+      return Promise.all(batch.map((c) => this.createAlone(c)));
     }
     const inserted = new Map<string, Record<string, any>>();
     for (const r of rows) inserted.set(`${r.domain}/${r.code}`, r);
