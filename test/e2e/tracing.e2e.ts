@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp, TRACING_REGISTER } from '../support/compiled-app';
 import { pollUntil } from '../support/owned-services';
-import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver';
+import { OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
 import { runId, TEST_ADMIN_KEY, workerId } from '../support/test-env';
 
 /**

@@ -65,7 +65,6 @@ async function release(held: Client[]): Promise<void> {
 describe('drill: PostgreSQL connections exhausted', () => {
   const MAX_CONNECTIONS = 12;
   const REDIRECTS = 500;
-  const PROBE_MS = 1_000;
   let pg: MigratedPostgres;
   let redis: OwnedRedis;
   let env: Record<string, string>;

@@ -191,7 +191,7 @@ export class OpenApiRequests {
   async resolve(draft: RequestDraft): Promise<ValidRequest> {
     const op = draft.op;
     const pathParams: Record<string, string> = {};
-    for (const [name, value] of Object.entries(draft.pathParams)) pathParams[name] = String(await this.valueOf(op, value instanceof ResourceValue ? value : this.settle(op, value)));
+    for (const [name, value] of Object.entries(draft.pathParams)) pathParams[name] = String(await this.valueOf(value instanceof ResourceValue ? value : this.settle(op, value)));
     const query: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(draft.query)) {
       const v = this.settle(op, value);
@@ -268,7 +268,7 @@ export class OpenApiRequests {
     return v;
   }
 
-  private async valueOf(op: OpenApiOperation, value: unknown): Promise<unknown> {
+  private async valueOf(value: unknown): Promise<unknown> {
     if (!(value instanceof ResourceValue)) return value;
     if (value.fresh) return this.make(value.producer, value.param);
     const key = `${value.producer.key} ${value.param}`;

@@ -91,7 +91,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLICK_QUEUE) private readonly queue: Queue,
-    private readonly metrics: MetricsService,
+    metrics: MetricsService,
   ) {
     super();
     this.batchSize = config.clicks.batchSize;
