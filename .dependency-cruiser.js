@@ -45,8 +45,7 @@ module.exports = {
     {
       name: 'domain-not-to-outer-layers',
       comment:
-        'Within its own lib the domain is the innermost layer: application services, HTTP and ' +
-        'redirect adapters depend on it, never the other way round.',
+        'Within its own lib the domain is the innermost layer: application services, HTTP and ' + 'redirect adapters depend on it, never the other way round.',
       severity: 'error',
       from: { path: '^libs/([^/]+)/src/domain/' },
       to: { path: '^libs/$1/src/', pathNot: '^libs/$1/src/domain/' },

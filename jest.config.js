@@ -33,7 +33,13 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts,deploy}/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
     { ...base, ...withServices, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...base, ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.ts'], testPathIgnorePatterns: ['/node_modules/', '/test/e2e/image-runtime\\.e2e\\.ts$'] },
+    {
+      ...base,
+      ...withServices,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/image-runtime\\.e2e\\.ts$'],
+    },
     { ...base, displayName: 'chart', testMatch: ['<rootDir>/test/chart/**/*.test.ts'] },
     { ...base, ...withServices, displayName: 'slo', testMatch: ['<rootDir>/test/slo/**/*.test.ts'] },
     { ...base, ...withServices, displayName: 'engines', testMatch: ['<rootDir>/test/engines/**/*.test.ts'] },

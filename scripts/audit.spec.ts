@@ -76,11 +76,18 @@ describe('scripts/audit.mjs', () => {
     const result = await gate([entry(IDS.bodyParser, '2026-11-28'), entry(IDS.pathToRegexp, '2027-01-31'), entry(IDS.formData, '2027-01-31')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('audit: FAILED: 1 high or critical advisories:\n');
-    expect(result.stderr).toContain(`  - ${IDS.bodyParser} (high) body-parser vulnerable to denial of service when url encoding is enabled in body-parser@<1.20.3: allowlist entry expired on 2026-11-28\n`);
+    expect(result.stderr).toContain(
+      `  - ${IDS.bodyParser} (high) body-parser vulnerable to denial of service when url encoding is enabled in body-parser@<1.20.3: allowlist entry expired on 2026-11-28\n`,
+    );
   });
 
   it('warns about entries whose advisory is no longer reported, without failing', async () => {
-    const result = await gate([entry(IDS.bodyParser, '2027-01-31'), entry(IDS.pathToRegexp, '2027-01-31'), entry(IDS.formData, '2027-01-31'), entry('GHSA-xxxx-xxxx-xxxx', '2027-01-31')]);
+    const result = await gate([
+      entry(IDS.bodyParser, '2027-01-31'),
+      entry(IDS.pathToRegexp, '2027-01-31'),
+      entry(IDS.formData, '2027-01-31'),
+      entry('GHSA-xxxx-xxxx-xxxx', '2027-01-31'),
+    ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('audit: stale allowlist entry: GHSA-xxxx-xxxx-xxxx: no longer reported; remove it from the allowlist\n');
   });

@@ -41,7 +41,16 @@ const REBUILDABLE_INDEXES = ['links_account_created_idx', 'links_tags_idx', 'lin
 // write call, small enough to keep memory flat.
 const CHUNK_ROWS = 2_000;
 const PROGRESS_EVERY_ROWS = 50_000;
-const TARGET_HOSTS = ['www.example.com', 'docs.example.org', 'shop.example.net', 'news.example.com', 'blog.example.org', 'app.example.io', 'media.example.com', 'help.example.net'];
+const TARGET_HOSTS = [
+  'www.example.com',
+  'docs.example.org',
+  'shop.example.net',
+  'news.example.com',
+  'blog.example.org',
+  'app.example.io',
+  'media.example.com',
+  'help.example.net',
+];
 
 /**
  * The target URL of the `n`th seeded link: a few hosts and a decimal path,
@@ -69,15 +78,33 @@ function parseArgs(argv) {
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--links': options.links = parseCount(value()); break;
-      case '--database-url': options.databaseUrl = value(); break;
-      case '--domain': options.domain = value(); break;
-      case '--account-name': options.accountName = value(); break;
-      case '--workers': options.workers = Number(value()); break;
-      case '--indexes': options.indexes = value(); break;
-      case '--quiet': options.quiet = true; break;
-      case '--help': case '-h': options.help = true; break;
-      default: throw new Error(`unknown option ${arg}`);
+      case '--links':
+        options.links = parseCount(value());
+        break;
+      case '--database-url':
+        options.databaseUrl = value();
+        break;
+      case '--domain':
+        options.domain = value();
+        break;
+      case '--account-name':
+        options.accountName = value();
+        break;
+      case '--workers':
+        options.workers = Number(value());
+        break;
+      case '--indexes':
+        options.indexes = value();
+        break;
+      case '--quiet':
+        options.quiet = true;
+        break;
+      case '--help':
+      case '-h':
+        options.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${arg}`);
     }
   }
   return options;
@@ -154,7 +181,10 @@ async function copyLinks({ databaseUrl, values, firstTarget, domain, accountId }
   // The account row is committed before the load, so the per-row foreign key
   // check (a trigger and a query per row, a third of the load's time) can only
   // pass: skip it where the role may (superusers; others keep the check).
-  const skipChecks = await client.query('SET session_replication_role = replica').then(() => true, () => false);
+  const skipChecks = await client.query('SET session_replication_role = replica').then(
+    () => true,
+    () => false,
+  );
   parentPort.postMessage({ fkChecksSkipped: skipChecks });
   const stream = client.query(copyFrom('COPY links (domain, code, account_id, target, is_alias) FROM STDIN'));
   const done = new Promise((resolve, reject) => {
@@ -254,7 +284,12 @@ function runTask(task, progress, transfer = []) {
     let settled = false;
     worker.on('message', (m) => {
       if (m.rows) progress.add(m.rows);
-      if (m.fkChecksSkipped !== undefined) progress.note(m.fkChecksSkipped ? 'per-row foreign key checks skipped (the account is committed first)' : 'per-row foreign key checks kept (session_replication_role needs a superuser)');
+      if (m.fkChecksSkipped !== undefined)
+        progress.note(
+          m.fkChecksSkipped
+            ? 'per-row foreign key checks skipped (the account is committed first)'
+            : 'per-row foreign key checks kept (session_replication_role needs a superuser)',
+        );
       if (m.values) values = m.values;
       if (m.error) {
         settled = true;
@@ -267,7 +302,7 @@ function runTask(task, progress, transfer = []) {
     });
     worker.on('error', reject);
     worker.on('exit', (code) => {
-      if (!settled) (code === 0 ? resolve(values) : reject(new Error(`seed worker exited with ${code}`)));
+      if (!settled) code === 0 ? resolve(values) : reject(new Error(`seed worker exited with ${code}`));
     });
   });
 }
@@ -332,7 +367,9 @@ export async function seed(options) {
     const name = options.accountName ?? `seed ${new Date().toISOString()} (${count} links)`;
     const accountId = (await client.query('INSERT INTO accounts (name) VALUES ($1) RETURNING id', [name])).rows[0].id;
     const first = count > 0 ? await reserveCodeBlock(client, count) : 0;
-    log(`seeding ${count.toLocaleString('en-US')} links on ${domain} into account ${accountId} (sequence ${first}..${first + count - 1}), ${workers} COPY streams${rebuild ? ', secondary indexes rebuilt after the load' : ''}`);
+    log(
+      `seeding ${count.toLocaleString('en-US')} links on ${domain} into account ${accountId} (sequence ${first}..${first + count - 1}), ${workers} COPY streams${rebuild ? ', secondary indexes rebuilt after the load' : ''}`,
+    );
 
     if (rebuild) {
       dropped = await rebuildableIndexes(client);
@@ -381,7 +418,10 @@ export async function seed(options) {
     return { links: count, accountId, firstSequence: first, domain, seconds, indexSeconds, rebuilt: rebuild };
   } finally {
     // A failed load still gets its indexes back.
-    if (dropped.length > 0) await recreate(config.db.url, dropped, log).catch((e) => log(`recreating indexes failed (${e.message}); recreate them with:\n${dropped.map((d) => `${d.indexdef};`).join('\n')}`));
+    if (dropped.length > 0)
+      await recreate(config.db.url, dropped, log).catch((e) =>
+        log(`recreating indexes failed (${e.message}); recreate them with:\n${dropped.map((d) => `${d.indexdef};`).join('\n')}`),
+      );
     await client.end();
   }
 }

@@ -14,11 +14,7 @@ export const STAGES = [
   {
     name: 'static',
     budgetMin: 4,
-    steps: [
-      { script: 'typecheck' },
-      { script: 'lint:arch' },
-      { script: 'lint', optional: true },
-    ],
+    steps: [{ script: 'typecheck' }, { script: 'lint:arch' }, { script: 'lint', optional: true }],
     projects: [],
   },
   {
@@ -127,7 +123,8 @@ export function stageLine(stage, result, ms) {
   const parts = [];
   for (const step of result.steps) {
     if (step.status === 'failed') parts.push(`${step.script} FAILED`);
-    else if (step.status === 'missing') parts.push(step.script === 'lint' ? 'lint not configured yet (no "lint" script; ESLint comes later)' : `${step.script} not configured yet`);
+    else if (step.status === 'missing')
+      parts.push(step.script === 'lint' ? 'lint not configured yet (no "lint" script; ESLint comes later)' : `${step.script} not configured yet`);
     else if (stage.projects.length === 0) parts.push(`${step.script} passed`);
   }
   if (result.skippedReason) {

@@ -92,12 +92,21 @@ describe('npm test stages', () => {
 
   describe('lines', () => {
     it('formats wall times in minutes and seconds', () => {
-      expect([formatDuration(0), formatDuration(41_400), formatDuration(6 * MIN + 51_000), formatDuration(12 * MIN)]).toEqual(['0 s', '41 s', '6 min 51 s', '12 min']);
+      expect([formatDuration(0), formatDuration(41_400), formatDuration(6 * MIN + 51_000), formatDuration(12 * MIN)]).toEqual([
+        '0 s',
+        '41 s',
+        '6 min 51 s',
+        '12 min',
+      ]);
     });
 
     it('ends a Jest stage with its counts, time and budget', () => {
-      expect(stageLine(stage('fast'), jestResult(412, 0, 0), 6 * MIN + 51_000)).toBe('stage fast: 412 passed, 0 failed, 0 skipped in 6 min 51 s (budget 12 min)');
-      expect(stageLine(stage('image'), jestResult(9, 1, 2), 90_000)).toBe('stage image: 9 passed, 1 failed, 2 skipped in 1 min 30 s (budget 15 min cold) - FAILED');
+      expect(stageLine(stage('fast'), jestResult(412, 0, 0), 6 * MIN + 51_000)).toBe(
+        'stage fast: 412 passed, 0 failed, 0 skipped in 6 min 51 s (budget 12 min)',
+      );
+      expect(stageLine(stage('image'), jestResult(9, 1, 2), 90_000)).toBe(
+        'stage image: 9 passed, 1 failed, 2 skipped in 1 min 30 s (budget 15 min cold) - FAILED',
+      );
     });
 
     it('says what the static stage checked, and that lint is not configured yet', () => {
@@ -127,7 +136,9 @@ describe('npm test stages', () => {
       const noResults: StageResult = { steps: [], jest: { status: 1, counts: null } };
       expect(stageLine(stage('image'), noResults, 1_000)).toBe('stage image: Jest wrote no results (exit code 1) in 1 s (budget 15 min cold) - FAILED');
       const broken: StageResult = { steps: [], jest: { status: 1, counts: { passed: 3, failed: 0, skipped: 0, brokenFiles: 1 } } };
-      expect(stageLine(stage('fast'), broken, 1_000)).toBe('stage fast: 3 passed, 0 failed, 0 skipped, 1 test file failed to run in 1 s (budget 12 min) - FAILED');
+      expect(stageLine(stage('fast'), broken, 1_000)).toBe(
+        'stage fast: 3 passed, 0 failed, 0 skipped, 1 test file failed to run in 1 s (budget 12 min) - FAILED',
+      );
       expect([noBuild, noResults, broken].map((r) => exitCode([r]))).toEqual([1, 1, 1]);
       expect(failedStagesLine([stage('engines'), stage('image'), stage('fast')], [noBuild, noResults, broken])).toBe(
         'failed stages: engines (build; tests not run: the build failed), image (Jest wrote no results), fast (a test file failed to run)',
@@ -141,7 +152,12 @@ describe('npm test stages', () => {
     });
 
     it('closes with one count over every stage, in the form CI readers know, and a non-zero exit when any stage failed', () => {
-      const results = [{ steps: [{ script: 'typecheck', status: 'passed' }], jest: null } as StageResult, jestResult(412, 0, 3), jestResult(20, 2, 1), { steps: [], jest: null }];
+      const results = [
+        { steps: [{ script: 'typecheck', status: 'passed' }], jest: null } as StageResult,
+        jestResult(412, 0, 3),
+        jestResult(20, 2, 1),
+        { steps: [], jest: null },
+      ];
       expect(summaryLine(results)).toBe('jest: 432 passed, 2 failed, 4 skipped');
       expect(exitCode(results)).toBe(1);
       expect(failedStagesLine(STAGES.slice(0, 4), results)).toBe('failed stages: engines (2 failed)');

@@ -13,9 +13,15 @@ describe('npm run up environment', () => {
   it('connects the apps as the app role and migrates as the owner role; a DATABASE_URL given alone serves both', () => {
     const db = (env: NodeJS.ProcessEnv) => loadConfig('api', upEnvironment(env)).db;
     expect([DEV_APP_ROLE, DEV_OWNER_ROLE]).toEqual(['shortener_app', 'shortener_owner']);
-    expect(db({})).toMatchObject({ url: 'postgres://shortener_app@127.0.0.1:5432/shortener', migrationUrl: 'postgres://shortener_owner@127.0.0.1:5432/shortener' });
+    expect(db({})).toMatchObject({
+      url: 'postgres://shortener_app@127.0.0.1:5432/shortener',
+      migrationUrl: 'postgres://shortener_owner@127.0.0.1:5432/shortener',
+    });
     expect(db({ DATABASE_URL: 'postgres://me@db:5433/x' })).toMatchObject({ url: 'postgres://me@db:5433/x', migrationUrl: 'postgres://me@db:5433/x' });
-    expect(db({ DATABASE_URL: 'postgres://a@db/x', DATABASE_MIGRATION_URL: 'postgres://o@db/x' })).toMatchObject({ url: 'postgres://a@db/x', migrationUrl: 'postgres://o@db/x' });
+    expect(db({ DATABASE_URL: 'postgres://a@db/x', DATABASE_MIGRATION_URL: 'postgres://o@db/x' })).toMatchObject({
+      url: 'postgres://a@db/x',
+      migrationUrl: 'postgres://o@db/x',
+    });
   });
 
   it('keeps HTTP_HOST and MANAGEMENT_HOST when they are set, and the apps keep 0.0.0.0 as their own default', () => {

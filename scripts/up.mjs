@@ -40,7 +40,9 @@ const managementPorts = env.MANAGEMENT_PORT ? { api: env.MANAGEMENT_PORT, worker
 const ports = [env.HTTP_PORT ?? '3000', managementPorts.api, managementPorts.worker];
 for (const port of new Set(ports)) {
   if (!(await portFree(port))) {
-    console.error(`port ${port} is in use: is another \`npm run up\` (or an API or worker) still running? Stop it first (ss -ltnp 'sport = :${port}' names it).`);
+    console.error(
+      `port ${port} is in use: is another \`npm run up\` (or an API or worker) still running? Stop it first (ss -ltnp 'sport = :${port}' names it).`,
+    );
     process.exit(1);
   }
 }
@@ -67,7 +69,11 @@ function start(name, entry) {
   startedNames.add(name);
   // The V8 heap of the chart's pods (values.yaml `<name>.nodeOptions`), unless NODE_OPTIONS is set.
   const nodeOptions = env.NODE_OPTIONS ?? chartNodeOptions(name);
-  const child = spawn(process.execPath, [...preload, entry], { cwd: root, env: { ...env, NODE_OPTIONS: nodeOptions, MANAGEMENT_PORT: managementPorts[name] }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...preload, entry], {
+    cwd: root,
+    env: { ...env, NODE_OPTIONS: nodeOptions, MANAGEMENT_PORT: managementPorts[name] },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping`);
@@ -105,7 +111,14 @@ const readiness = Object.entries(managementPorts)
   .map(([name, port]) => [name, `http://127.0.0.1:${port}/health/ready`]);
 const deadline = Date.now() + 60_000;
 for (;;) {
-  const answers = await Promise.all(readiness.map(([, url]) => fetch(url).then(async (r) => ({ ok: r.ok, body: await r.text() }), () => ({ ok: false, body: 'not listening' }))));
+  const answers = await Promise.all(
+    readiness.map(([, url]) =>
+      fetch(url).then(
+        async (r) => ({ ok: r.ok, body: await r.text() }),
+        () => ({ ok: false, body: 'not listening' }),
+      ),
+    ),
+  );
   if (answers.every((a) => a.ok)) break;
   if (Date.now() > deadline) {
     const waiting = answers.map((a, i) => (a.ok ? '' : `  ${readiness[i][0]}: ${a.body}\n`)).join('');

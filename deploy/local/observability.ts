@@ -22,8 +22,20 @@ function exporters(): Exporter[] {
   const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable';
   const redisUrl = process.env.REDIS_QUEUE_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   return [
-    { command: 'prometheus-postgres-exporter', job: 'postgres', listen: '127.0.0.1:9187', args: ['--web.listen-address=127.0.0.1:9187'], env: { DATA_SOURCE_NAME: databaseUrl } },
-    { command: 'prometheus-redis-exporter', job: 'redis', listen: '127.0.0.1:9121', args: ['-web.listen-address=127.0.0.1:9121', `-redis.addr=${redisUrl}`], env: {} },
+    {
+      command: 'prometheus-postgres-exporter',
+      job: 'postgres',
+      listen: '127.0.0.1:9187',
+      args: ['--web.listen-address=127.0.0.1:9187'],
+      env: { DATA_SOURCE_NAME: databaseUrl },
+    },
+    {
+      command: 'prometheus-redis-exporter',
+      job: 'redis',
+      listen: '127.0.0.1:9121',
+      args: ['-web.listen-address=127.0.0.1:9121', `-redis.addr=${redisUrl}`],
+      env: {},
+    },
   ];
 }
 

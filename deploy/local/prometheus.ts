@@ -150,7 +150,13 @@ export async function startPrometheus(o: PrometheusOptions): Promise<RunningProm
   const log = openSync(join(o.dir, 'prometheus.log'), 'a');
   const child: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(o.dir, 'data')}`, `--web.listen-address=${listen}`, '--web.enable-lifecycle', '--storage.tsdb.retention.time=2d'],
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(o.dir, 'data')}`,
+      `--web.listen-address=${listen}`,
+      '--web.enable-lifecycle',
+      '--storage.tsdb.retention.time=2d',
+    ],
     { detached: o.detached === true, stdio: ['ignore', log, log] },
   );
   if (o.detached) child.unref();

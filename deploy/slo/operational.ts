@@ -19,8 +19,7 @@ export const INGEST_LAG_WARN_SECONDS = 30;
 /** Minutes the click queue's depth in clicks must keep growing before it warns. */
 export const CLICK_QUEUE_GROWING_MINUTES = 10;
 
-const meanLag = (window: string): string =>
-  `sum(rate(${METRICS.clickIngestLag}_sum[${window}])) / sum(rate(${METRICS.clickIngestLag}_count[${window}]))`;
+const meanLag = (window: string): string => `sum(rate(${METRICS.clickIngestLag}_sum[${window}])) / sum(rate(${METRICS.clickIngestLag}_count[${window}]))`;
 
 /**
  * `deploy/prometheus/rules/operational-alerts.yaml`. Symptom-based paging

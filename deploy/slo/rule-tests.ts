@@ -124,7 +124,10 @@ export function inputSeries(spec: SloSpec, scenario: Scenario, minutes: number):
   }
   const out: InputSeries[] = [];
   const series = (name: string, labels: Record<string, string>, before: number, during: number) =>
-    out.push({ series: Object.keys(labels).length === 0 ? name : `${name}${selector(labels)}`, values: counter(scenario.baselineMinutes, before, during, minutes) });
+    out.push({
+      series: Object.keys(labels).length === 0 ? name : `${name}${selector(labels)}`,
+      values: counter(scenario.baselineMinutes, before, during, minutes),
+    });
   for (const slos of streams.values()) {
     const { histogram, selector: sel } = slos[0]!.sli;
     const base = SAMPLE_LABELS[sel]!;

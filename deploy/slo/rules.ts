@@ -60,7 +60,10 @@ export const RUNBOOK = 'docs/runbooks.md';
 
 /** The anchor a Markdown renderer gives the heading `## <alertName>` (GitHub slug rules). */
 export function runbookUrl(alertName: string): string {
-  return `${RUNBOOK}#${alertName.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')}`;
+  return `${RUNBOOK}#${alertName
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-')}`;
 }
 
 /** Sloth's `sloth_id`: `<service>-<slo>`. */
@@ -223,7 +226,9 @@ export function alertGroup(spec: SloSpec, slo: Slo): RuleGroup {
   const rules: AlertingRule[] = (['page', 'ticket'] as const).map((severity) => {
     const windows = BURN_RATE_WINDOWS.filter((w) => w.severity === severity);
     const spent = windows
-      .map((w) => `${w.burnRate}x over both ${w.long} and ${w.short} (${percent((100 * w.burnRate * w.longMinutes) / periodMinutes)} of the budget in ${w.long})`)
+      .map(
+        (w) => `${w.burnRate}x over both ${w.long} and ${w.short} (${percent((100 * w.burnRate * w.longMinutes) / periodMinutes)} of the budget in ${w.long})`,
+      )
       .join(', or ');
     const exhausted = Math.max(...windows.map((w) => spec.timeWindowDays / w.burnRate));
     return {

@@ -267,12 +267,23 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 // Every client ends once stopped: the bound on waiting for them is only a guard.
-await Promise.race([Promise.all(clients), sleep(o.seconds * 1000 + 5_000).then(stop).then(() => sleep(2_000))]);
+await Promise.race([
+  Promise.all(clients),
+  sleep(o.seconds * 1000 + 5_000)
+    .then(stop)
+    .then(() => sleep(2_000)),
+]);
 stop();
 clearTimeout(timer);
 const summary = { seconds: (Date.now() - started) / 1000, nestedBytes: NESTED_BYTES, bulkBytes: bulk.length, bulkLimitBytes: o.bulkBodyBytes };
 for (const [name, s] of Object.entries(stats)) {
-  summary[name] = { attempts: s.attempts, answered: s.answered, cutBeforeAnswer: s.cutBeforeAnswer, errors: s.errors, heldMs: { p50: percentile(s.heldMs, 50), max: percentile(s.heldMs, 100) } };
+  summary[name] = {
+    attempts: s.attempts,
+    answered: s.answered,
+    cutBeforeAnswer: s.cutBeforeAnswer,
+    errors: s.errors,
+    heldMs: { p50: percentile(s.heldMs, 50), max: percentile(s.heldMs, 100) },
+  };
 }
 process.stdout.write(`@@abuse-json ${JSON.stringify(summary)}\n`);
 process.exit(0);

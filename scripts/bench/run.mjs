@@ -275,7 +275,10 @@ async function ensureSeeded(links) {
   const exists = (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0;
   if (exists && opts.keepDb && !opts.smoke) {
     const meta = await withDb(name, (c) =>
-      c.query(`SELECT links, key, seconds, index_seconds FROM bench_seed`).then((r) => r.rows[0], () => undefined),
+      c.query(`SELECT links, key, seconds, index_seconds FROM bench_seed`).then(
+        (r) => r.rows[0],
+        () => undefined,
+      ),
     );
     if (meta && Number(meta.links) === links && meta.key === SECRETS.CODE_PERMUTATION_KEY) {
       migrate(name);
@@ -289,7 +292,9 @@ async function ensureSeeded(links) {
   log(`seeding ${name} with ${links.toLocaleString('en-US')} links`);
   const result = await seed({ links, env: appEnv({ DATABASE_URL: databaseUrl(name) }), distDir, indexes: 'auto', quiet: opts.smoke });
   await withDb(name, async (c) => {
-    await c.query(`CREATE TABLE bench_seed (links bigint NOT NULL, key text NOT NULL, seconds double precision NOT NULL, index_seconds double precision NOT NULL)`);
+    await c.query(
+      `CREATE TABLE bench_seed (links bigint NOT NULL, key text NOT NULL, seconds double precision NOT NULL, index_seconds double precision NOT NULL)`,
+    );
     await c.query(`INSERT INTO bench_seed VALUES ($1, $2, $3, $4)`, [links, SECRETS.CODE_PERMUTATION_KEY, result.seconds, result.indexSeconds]);
   });
   return { name, links, seedSeconds: result.seconds, indexSeconds: result.indexSeconds, reused: false };
@@ -358,12 +363,17 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {}, di
     ...overrides,
   });
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const handle = startChild(name, process.execPath, [...opts.apiNodeFlags, ...profile, '--require', path.join(dist, 'libs/observability/src/tracing/register.js'), path.join(dist, 'apps/api/src/main.js')], {
-    env,
-    cwd,
-    logFile: path.join(work, `${name}.log`),
-    cpu: PLACEMENT.server,
-  });
+  const handle = startChild(
+    name,
+    process.execPath,
+    [...opts.apiNodeFlags, ...profile, '--require', path.join(dist, 'libs/observability/src/tracing/register.js'), path.join(dist, 'apps/api/src/main.js')],
+    {
+      env,
+      cwd,
+      logFile: path.join(work, `${name}.log`),
+      cpu: PLACEMENT.server,
+    },
+  );
   await waitUntil(`${name} to be ready`, async () => (await fetch(`http://127.0.0.1:${managementPort}/health/ready`)).ok, { child: handle, timeoutMs: 90_000 });
   return { handle, url: `http://127.0.0.1:${port}`, managementPort };
 }
@@ -375,7 +385,10 @@ async function startApi(name, { db, sinkPort, tracing = true, overrides = {}, di
  */
 async function sampledRedirects(server) {
   const served = sum(await scrape(server.managementPort), 'shortener_redirects_total');
-  const sampled = server.handle.log().split('\n').filter((l) => l.includes('"route":"/:code"') && l.includes('"trace_id"')).length;
+  const sampled = server.handle
+    .log()
+    .split('\n')
+    .filter((l) => l.includes('"route":"/:code"') && l.includes('"trace_id"')).length;
   return `${((100 * sampled) / Math.max(1, served)).toFixed(2)}% of redirects sampled (${sampled} of ${served})`;
 }
 
@@ -383,12 +396,20 @@ async function startWorker(sinkPort, db) {
   const managementPort = await freePort();
   const env = appEnv({ DATABASE_URL: databaseUrl(db), MANAGEMENT_PORT: String(managementPort), ...tracingEnv(sinkPort, 'shortener-bench-worker') });
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`, '--cpu-prof-name=worker.cpuprofile'] : [];
-  const handle = startChild('worker', process.execPath, [...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/worker/src/main.js')], {
-    env,
-    cwd: root,
-    logFile: path.join(work, 'worker.log'),
+  const handle = startChild(
+    'worker',
+    process.execPath,
+    [...profile, '--require', path.join(distDir, 'libs/observability/src/tracing/register.js'), path.join(distDir, 'apps/worker/src/main.js')],
+    {
+      env,
+      cwd: root,
+      logFile: path.join(work, 'worker.log'),
+    },
+  );
+  await waitUntil('the worker to be ready', async () => (await fetch(`http://127.0.0.1:${managementPort}/health/ready`)).ok, {
+    child: handle,
+    timeoutMs: 90_000,
   });
-  await waitUntil('the worker to be ready', async () => (await fetch(`http://127.0.0.1:${managementPort}/health/ready`)).ok, { child: handle, timeoutMs: 90_000 });
   return { handle, managementPort };
 }
 
@@ -412,7 +433,10 @@ const loadTool = detectLoadTool();
  * Warm-up (discarded), then one measured load run with RSS sampling and
  * metric scrapes around it.
  */
-async function measure(server, { kind = 'codes', codesFile, warmFile, warmup = opts.warmup, seconds = opts.duration, connections = opts.connections, rate, watch = [] }) {
+async function measure(
+  server,
+  { kind = 'codes', codesFile, warmFile, warmup = opts.warmup, seconds = opts.duration, connections = opts.connections, rate, watch = [] },
+) {
   const base = { tool: loadTool, url: server.url, kind, apiKey: ADMIN_KEY, connections, rate };
   if (warmup > 0) await runLoad({ ...base, codesFile: warmFile ?? codesFile, seconds: warmup });
   const before = server.managementPort ? await scrape(server.managementPort) : null;
@@ -432,7 +456,9 @@ function servedFrom(before, after) {
   let total = 0;
   const counts = {};
   for (const layer of ['lru', 'redis', 'db']) {
-    counts[layer] = sum(after, 'shortener_redirects_total', { outcome: 'redirect', cache: layer }) - sum(before, 'shortener_redirects_total', { outcome: 'redirect', cache: layer });
+    counts[layer] =
+      sum(after, 'shortener_redirects_total', { outcome: 'redirect', cache: layer }) -
+      sum(before, 'shortener_redirects_total', { outcome: 'redirect', cache: layer });
     total += counts[layer];
   }
   for (const layer of ['lru', 'redis', 'db']) if (counts[layer] > 0) parts.push(`${layer} ${((counts[layer] / total) * 100).toFixed(1)}%`);
@@ -526,7 +552,8 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
   };
   const rss = (sampler) => sampler.stop()['api-abuse'] ?? 0;
   const median = (runs) => [...runs].sort((x, y) => redirectsPerSecond(x.load) - redirectsPerSecond(y.load))[Math.floor((runs.length - 1) / 2)];
-  const spread = (runs) => (runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '');
+  const spread = (runs) =>
+    runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '';
   const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`;
   let child = null;
   let sampler = null;
@@ -546,7 +573,9 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
         rssMiB: { 'api-abuse': off.rssMiB },
         links: db.links,
         served: servedFrom(offRun.before, offRun.after),
-        note: [spread(off.runs), `largest event-loop delay ${ms(off.lagSeconds)}, RSS ${Math.round(off.rssMiB)} MiB at most before the first mix`].filter(Boolean).join('; '),
+        note: [spread(off.runs), `largest event-loop delay ${ms(off.lagSeconds)}, RSS ${Math.round(off.rssMiB)} MiB at most before the first mix`]
+          .filter(Boolean)
+          .join('; '),
       }),
     );
     if (offPaced) {
@@ -585,7 +614,8 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
       child = await startAbuse({ url: api.url, seconds, apiKey: ADMIN_KEY, bulkBodyBytes: BULK_BODY_LIMIT_BYTES, mix: settings });
       const cpu0 = cpuSeconds(child.pid);
       const mixStarted = Date.now();
-      if (round === 1) log(`abuse mix from ${ABUSE_SOURCE_ADDRESS}: ${mixSettingsText(settings)}; bulk body ${child.ready.bulkBytes.toLocaleString('en-US')} bytes`);
+      if (round === 1)
+        log(`abuse mix from ${ABUSE_SOURCE_ADDRESS}: ${mixSettingsText(settings)}; bulk body ${child.ready.bulkBytes.toLocaleString('en-US')} bytes`);
       await whileAlive(api, () => sleep(settle * 1000));
       on.runs.push(measured(await whileAlive(api, () => measure(api, { codesFile }))));
       if (last) onPaced = measured(await whileAlive(api, () => measure(api, { codesFile, rate: pacedRate })));
@@ -652,7 +682,13 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
     abuse.failure = `${down ? 'the API died' : 'the run failed'} ${phase}, ${((Date.now() - started) / 1000).toFixed(1)} s into the abuse rows: ${error.message}; end of the API's log: ${logTail}`;
     if (on.summaries.length) abuse.summary = mergeAbuseSummaries(on.summaries);
     log(`abuse: ${abuse.failure}`);
-    const failed = (key, name) => ({ key, name, links: db.links, rps: 0, note: `FAILED: ${abuse.failure}${abuse.summary ? `; the mix: ${abuseSummaryText(abuse.summary)}` : ''}` });
+    const failed = (key, name) => ({
+      key,
+      name,
+      links: db.links,
+      rps: 0,
+      note: `FAILED: ${abuse.failure}${abuse.summary ? `; the mix: ${abuseSummaryText(abuse.summary)}` : ''}`,
+    });
     if (!pushOffRows()) results.rows.push(failed('abuse-off', 'abuse: redirect, LRU hit, without the mix'));
     results.rows.push(failed('abuse-on', 'abuse: redirect, LRU hit, under the mix'));
   } finally {
@@ -663,7 +699,11 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
     // The bulk creates' links and their audit records (this run's only: ids above those before it).
     await withDb(db.name, async (c) => {
       const like = `https://${ABUSE_TARGET_HOST}/%`;
-      await c.query(`DELETE FROM link_audit WHERE id > $1 AND link_id IN (SELECT id FROM links WHERE id > $2 AND target LIKE $3)`, [ids.audit, ids.links, like]);
+      await c.query(`DELETE FROM link_audit WHERE id > $1 AND link_id IN (SELECT id FROM links WHERE id > $2 AND target LIKE $3)`, [
+        ids.audit,
+        ids.links,
+        like,
+      ]);
       const { rowCount } = await c.query(`DELETE FROM links WHERE id > $1 AND target LIKE $2`, [ids.links, like]);
       if (rowCount) log(`abuse: deleted the ${rowCount.toLocaleString('en-US')} links the bulk creates made`);
     }).catch((e) => log(`abuse: could not delete the bulk creates' links: ${e.message}`));
@@ -674,14 +714,40 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
 
 async function main() {
   const started = Date.now();
-  log(`run ${runId} in ${work}: ${opts.smoke ? 'smoke' : 'full'}${opts.against !== undefined ? `, A/B against ${opts.against}${opts.quickAgainst ? ' (baseline and LRU hits only)' : ''}` : ''}, scales ${opts.scales.map(scaleLabel).join(', ')}, ${opts.duration} s per row, ${opts.connections} connections, load tool ${loadTool}, ${CPUS} CPUs (server on ${PLACEMENT.server ?? 'any'}, load on ${PLACEMENT.load ?? 'any'})`);
+  log(
+    `run ${runId} in ${work}: ${opts.smoke ? 'smoke' : 'full'}${opts.against !== undefined ? `, A/B against ${opts.against}${opts.quickAgainst ? ' (baseline and LRU hits only)' : ''}` : ''}, scales ${opts.scales.map(scaleLabel).join(', ')}, ${opts.duration} s per row, ${opts.connections} connections, load tool ${loadTool}, ${CPUS} CPUs (server on ${PLACEMENT.server ?? 'any'}, load on ${PLACEMENT.load ?? 'any'})`,
+  );
   if (opts.profile) mkdirSync(opts.profile, { recursive: true });
   prepareApps();
   const sink = await startSink();
   const redis = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  const machine = { ...machineInfo(), postgres: (await adminQuery('SHOW server_version')).rows[0].server_version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] };
-  const results = { runId, startedAt: new Date(started).toISOString(), smoke: opts.smoke, loadTool, machine, loadAverageAtStart: os.loadavg()[0], settings: { duration: opts.duration, warmup: opts.warmup, repeat: opts.repeat, connections: opts.connections, placement: PLACEMENT, apiNodeFlags: opts.apiNodeFlags, apiNodeFlagsFrom: opts.apiNodeFlagsFrom, heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null, maxConnections: MAX_CONNECTIONS }, seeds: [], rows: [] };
+  const machine = {
+    ...machineInfo(),
+    postgres: (await adminQuery('SHOW server_version')).rows[0].server_version,
+    redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1],
+  };
+  const results = {
+    runId,
+    startedAt: new Date(started).toISOString(),
+    smoke: opts.smoke,
+    loadTool,
+    machine,
+    loadAverageAtStart: os.loadavg()[0],
+    settings: {
+      duration: opts.duration,
+      warmup: opts.warmup,
+      repeat: opts.repeat,
+      connections: opts.connections,
+      placement: PLACEMENT,
+      apiNodeFlags: opts.apiNodeFlags,
+      apiNodeFlagsFrom: opts.apiNodeFlagsFrom,
+      heapGrowingPercent: process.env.V8_HEAP_GROWING_PERCENT ?? null,
+      maxConnections: MAX_CONNECTIONS,
+    },
+    seeds: [],
+    rows: [],
+  };
   const databases = [];
   let against = null;
   try {
@@ -753,7 +819,14 @@ async function main() {
     if (plain) {
       const offRuns = runsOf('lru-untraced');
       const off = median(offRuns);
-      results.rows.push(row('redirect, LRU hit, tracing off', off, { key: 'lru-untraced', links: main.links, served: servedFrom(off.before, off.after), note: spread(offRuns) }));
+      results.rows.push(
+        row('redirect, LRU hit, tracing off', off, {
+          key: 'lru-untraced',
+          links: main.links,
+          served: servedFrom(off.before, off.after),
+          note: spread(offRuns),
+        }),
+      );
     }
     const lru = median(lruRuns);
     const lruRow = row('redirect, LRU hit', lru, { key: 'lru', links: main.links, served: servedFrom(lru.before, lru.after), note: spread(lruRuns) });
@@ -794,7 +867,9 @@ async function main() {
     if (opts.rows.has('zipf')) {
       log('redirect, Zipf');
       const z = await measure(api, { codesFile: zipf, warmFile: zipfWarm });
-      results.rows.push(row(`redirect, Zipf s=1 over ${scaleLabel(sample.length)} codes`, z, { key: 'zipf', links: main.links, served: servedFrom(z.before, z.after) }));
+      results.rows.push(
+        row(`redirect, Zipf s=1 over ${scaleLabel(sample.length)} codes`, z, { key: 'zipf', links: main.links, served: servedFrom(z.before, z.after) }),
+      );
     }
 
     if (opts.rows.has('create')) {
@@ -835,13 +910,20 @@ async function main() {
       const workerCpu0 = cpuSeconds(worker.handle.pid);
       const ingestLoad = await runLoad({ tool: loadTool, url: api.url, kind: 'codes', codesFile: hotPicks, connections, rate: wanted, seconds: opts.duration });
       const workerAtEnd = await scrape(worker.managementPort);
-      const served = () => scrape(api.managementPort).then((s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }));
-      const committed = () => scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
+      const served = () =>
+        scrape(api.managementPort).then(
+          (s) => sum(s, 'shortener_redirects_total', { outcome: 'redirect' }) - sum(apiBefore, 'shortener_redirects_total', { outcome: 'redirect' }),
+        );
+      const committed = () =>
+        scrape(worker.managementPort).then((s) => sum(s, 'shortener_clicks_committed_total') - sum(workerBefore, 'shortener_clicks_committed_total'));
       // Requests wrk sent just before it exited may still be being served: count them too.
       await sleep(500);
       const servedCount = await served();
       const drainStarted = Date.now();
-      await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, { timeoutMs: opts.smoke ? 30_000 : 120_000, intervalMs: 250 }).catch((e) => log(e.message));
+      await waitUntil('every click to be committed', async () => (await committed()) >= servedCount, {
+        timeoutMs: opts.smoke ? 30_000 : 120_000,
+        intervalMs: 250,
+      }).catch((e) => log(e.message));
       const drainSeconds = (Date.now() - drainStarted) / 1000;
       const workerCpu = cpuSeconds(worker.handle.pid) - workerCpu0;
       const rssIngest = sampler.stop();
@@ -861,7 +943,19 @@ async function main() {
         latencyMs: ingestLoad.latencyMs,
         errors: ingestLoad.errors,
         rssMiB: rssIngest,
-        clicks: { served: servedCount, committed: committedCount, committedInWindow, dropped, lost: servedCount - committedCount, drainSeconds, lagP99: lag.value, lagP99Bound: lag.bound, lagWithin5s: lag.fractionWithin(5), lagCount: lag.count, workerCpuSeconds: workerCpu },
+        clicks: {
+          served: servedCount,
+          committed: committedCount,
+          committedInWindow,
+          dropped,
+          lost: servedCount - committedCount,
+          drainSeconds,
+          lagP99: lag.value,
+          lagP99Bound: lag.bound,
+          lagWithin5s: lag.fractionWithin(5),
+          lagCount: lag.count,
+          workerCpuSeconds: workerCpu,
+        },
         note: `offered ${Math.round(ingestLoad.rps)}/s of ${Math.round(wanted)}/s scheduled (${connections} conn); ${servedCount} served, ${committedCount} committed, ${dropped} dropped; worker ${committedCount ? Math.round((workerCpu * 1e6) / committedCount) : '-'} us CPU/click; lag p99 ${lag.value === null ? 'n/a' : `${lag.value.toFixed(2)} s`}`,
       });
       await worker.handle.stop();
@@ -931,7 +1025,13 @@ async function main() {
       await deleteKeys(redis, `${redisPrefix}link:*`);
       // Warmed up above, on other codes: warming on these would fill Redis with them.
       const c = await measure(cold, { codesFile: coldFile, warmup: 0 });
-      results.rows.push(row(`redirect, cold (PostgreSQL), ${scaleLabel(db.links)} links`, c, { key: `cold-${db.links}`, links: db.links, served: servedFrom(c.before, c.after) }));
+      results.rows.push(
+        row(`redirect, cold (PostgreSQL), ${scaleLabel(db.links)} links`, c, {
+          key: `cold-${db.links}`,
+          links: db.links,
+          served: servedFrom(c.before, c.after),
+        }),
+      );
       // Every Redis entry of the full-speed row has expired by then.
       await sleep(1_200);
       // `--repeat` times as long as a row: its latencies are a few ms or less, and a 10 s window's
@@ -980,7 +1080,10 @@ async function main() {
     await deleteKeys(redis, `{bench-${runId}*`).catch(() => undefined);
     redis.disconnect();
     if (opts.smoke || !opts.keepDb) {
-      for (const links of opts.scales) await adminQuery(`DROP DATABASE IF EXISTS "${databaseName(links)}" WITH (FORCE)`).catch((e) => log(`could not drop ${databaseName(links)}: ${e.message}`));
+      for (const links of opts.scales)
+        await adminQuery(`DROP DATABASE IF EXISTS "${databaseName(links)}" WITH (FORCE)`).catch((e) =>
+          log(`could not drop ${databaseName(links)}: ${e.message}`),
+        );
     }
     // The worktree lives in the work directory: removed through git first (its admin entry too).
     against?.remove();

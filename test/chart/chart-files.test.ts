@@ -23,7 +23,9 @@ afterAll(() => {
 
 const values = (dir: string) => [path.join(dir, 'ci/minimal-values.yaml')];
 const monitoringObjects = (objects: K8sObject[]) =>
-  objects.filter((o) => o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.name.includes('-dashboard-'))).map((o) => `${o.kind}/${o.metadata.name}`);
+  objects
+    .filter((o) => o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.name.includes('-dashboard-')))
+    .map((o) => `${o.kind}/${o.metadata.name}`);
 
 describe('files/rules and files/dashboards', () => {
   it('render nothing while the folders hold only their .gitkeep', () => {
@@ -34,8 +36,10 @@ describe('files/rules and files/dashboards', () => {
 
   const dir = () =>
     scratch({
-      'files/rules/b-alerts.yaml': 'groups:\n  - name: b\n    rules:\n      - alert: B\n        expr: up == 0\n        for: 5m\n        labels:\n          severity: page\n          slo_target: 0.999\n        annotations:\n          summary: "{{ $labels.job }} is down"\n',
-      'files/rules/a-recording.yaml': 'groups:\n  - name: a1\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n  - name: a2\n    rules:\n      - record: one\n        expr: vector(1)\n',
+      'files/rules/b-alerts.yaml':
+        'groups:\n  - name: b\n    rules:\n      - alert: B\n        expr: up == 0\n        for: 5m\n        labels:\n          severity: page\n          slo_target: 0.999\n        annotations:\n          summary: "{{ $labels.job }} is down"\n',
+      'files/rules/a-recording.yaml':
+        'groups:\n  - name: a1\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n  - name: a2\n    rules:\n      - record: one\n        expr: vector(1)\n',
       'files/dashboards/SLO Overview.json': '{"title": "SLO overview", "panels": []}\n',
       'files/dashboards/red.json': '{"title": "RED"}',
     });
@@ -47,14 +51,23 @@ describe('files/rules and files/dashboards', () => {
     expect(rule.spec.groups).toEqual([
       { name: 'a1', rules: [{ record: 'job:up:sum', expr: 'sum by (job) (up)' }] },
       { name: 'a2', rules: [{ record: 'one', expr: 'vector(1)' }] },
-      { name: 'b', rules: [{ alert: 'B', expr: 'up == 0', for: '5m', labels: { severity: 'page', slo_target: '0.999' }, annotations: { summary: '{{ $labels.job }} is down' } }] },
+      {
+        name: 'b',
+        rules: [
+          { alert: 'B', expr: 'up == 0', for: '5m', labels: { severity: 'page', slo_target: '0.999' }, annotations: { summary: '{{ $labels.job }} is down' } },
+        ],
+      },
     ]);
   });
 
   it('ship the PrometheusRule only where monitoring.coreos.com/v1 is served and the toggle is on', () => {
     const d = dir();
     expect(render(h3, { chartDir: d, valuesFiles: values(d) }).filter((o) => o.kind === 'PrometheusRule')).toEqual([]);
-    expect(render(h3, { chartDir: d, valuesFiles: values(d), withCrds: true, set: ['monitoring.prometheusRule.enabled=false'] }).filter((o) => o.kind === 'PrometheusRule')).toEqual([]);
+    expect(
+      render(h3, { chartDir: d, valuesFiles: values(d), withCrds: true, set: ['monitoring.prometheusRule.enabled=false'] }).filter(
+        (o) => o.kind === 'PrometheusRule',
+      ),
+    ).toEqual([]);
   });
 
   it('ship one dashboard ConfigMap per file with the sidecar label', () => {
@@ -72,11 +85,20 @@ describe('files/rules and files/dashboards', () => {
     const objects = render(h3, {
       chartDir: d,
       valuesFiles: values(d),
-      set: ['monitoring.dashboards.label=dashboards', 'monitoring.dashboards.namespace=monitoring', 'monitoring.dashboards.annotations.grafana_folder=Shortener'],
+      set: [
+        'monitoring.dashboards.label=dashboards',
+        'monitoring.dashboards.namespace=monitoring',
+        'monitoring.dashboards.annotations.grafana_folder=Shortener',
+      ],
       setString: ['monitoring.dashboards.labelValue=yes'],
     });
     const red = find(objects, 'ConfigMap', 't-shortener-dashboard-red');
-    expect([red.metadata.labels?.dashboards, red.metadata.labels?.grafana_dashboard, red.metadata.namespace, red.metadata.annotations]).toEqual(['yes', undefined, 'monitoring', { grafana_folder: 'Shortener' }]);
+    expect([red.metadata.labels?.dashboards, red.metadata.labels?.grafana_dashboard, red.metadata.namespace, red.metadata.annotations]).toEqual([
+      'yes',
+      undefined,
+      'monitoring',
+      { grafana_folder: 'Shortener' },
+    ]);
     expect(monitoringObjects(render(h3, { chartDir: d, valuesFiles: values(d), set: ['monitoring.dashboards.enabled=false'] }))).toEqual([]);
   });
 
@@ -93,9 +115,15 @@ describe('NOTES.txt', () => {
   // file name so the notes render without a cluster.
   const notes = (args: { set?: string[]; withCrds?: boolean; valuesFile?: string }): string[] => {
     const d = scratch({
-      'templates/zz-notes.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include (print $.Template.BasePath "/NOTES.txt") . | toJson }}\n',
+      'templates/zz-notes.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include (print $.Template.BasePath "/NOTES.txt") . | toJson }}\n',
     });
-    const objects = render(h3, { chartDir: d, valuesFiles: [path.join(d, args.valuesFile ?? 'ci/minimal-values.yaml')], set: args.set, withCrds: args.withCrds });
+    const objects = render(h3, {
+      chartDir: d,
+      valuesFiles: [path.join(d, args.valuesFile ?? 'ci/minimal-values.yaml')],
+      set: args.set,
+      withCrds: args.withCrds,
+    });
     return (find(objects, 'ConfigMap', 'notes').data.notes as string).trimEnd().split('\n');
   };
 

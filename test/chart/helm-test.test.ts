@@ -9,7 +9,9 @@ import { find, helm, K8sObject, render } from './support/helm';
 
 const pod: K8sObject = find(render(helm(3), { valuesFiles: ['ci/minimal-values.yaml'] }), 'Pod', 't-shortener-test');
 const container = pod.spec.containers[0];
-const podEnv = Object.fromEntries(container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+const podEnv = Object.fromEntries(
+  container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]),
+);
 
 interface Seen {
   method: string;
@@ -80,7 +82,13 @@ describe('the helm test Pod', () => {
       const run = await runPod(api.base);
       expect(run).toEqual({ code: 0, stdout: 'OK /Ab3dE7x -> 302 https://example.com/helm-test\n', stderr: '' });
       expect(api.seen).toEqual([
-        { method: 'POST', url: '/api/v1/links', authorization: 'Bearer sk_testadmin01_0123456789abcdefghijABCDEFGHIJ0123', contentType: 'application/json', body: '{"url":"https://example.com/helm-test"}' },
+        {
+          method: 'POST',
+          url: '/api/v1/links',
+          authorization: 'Bearer sk_testadmin01_0123456789abcdefghijABCDEFGHIJ0123',
+          contentType: 'application/json',
+          body: '{"url":"https://example.com/helm-test"}',
+        },
         { method: 'GET', url: '/Ab3dE7x', authorization: undefined, contentType: undefined, body: '' },
       ]);
     } finally {

@@ -27,7 +27,11 @@ const dockerignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
 describe('deploy/docker/Dockerfile', () => {
   it('builds every stage from the official Node.js 24 image, named without a registry host', () => {
     expect(instructions[0]).toBe('ARG NODE_IMAGE=node:24-bookworm-slim');
-    expect(instructions.filter((l) => l.startsWith('FROM '))).toEqual(['FROM ${NODE_IMAGE} AS deps', 'FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
+    expect(instructions.filter((l) => l.startsWith('FROM '))).toEqual([
+      'FROM ${NODE_IMAGE} AS deps',
+      'FROM ${NODE_IMAGE} AS build',
+      'FROM ${NODE_IMAGE} AS runtime',
+    ]);
   });
 
   it('installs production dependencies only, from the lockfile, for the runtime', () => {
@@ -68,10 +72,18 @@ describe('deploy/docker/Dockerfile', () => {
 
 describe('.dockerignore', () => {
   it('sends only what the Dockerfile copies: an allowlist', () => {
-    expect(dockerignore).toEqual(['*', '!package.json', '!package-lock.json', '!tsconfig.json', '!nest-cli.json', '!scripts', '!apps', '!libs', '**/*.spec.ts']);
-    const copied = instructions
-      .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(dockerignore).toEqual([
+      '*',
+      '!package.json',
+      '!package-lock.json',
+      '!tsconfig.json',
+      '!nest-cli.json',
+      '!scripts',
+      '!apps',
+      '!libs',
+      '**/*.spec.ts',
+    ]);
+    const copied = instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
     const allowed = new Set(dockerignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1)));
     expect([...new Set(copied)].filter((c) => !allowed.has(c))).toEqual([]);
   });

@@ -101,7 +101,12 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
     it.each(files)('renders one dashboard ConfigMap per files/dashboards/*.json for %s', (file) => {
       const objects = renders.get(key(major, file, withCrds))!;
       const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
-      const slug = (f: string) => f.replace(/\.json$/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+      const slug = (f: string) =>
+        f
+          .replace(/\.json$/, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-+|-+$/g, '');
       expect(configMaps.map((c) => Object.keys(c.data)[0]).sort()).toEqual(dashboards.map((f) => `${slug(f)}.json`).sort());
     });
   });

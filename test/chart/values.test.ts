@@ -99,9 +99,18 @@ describe('values.schema.json', () => {
 
   it('accepts exactly the bootstrap admin keys the app parses', () => {
     const pattern = new RegExp((schema.properties as any).secrets.properties.bootstrapAdminKey.pattern as string);
-    const ciKeys = ciValuesFiles().map((f) => (parse(readFileSync(path.join(CHART_DIR, f), 'utf8')) as any).secrets?.bootstrapAdminKey).filter(Boolean) as string[];
+    const ciKeys = ciValuesFiles()
+      .map((f) => (parse(readFileSync(path.join(CHART_DIR, f), 'utf8')) as any).secrets?.bootstrapAdminKey)
+      .filter(Boolean) as string[];
     expect(ciKeys).toHaveLength(4);
-    const candidates = [...ciKeys, generateApiKey().key, 'sk_ci_0123456789abcdefghijABCDEFGHIJ0123', 'sk_UPPERCASE_0123456789abcdefghijABCDEFGHIJ0123', 'sk_ciadmin01_short', 'pk_ciadmin01_0123456789abcdefghijABCDEFGHIJ0123'];
+    const candidates = [
+      ...ciKeys,
+      generateApiKey().key,
+      'sk_ci_0123456789abcdefghijABCDEFGHIJ0123',
+      'sk_UPPERCASE_0123456789abcdefghijABCDEFGHIJ0123',
+      'sk_ciadmin01_short',
+      'pk_ciadmin01_0123456789abcdefghijABCDEFGHIJ0123',
+    ];
     expect(candidates.map((k) => pattern.test(k))).toEqual(candidates.map((k) => parseApiKey(k) !== null));
     expect(candidates.map((k) => pattern.test(k))).toEqual([true, true, true, true, true, false, false, false, false]);
   });
@@ -116,16 +125,36 @@ describe('values.schema.json', () => {
 const NODE_OPTIONS_PATTERN = (schema.definitions as Record<string, { pattern: string }>).nodeOptions.pattern;
 // [what is wrong, --set or --set-string arguments, Helm 3's line, Helm 4's line(s)]
 const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, string, string]> = [
-  ['an unknown key', { set: ['api.replicas=2'] }, '- api: Additional property replicas is not allowed', "- at '/api': additional properties 'replicas' not allowed"],
-  ['a PDB minAvailable (it could block drains)', { set: ['api.pdb.minAvailable=1'] }, '- api.pdb: Additional property minAvailable is not allowed', "- at '/api/pdb': additional properties 'minAvailable' not allowed"],
+  [
+    'an unknown key',
+    { set: ['api.replicas=2'] },
+    '- api: Additional property replicas is not allowed',
+    "- at '/api': additional properties 'replicas' not allowed",
+  ],
+  [
+    'a PDB minAvailable (it could block drains)',
+    { set: ['api.pdb.minAvailable=1'] },
+    '- api.pdb: Additional property minAvailable is not allowed',
+    "- at '/api/pdb': additional properties 'minAvailable' not allowed",
+  ],
   [
     'a PDB maxUnavailable of 0%',
     { set: ['api.pdb.maxUnavailable=0%'] },
     "- api.pdb.maxUnavailable: Does not match pattern '^([1-9][0-9]?|100)%$'",
     "  - at '/api/pdb/maxUnavailable': '0%' does not match pattern '^([1-9][0-9]?|100)%$'",
   ],
-  ['zero replicas', { set: ['api.replicaCount=0'] }, '- api.replicaCount: Must be greater than or equal to 1', "- at '/api/replicaCount': minimum: got 0, want 1"],
-  ['a replica count as text', { setString: ['api.replicaCount=two'] }, '- api.replicaCount: Invalid type. Expected: integer, given: string', "- at '/api/replicaCount': got string, want integer"],
+  [
+    'zero replicas',
+    { set: ['api.replicaCount=0'] },
+    '- api.replicaCount: Must be greater than or equal to 1',
+    "- at '/api/replicaCount': minimum: got 0, want 1",
+  ],
+  [
+    'a replica count as text',
+    { setString: ['api.replicaCount=two'] },
+    '- api.replicaCount: Invalid type. Expected: integer, given: string',
+    "- at '/api/replicaCount': got string, want integer",
+  ],
   [
     'an unknown log level',
     { set: ['config.logLevel=loud'] },
@@ -138,22 +167,42 @@ const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, stri
     '- worker.autoscaling.keda.source: worker.autoscaling.keda.source must be one of the following: "redis", "prometheus"',
     "- at '/worker/autoscaling/keda/source': value must be one of 'redis', 'prometheus'",
   ],
-  ['running as root', { set: ['securityContext.runAsUser=0'] }, '- securityContext.runAsUser: Must be greater than or equal to 1', "- at '/securityContext/runAsUser': minimum: got 0, want 1"],
+  [
+    'running as root',
+    { set: ['securityContext.runAsUser=0'] },
+    '- securityContext.runAsUser: Must be greater than or equal to 1',
+    "- at '/securityContext/runAsUser': minimum: got 0, want 1",
+  ],
   [
     'a bootstrap admin key the app would not parse',
     { setString: ['secrets.bootstrapAdminKey=sk_ci_123'] },
     "- secrets.bootstrapAdminKey: Does not match pattern '^$|^sk_[a-z0-9]{8,32}_[A-Za-z0-9]{32,128}$'",
     "- at '/secrets/bootstrapAdminKey': 'sk_ci_123' does not match pattern '^$|^sk_[a-z0-9]{8,32}_[A-Za-z0-9]{32,128}$'",
   ],
-  ['a short pepper', { setString: ['secrets.apiKeyPepper=short'] }, "- secrets.apiKeyPepper: Does not match pattern '^$|^\\S{16,}$'", "- at '/secrets/apiKeyPepper': 'short' does not match pattern '^$|^\\\\S{16,}$'"],
+  [
+    'a short pepper',
+    { setString: ['secrets.apiKeyPepper=short'] },
+    "- secrets.apiKeyPepper: Does not match pattern '^$|^\\S{16,}$'",
+    "- at '/secrets/apiKeyPepper': 'short' does not match pattern '^$|^\\\\S{16,}$'",
+  ],
   [
     'a public base URL with a path',
     { setString: ['config.publicBaseUrl=https://sho.rt/path'] },
     "- config.publicBaseUrl: Does not match pattern '^$|^https?://[^/?#\\s]+$'",
     "- at '/config/publicBaseUrl': 'https://sho.rt/path' does not match pattern '^$|^https?://[^/?#\\\\s]+$'",
   ],
-  ['a chart-owned variable in extraEnv', { setString: ['config.extraEnv.DATABASE_URL=postgres://x'] }, '- config.extraEnv: Property name of "DATABASE_URL" does not match', "- at '': invalid propertyName 'DATABASE_URL'"],
-  ['NODE_OPTIONS in extraEnv (api.nodeOptions sets it)', { setString: ['config.extraEnv.NODE_OPTIONS=--max-old-space-size=64'] }, '- config.extraEnv: Property name of "NODE_OPTIONS" does not match', "- at '': invalid propertyName 'NODE_OPTIONS'"],
+  [
+    'a chart-owned variable in extraEnv',
+    { setString: ['config.extraEnv.DATABASE_URL=postgres://x'] },
+    '- config.extraEnv: Property name of "DATABASE_URL" does not match',
+    "- at '': invalid propertyName 'DATABASE_URL'",
+  ],
+  [
+    'NODE_OPTIONS in extraEnv (api.nodeOptions sets it)',
+    { setString: ['config.extraEnv.NODE_OPTIONS=--max-old-space-size=64'] },
+    '- config.extraEnv: Property name of "NODE_OPTIONS" does not match',
+    "- at '': invalid propertyName 'NODE_OPTIONS'",
+  ],
   [
     'node options that are not --name=value flags',
     { setString: ['api.nodeOptions=max-old-space-size=128'] },
@@ -186,7 +235,12 @@ const failCases: Array<[string, string[], string[], string]> = [
     ['secrets.refs.DATABASE_URL.name=db-app', 'secrets.refs.DATABASE_URL.key=uri'],
     '- secrets.databaseUrl must be empty when secrets.refs.DATABASE_URL is set: the value lives in that Secret',
   ],
-  ['minReplicas above maxReplicas', ['ci/minimal-values.yaml'], ['api.autoscaling.minReplicas=5', 'api.autoscaling.maxReplicas=3'], '- api.autoscaling.minReplicas (5) is above maxReplicas (3)'],
+  [
+    'minReplicas above maxReplicas',
+    ['ci/minimal-values.yaml'],
+    ['api.autoscaling.minReplicas=5', 'api.autoscaling.maxReplicas=3'],
+    '- api.autoscaling.minReplicas (5) is above maxReplicas (3)',
+  ],
   [
     'a CPU HPA without a CPU request',
     ['ci/minimal-values.yaml'],
@@ -212,7 +266,12 @@ const failCases: Array<[string, string[], string[], string]> = [
     '- worker.autoscaling.keda.source=prometheus needs worker.autoscaling.keda.prometheus.serverAddress',
   ],
   ['tracing without an endpoint', ['ci/minimal-values.yaml'], ['otel.enabled=true'], '- otel.enabled needs otel.endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)'],
-  ['one port for public and management', ['ci/minimal-values.yaml'], ['api.ports.management=3000'], '- api.ports.http and api.ports.management must differ: the management port is never public'],
+  [
+    'one port for public and management',
+    ['ci/minimal-values.yaml'],
+    ['api.ports.management=3000'],
+    '- api.ports.http and api.ports.management must differ: the management port is never public',
+  ],
   [
     'a proxy buffer smaller than the longest Location',
     ['ci/minimal-values.yaml'],

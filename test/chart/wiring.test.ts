@@ -20,8 +20,7 @@ const container = (o: K8sObject, name: string) => {
   return c;
 };
 const podSpec = (o: K8sObject) => (o.kind === 'Pod' ? o.spec : o.spec.template.spec);
-const portNumber = (c: { ports: Array<{ name: string; containerPort: number }> }, name: string) =>
-  c.ports.find((p) => p.name === name)?.containerPort;
+const portNumber = (c: { ports: Array<{ name: string; containerPort: number }> }, name: string) => c.ports.find((p) => p.name === name)?.containerPort;
 const envValue = (c: { env: Array<{ name: string; value?: string }> }, name: string) => c.env.find((e) => e.name === name)?.value;
 const selectorOf = (component: string) => ({
   'app.kubernetes.io/name': 'shortener',
@@ -79,7 +78,9 @@ describe('processes', () => {
   it('reads the secrets from the release Secret, optional ones as optional', () => {
     const api = container(find(minimal, 'Deployment', 't-shortener-api'), 'api');
     const refs = Object.fromEntries(
-      api.env.filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef).map((e: { name: string; valueFrom: { secretKeyRef: unknown } }) => [e.name, e.valueFrom.secretKeyRef]),
+      api.env
+        .filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef)
+        .map((e: { name: string; valueFrom: { secretKeyRef: unknown } }) => [e.name, e.valueFrom.secretKeyRef]),
     );
     expect(refs).toEqual({
       API_KEY_PEPPER: { name: 't-shortener', key: 'API_KEY_PEPPER' },
@@ -95,7 +96,10 @@ describe('processes', () => {
 
   it('takes a variable from another Secret through secrets.refs (CloudNativePG app Secret)', () => {
     const objects = render(h3, { valuesFiles: ['ci/cloudnativepg-keda-prometheus-values.yaml'] });
-    for (const [kind, name, c] of [['Deployment', 't-shortener-api', 'api'], ['Job', 't-shortener-migrations', 'migrations']]) {
+    for (const [kind, name, c] of [
+      ['Deployment', 't-shortener-api', 'api'],
+      ['Job', 't-shortener-migrations', 'migrations'],
+    ]) {
       const db = container(find(objects, kind, name), c).env.find((e: { name: string }) => e.name === 'DATABASE_URL');
       expect(db.valueFrom.secretKeyRef).toEqual({ name: 'shortener-db-app', key: 'uri' });
     }
@@ -113,7 +117,8 @@ describe('processes', () => {
 
 describe.each([3, 4] as const)('V8 heap (Helm %i)', (major) => {
   const defaults = parse(readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<'api' | 'worker', { nodeOptions: string }>;
-  const nodeOptions = (objects: K8sObject[], c: 'api' | 'worker') => container(find(objects, 'Deployment', `t-shortener-${c}`), c).env.filter((e: { name: string }) => e.name === 'NODE_OPTIONS');
+  const nodeOptions = (objects: K8sObject[], c: 'api' | 'worker') =>
+    container(find(objects, 'Deployment', `t-shortener-${c}`), c).env.filter((e: { name: string }) => e.name === 'NODE_OPTIONS');
 
   it('sizes the heap of the API and the worker through NODE_OPTIONS, with the values.yaml defaults', () => {
     const objects = render(helm(major), { valuesFiles: ['ci/minimal-values.yaml'] });
@@ -125,7 +130,10 @@ describe.each([3, 4] as const)('V8 heap (Helm %i)', (major) => {
   });
 
   it('takes other flags per component, and leaves NODE_OPTIONS unset when emptied', () => {
-    const objects = render(helm(major), { valuesFiles: ['ci/minimal-values.yaml'], setString: ['api.nodeOptions=', 'worker.nodeOptions=--max-old-space-size=300 --heapsnapshot-near-heap-limit=1'] });
+    const objects = render(helm(major), {
+      valuesFiles: ['ci/minimal-values.yaml'],
+      setString: ['api.nodeOptions=', 'worker.nodeOptions=--max-old-space-size=300 --heapsnapshot-near-heap-limit=1'],
+    });
     expect(nodeOptions(objects, 'api')).toEqual([]);
     expect(nodeOptions(objects, 'worker')).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=300 --heapsnapshot-near-heap-limit=1' }]);
   });
@@ -182,7 +190,11 @@ describe('migration Job', () => {
   it('needs nothing a first install creates after the hooks: own Secret, inline config, no release ServiceAccount', () => {
     const c = container(job, 'migrations');
     expect(c.envFrom).toBeUndefined();
-    const secretNames = new Set(c.env.filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef).map((e: { valueFrom: { secretKeyRef: { name: string } } }) => e.valueFrom.secretKeyRef.name));
+    const secretNames = new Set(
+      c.env
+        .filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef)
+        .map((e: { valueFrom: { secretKeyRef: { name: string } } }) => e.valueFrom.secretKeyRef.name),
+    );
     expect([...secretNames]).toEqual(['t-shortener-migrations']);
     expect(envValue(c, 'PUBLIC_BASE_URL')).toBe('https://sho.rt');
     expect(envValue(c, 'MIGRATION_LOCK_TIMEOUT_MS')).toBe('10000');
@@ -204,27 +216,57 @@ describe('migration Job', () => {
     const owner = 'postgresql://shortener_owner:pw@db:5432/shortener';
     const objects = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: [`secrets.databaseMigrationUrl=${owner}`] });
     const ref = (o: K8sObject, c: string) => container(o, c).env.find((e: { name: string }) => e.name === 'DATABASE_MIGRATION_URL')?.valueFrom.secretKeyRef;
-    expect(ref(find(objects, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({ name: 't-shortener-migrations', key: 'DATABASE_MIGRATION_URL', optional: true });
+    expect(ref(find(objects, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({
+      name: 't-shortener-migrations',
+      key: 'DATABASE_MIGRATION_URL',
+      optional: true,
+    });
     expect(find(objects, 'Secret', 't-shortener-migrations').stringData.DATABASE_MIGRATION_URL).toBe(owner);
     expect(find(objects, 'Secret', 't-shortener').stringData.DATABASE_MIGRATION_URL).toBeUndefined();
-    expect([ref(find(objects, 'Deployment', 't-shortener-api'), 'api'), ref(find(objects, 'Deployment', 't-shortener-worker'), 'worker')]).toEqual([undefined, undefined]);
+    expect([ref(find(objects, 'Deployment', 't-shortener-api'), 'api'), ref(find(objects, 'Deployment', 't-shortener-worker'), 'worker')]).toEqual([
+      undefined,
+      undefined,
+    ]);
     // Unset, the Job's optional reference finds no key and the runner uses DATABASE_URL.
     expect(find(minimal, 'Secret', 't-shortener-migrations').stringData.DATABASE_MIGRATION_URL).toBeUndefined();
-    expect(ref(find(minimal, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({ name: 't-shortener-migrations', key: 'DATABASE_MIGRATION_URL', optional: true });
+    expect(ref(find(minimal, 'Job', 't-shortener-migrations'), 'migrations')).toEqual({
+      name: 't-shortener-migrations',
+      key: 'DATABASE_MIGRATION_URL',
+      optional: true,
+    });
   });
 
   it('reads the owner role from an existing Secret or a secrets.refs entry', () => {
-    const ref = (objects: K8sObject[]) => container(find(objects, 'Job', 't-shortener-migrations'), 'migrations').env.find((e: { name: string }) => e.name === 'DATABASE_MIGRATION_URL').valueFrom.secretKeyRef;
-    expect(ref(render(h3, { valuesFiles: ['ci/existing-secret-values.yaml'] }))).toEqual({ name: 'shortener-env', key: 'DATABASE_MIGRATION_URL', optional: true });
-    const refs = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: ['secrets.refs.DATABASE_MIGRATION_URL.name=db-owner', 'secrets.refs.DATABASE_MIGRATION_URL.key=uri'] });
+    const ref = (objects: K8sObject[]) =>
+      container(find(objects, 'Job', 't-shortener-migrations'), 'migrations').env.find((e: { name: string }) => e.name === 'DATABASE_MIGRATION_URL').valueFrom
+        .secretKeyRef;
+    expect(ref(render(h3, { valuesFiles: ['ci/existing-secret-values.yaml'] }))).toEqual({
+      name: 'shortener-env',
+      key: 'DATABASE_MIGRATION_URL',
+      optional: true,
+    });
+    const refs = render(h3, {
+      valuesFiles: ['ci/minimal-values.yaml'],
+      set: ['secrets.refs.DATABASE_MIGRATION_URL.name=db-owner', 'secrets.refs.DATABASE_MIGRATION_URL.key=uri'],
+    });
     expect(ref(refs)).toEqual({ name: 'db-owner', key: 'uri', optional: true });
-    const both = template(h3, { valuesFiles: ['ci/minimal-values.yaml'], set: ['secrets.databaseMigrationUrl=postgresql://o@db/s', 'secrets.refs.DATABASE_MIGRATION_URL.name=db-owner', 'secrets.refs.DATABASE_MIGRATION_URL.key=uri'] });
+    const both = template(h3, {
+      valuesFiles: ['ci/minimal-values.yaml'],
+      set: [
+        'secrets.databaseMigrationUrl=postgresql://o@db/s',
+        'secrets.refs.DATABASE_MIGRATION_URL.name=db-owner',
+        'secrets.refs.DATABASE_MIGRATION_URL.key=uri',
+      ],
+    });
     expect(both.status).toBe(1);
     expect(both.stderr).toContain('secrets.databaseMigrationUrl must be empty when secrets.refs.DATABASE_MIGRATION_URL is set: the value lives in that Secret');
   });
 
   it('merges the user annotations over the hook defaults', () => {
-    const objects = render(h3, { valuesFiles: ['ci/minimal-values.yaml'], setString: ['migrations.annotations.helm\\.sh/hook-weight=3', 'migrations.annotations.team=db'] });
+    const objects = render(h3, {
+      valuesFiles: ['ci/minimal-values.yaml'],
+      setString: ['migrations.annotations.helm\\.sh/hook-weight=3', 'migrations.annotations.team=db'],
+    });
     expect(find(objects, 'Job', 't-shortener-migrations').metadata.annotations).toEqual({
       'helm.sh/hook': 'pre-install,pre-upgrade',
       'helm.sh/hook-weight': '3',
@@ -295,7 +337,13 @@ describe('security', () => {
   it('runs every pod non-root, read-only, without privilege escalation or capabilities, under RuntimeDefault seccomp', () => {
     for (const o of pods()) {
       const spec = podSpec(o);
-      expect(spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(spec.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       expect(spec.automountServiceAccountToken).toBe(false);
       for (const c of spec.containers) {
         expect(c.securityContext).toEqual({
@@ -323,8 +371,14 @@ describe('security', () => {
 describe('Services, Ingress and NetworkPolicy', () => {
   it('exposes only the http port publicly; management ports get their own cluster-internal Services', () => {
     expect(find(minimal, 'Service', 't-shortener-api').spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
-    expect(find(minimal, 'Service', 't-shortener-api-management').spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'management', port: 9464, targetPort: 'management', protocol: 'TCP' }] });
-    expect(find(minimal, 'Service', 't-shortener-worker-management').spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'management', port: 9465, targetPort: 'management', protocol: 'TCP' }] });
+    expect(find(minimal, 'Service', 't-shortener-api-management').spec).toMatchObject({
+      type: 'ClusterIP',
+      ports: [{ name: 'management', port: 9464, targetPort: 'management', protocol: 'TCP' }],
+    });
+    expect(find(minimal, 'Service', 't-shortener-worker-management').spec).toMatchObject({
+      type: 'ClusterIP',
+      ports: [{ name: 'management', port: 9465, targetPort: 'management', protocol: 'TCP' }],
+    });
   });
 
   it('routes every path of every short host to the public port, with a proxy buffer for long Locations', () => {
@@ -345,7 +399,10 @@ describe('Services, Ingress and NetworkPolicy', () => {
     expect(api.spec.ingress).toEqual([
       {
         ports: [{ port: 'http', protocol: 'TCP' }],
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }, { podSelector: { matchLabels: selectorOf('test') } }],
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+          { podSelector: { matchLabels: selectorOf('test') } },
+        ],
       },
       {
         ports: [{ port: 'management', protocol: 'TCP' }],
@@ -377,13 +434,25 @@ describe('autoscaling', () => {
     const so = find(production, 'ScaledObject', 't-shortener-worker');
     expect(so.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 't-shortener-worker' });
     expect([so.spec.minReplicaCount, so.spec.maxReplicaCount]).toEqual([2, 8]);
-    expect(so.spec.triggers.map((t: { metadata: { listName?: string } }) => t.metadata.listName)).toEqual([undefined, '{shortener}:clicks:wait', '{shortener}:maintenance:wait']);
+    expect(so.spec.triggers.map((t: { metadata: { listName?: string } }) => t.metadata.listName)).toEqual([
+      undefined,
+      '{shortener}:clicks:wait',
+      '{shortener}:maintenance:wait',
+    ]);
     expect(so.spec.triggers[1]).toEqual({
       type: 'redis',
       authenticationRef: { name: 't-shortener-worker' },
-      metadata: { address: 'redis-queue-master.cache.svc:6379', databaseIndex: '0', enableTLS: 'false', listName: '{shortener}:clicks:wait', listLength: '500' },
+      metadata: {
+        address: 'redis-queue-master.cache.svc:6379',
+        databaseIndex: '0',
+        enableTLS: 'false',
+        listName: '{shortener}:clicks:wait',
+        listLength: '500',
+      },
     });
-    expect(find(production, 'TriggerAuthentication', 't-shortener-worker').spec).toEqual({ secretTargetRef: [{ parameter: 'password', name: 'redis-queue', key: 'redis-password' }] });
+    expect(find(production, 'TriggerAuthentication', 't-shortener-worker').spec).toEqual({
+      secretTargetRef: [{ parameter: 'password', name: 'redis-queue', key: 'redis-password' }],
+    });
     expect(production.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['t-shortener-api']);
     expect(find(production, 'Deployment', 't-shortener-worker').spec.replicas).toBeUndefined();
   });
@@ -443,7 +512,9 @@ describe('monitoring', () => {
         },
       ],
     });
-    const selected = production.filter((o) => o.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v));
+    const selected = production.filter(
+      (o) => o.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
     expect(selected.map((s) => [s.metadata.name, s.metadata.labels?.['shortener/job']])).toEqual([
       ['t-shortener-api-management', 'shortener-api'],
       ['t-shortener-worker-management', 'shortener-worker'],
@@ -459,8 +530,12 @@ describe('monitoring', () => {
   });
 
   it('ships every group of files/rules in one PrometheusRule, in file order', () => {
-    const rules = readdirSync(path.join(CHART_DIR, 'files/rules')).filter((f) => f.endsWith('.yaml')).sort();
-    const groups = rules.flatMap((f) => (parse(readFileSync(path.join(CHART_DIR, 'files/rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
+    const rules = readdirSync(path.join(CHART_DIR, 'files/rules'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
+    const groups = rules.flatMap((f) =>
+      (parse(readFileSync(path.join(CHART_DIR, 'files/rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name),
+    );
     const objects = production.filter((o) => o.kind === 'PrometheusRule');
     if (groups.length === 0) {
       expect(objects).toEqual([]);

@@ -25,11 +25,18 @@ describe('link audit trail', () => {
   });
   afterAll(() => api.close());
 
-  const trail = (code: string, query = '') => api.http().get(`/api/v1/audit?link=${encodeURIComponent(code)}${query}`).set('authorization', api.adminAuth);
+  const trail = (code: string, query = '') =>
+    api
+      .http()
+      .get(`/api/v1/audit?link=${encodeURIComponent(code)}${query}`)
+      .set('authorization', api.adminAuth);
 
   /** Whether the link row's current version and the audit record were written by one (sub)transaction. */
   async function sameTransaction(linkId: string, auditId: string): Promise<boolean> {
-    const [row] = await db.query(`SELECT (SELECT xmin::text FROM links WHERE id = $1) = (SELECT xmin::text FROM link_audit WHERE id = $2) AS same`, [linkId, auditId]);
+    const [row] = await db.query(`SELECT (SELECT xmin::text FROM links WHERE id = $1) = (SELECT xmin::text FROM link_audit WHERE id = $2) AS same`, [
+      linkId,
+      auditId,
+    ]);
     return row.same;
   }
 
@@ -42,7 +49,11 @@ describe('link audit trail', () => {
     expect(afterCreate.body.items).toHaveLength(1);
     expect(await sameTransaction(afterCreate.body.items[0].link.id, afterCreate.body.items[0].id)).toBe(true);
 
-    const patched = await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).send({ url: 'https://example.com/v2', title: 'T', maxClicks: null });
+    const patched = await api
+      .http()
+      .patch(`/api/v1/links/${alias}`)
+      .set('authorization', api.adminAuth)
+      .send({ url: 'https://example.com/v2', title: 'T', maxClicks: null });
     expect(patched.status).toBe(200);
     const afterPatch = await trail(alias, '&limit=1');
     expect(await sameTransaction(afterPatch.body.items[0].link.id, afterPatch.body.items[0].id)).toBe(true);
@@ -54,12 +65,30 @@ describe('link audit trail', () => {
     expect(await sameTransaction(deleted.link.id, deleted.id)).toBe(true);
 
     const link = { id: expect.stringMatching(/^\d+$/), domain: 'short.example', code: alias, accountId: member.accountId };
-    const v1 = { url: 'https://example.com/v1', title: null, tags: ['a'], redirectType: 302, forwardQuery: true, expiresAt: null, maxClicks: 5, disabledAt: null, deletedAt: null };
+    const v1 = {
+      url: 'https://example.com/v1',
+      title: null,
+      tags: ['a'],
+      redirectType: 302,
+      forwardQuery: true,
+      expiresAt: null,
+      maxClicks: 5,
+      disabledAt: null,
+      deletedAt: null,
+    };
     const v2 = { ...v1, url: 'https://example.com/v2', title: 'T', maxClicks: null };
     const at = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(res.body).toEqual({
       items: [
-        { id: expect.any(String), at, action: 'delete', link, actor: { keyId: member.id, accountId: member.accountId }, before: v2, after: { ...v2, deletedAt: at } },
+        {
+          id: expect.any(String),
+          at,
+          action: 'delete',
+          link,
+          actor: { keyId: member.id, accountId: member.accountId },
+          before: v2,
+          after: { ...v2, deletedAt: at },
+        },
         { id: expect.any(String), at, action: 'update', link, actor: admin, before: v1, after: v2 },
         { id: expect.any(String), at, action: 'create', link, actor: { keyId: member.id, accountId: member.accountId }, before: null, after: v1 },
       ],
@@ -72,15 +101,27 @@ describe('link audit trail', () => {
 
   it('pages with an opaque cursor, newest first, until nextCursor is null', async () => {
     // The next ids cross a power of ten (e.g. 98, 99, 100, ...): newest first must be numeric, not text, order.
-    await db.query(
-      `SELECT setval(pg_get_serial_sequence('link_audit', 'id'), power(10, ceil(log(greatest(max(id), 9) + 3)))::bigint - 3) FROM link_audit`,
-    );
+    await db.query(`SELECT setval(pg_get_serial_sequence('link_audit', 'id'), power(10, ceil(log(greatest(max(id), 9) + 3)))::bigint - 3) FROM link_audit`);
     const alias = await createdCode(api, { url: 'https://example.com/p0', alias: uniqueAlias('page') });
     for (let i = 1; i <= 4; i += 1) {
-      expect((await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).send({ url: `https://example.com/p${i}` })).status).toBe(200);
+      expect(
+        (
+          await api
+            .http()
+            .patch(`/api/v1/links/${alias}`)
+            .set('authorization', api.adminAuth)
+            .send({ url: `https://example.com/p${i}` })
+        ).status,
+      ).toBe(200);
     }
     const all = (await trail(alias)).body.items as Array<{ id: string; after: { url: string } }>;
-    expect(all.map((r) => r.after.url)).toEqual(['https://example.com/p4', 'https://example.com/p3', 'https://example.com/p2', 'https://example.com/p1', 'https://example.com/p0']);
+    expect(all.map((r) => r.after.url)).toEqual([
+      'https://example.com/p4',
+      'https://example.com/p3',
+      'https://example.com/p2',
+      'https://example.com/p1',
+      'https://example.com/p0',
+    ]);
     expect(all.map((r) => r.id.length)).toEqual([3, 3, 3, 2, 2].map((n) => n + all[4].id.length - 2));
     const pages: string[][] = [];
     let cursor: string | null = null;
@@ -107,7 +148,13 @@ describe('link audit trail', () => {
     expect((await trail(alias)).body.items.map((r: { action: string }) => r.action)).toEqual(['create']);
 
     const replayed = uniqueAlias('idem');
-    const send = () => api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', replayed).send({ url: 'https://example.com/once', alias: replayed });
+    const send = () =>
+      api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('idempotency-key', replayed)
+        .send({ url: 'https://example.com/once', alias: replayed });
     expect([(await send()).status, (await send()).headers['idempotent-replayed']]).toEqual([201, 'true']);
     expect((await trail(replayed)).body.items.map((r: { action: string }) => r.action)).toEqual(['create']);
 
@@ -117,18 +164,55 @@ describe('link audit trail', () => {
   });
 
   it('records a create as auditedState of the stored row: with and without an Idempotency-Key, and in a bulk', async () => {
-    const body = { url: 'https://example.com/exact', title: 'Exact', tags: ['b', 'a', 'b'], redirectType: 307, forwardQuery: false, maxClicks: 7, expiresAt: '2099-03-04T05:06:07.891+02:00' };
+    const body = {
+      url: 'https://example.com/exact',
+      title: 'Exact',
+      tags: ['b', 'a', 'b'],
+      redirectType: 307,
+      forwardQuery: false,
+      maxClicks: 7,
+      expiresAt: '2099-03-04T05:06:07.891+02:00',
+    };
     const plain = await createLink(api, { ...body, alias: uniqueAlias('exact') });
-    const keyed = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', uniqueAlias('exact-key')).send({ ...body, alias: uniqueAlias('exact') });
+    const keyed = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .set('idempotency-key', uniqueAlias('exact-key'))
+      .send({ ...body, alias: uniqueAlias('exact') });
     const generated = await createLink(api, body);
-    const bulk = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).send({ items: [body] });
+    const bulk = await api
+      .http()
+      .post('/api/v1/links/bulk')
+      .set('authorization', api.adminAuth)
+      .send({ items: [body] });
     expect([plain.status, keyed.status, generated.status, bulk.status, bulk.body.results[0].status]).toEqual([201, 201, 201, 200, 201]);
     for (const created of [plain, keyed, generated, { body: bulk.body.results[0].link }]) {
       const [record] = (await trail(created.body.code)).body.items;
       const [row] = await db.query(`SELECT * FROM links WHERE domain = 'short.example' AND code = $1`, [created.body.code]);
-      const stored = { target: row.target, title: row.title, tags: row.tags, redirectType: row.redirect_type, forwardQuery: row.forward_query, expiresAt: row.expires_at, maxClicks: row.max_clicks === null ? null : Number(row.max_clicks), disabledAt: row.disabled_at, deletedAt: row.deleted_at };
+      const stored = {
+        target: row.target,
+        title: row.title,
+        tags: row.tags,
+        redirectType: row.redirect_type,
+        forwardQuery: row.forward_query,
+        expiresAt: row.expires_at,
+        maxClicks: row.max_clicks === null ? null : Number(row.max_clicks),
+        disabledAt: row.disabled_at,
+        deletedAt: row.deleted_at,
+      };
       expect(record.after).toEqual(auditedState(stored as AuditedLinkFields));
-      expect(record.after).toEqual({ url: 'https://example.com/exact', title: 'Exact', tags: ['b', 'a'], redirectType: 307, forwardQuery: false, expiresAt: '2099-03-04T03:06:07.891Z', maxClicks: 7, disabledAt: null, deletedAt: null });
+      expect(record.after).toEqual({
+        url: 'https://example.com/exact',
+        title: 'Exact',
+        tags: ['b', 'a'],
+        redirectType: 307,
+        forwardQuery: false,
+        expiresAt: '2099-03-04T03:06:07.891Z',
+        maxClicks: 7,
+        disabledAt: null,
+        deletedAt: null,
+      });
       expect({ action: record.action, before: record.before, link: record.link.id }).toEqual({ action: 'create', before: null, link: String(row.id) });
       expect(await sameTransaction(record.link.id, record.id)).toBe(true);
     }
@@ -192,8 +276,14 @@ describe('link audit trail', () => {
       { name: 'shortener_create_link', creates: 1 },
     ]);
     const targets = await db.query(`SELECT code, target FROM links WHERE code = ANY($1) ORDER BY target`, [[a, b, refused]]);
-    expect(targets).toEqual([{ code: a, target: 'https://example.com/batch/a' }, { code: b, target: 'https://example.com/batch/b' }]);
-    for (const code of [a, b]) expect((await trail(code)).body.items.map((r: { action: string; after: { url: string } }) => [r.action, r.after.url])).toEqual([['create', `https://example.com/batch/${code === a ? 'a' : 'b'}`]]);
+    expect(targets).toEqual([
+      { code: a, target: 'https://example.com/batch/a' },
+      { code: b, target: 'https://example.com/batch/b' },
+    ]);
+    for (const code of [a, b])
+      expect((await trail(code)).body.items.map((r: { action: string; after: { url: string } }) => [r.action, r.after.url])).toEqual([
+        ['create', `https://example.com/batch/${code === a ? 'a' : 'b'}`],
+      ]);
     expect((await trail(refused)).body.items).toEqual([]);
   });
 

@@ -50,7 +50,9 @@ describe('bad input answers 400 naming the field, never 500', () => {
     let req = api.http()[method](path).set('authorization', api.adminAuth);
     for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
     if (body === undefined) return req;
-    return req.set('content-type', method === 'patch' ? 'application/merge-patch+json' : 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+    return req
+      .set('content-type', method === 'patch' ? 'application/merge-patch+json' : 'application/json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
   }
   const get = (path: string) => send('get', path);
   const bulk = (items: unknown[], key: string) => send('post', '/api/v1/links/bulk', { items }, { 'idempotency-key': key });
@@ -73,7 +75,9 @@ describe('bad input answers 400 naming the field, never 500', () => {
       [{ url, title: '\ude00\ud83d' }, '/title', { 'idempotency-key': `${marker}-k` }],
     ];
     for (const [body, pointer, headers] of cases) {
-      expect(refusal(await send('post', '/api/v1/links', body, headers))).toEqual(refused('validation-failed', [{ pointer, detail: `${SURROGATE} (body member)` }]));
+      expect(refusal(await send('post', '/api/v1/links', body, headers))).toEqual(
+        refused('validation-failed', [{ pointer, detail: `${SURROGATE} (body member)` }]),
+      );
     }
     const stored = await get(`/api/v1/links?q=${marker}`);
     expect([stored.status, stored.body.items]).toEqual([200, []]);
@@ -87,7 +91,9 @@ describe('bad input answers 400 naming the field, never 500', () => {
       [{ url: `https://example.com/${alias}/\udfff` }, '/url'],
       [{ tags: ['\ud800\ud800'] }, '/tags/0'],
     ] as const) {
-      expect(refusal(await send('patch', `/api/v1/links/${alias}`, body))).toEqual(refused('validation-failed', [{ pointer, detail: `${SURROGATE} (body member)` }]));
+      expect(refusal(await send('patch', `/api/v1/links/${alias}`, body))).toEqual(
+        refused('validation-failed', [{ pointer, detail: `${SURROGATE} (body member)` }]),
+      );
     }
     const link = await get(`/api/v1/links/${alias}`);
     expect([link.status, link.body.title, link.body.url, link.body.tags]).toEqual([200, 'before', `https://example.com/${alias}`, ['kept']]);
@@ -119,7 +125,11 @@ describe('bad input answers 400 naming the field, never 500', () => {
     ];
     const res = await bulk(items, marker);
     expect(res.status).toBe(200);
-    const results = res.body.results as Array<{ status: number; link?: { url: string; code: string }; problem?: { type: string; status: number; errors: unknown } }>;
+    const results = res.body.results as Array<{
+      status: number;
+      link?: { url: string; code: string };
+      problem?: { type: string; status: number; errors: unknown };
+    }>;
     expect(results.map((r) => [r.status, r.link?.url ?? r.problem?.type, r.problem?.status, r.problem?.errors])).toEqual([
       [201, url(0), undefined, undefined],
       [400, 'urn:shortener:problem:validation-failed', 400, [{ pointer: '/items/1/title', detail: SURROGATE }]],
@@ -143,7 +153,14 @@ describe('bad input answers 400 naming the field, never 500', () => {
   it('fails only the bulk items their schema refuses, whatever the reason; the envelope is still refused as a whole', async () => {
     const marker = uniqueAlias('bulk-items');
     const res = await send('post', '/api/v1/links/bulk', {
-      items: [{ url: `https://example.com/${marker}/0` }, { url: 'https://example.com/', maxClicks: 0 }, null, { url: 'https://example.com/', expiresAt: '9999-12-31T23:59:59-23:59' }, 'https://example.com/', { url: `https://example.com/${marker}/5` }],
+      items: [
+        { url: `https://example.com/${marker}/0` },
+        { url: 'https://example.com/', maxClicks: 0 },
+        null,
+        { url: 'https://example.com/', expiresAt: '9999-12-31T23:59:59-23:59' },
+        'https://example.com/',
+        { url: `https://example.com/${marker}/5` },
+      ],
     });
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: number; problem?: { errors: unknown } }) => [r.status, r.problem?.errors])).toEqual([
@@ -166,18 +183,26 @@ describe('bad input answers 400 naming the field, never 500', () => {
       base64url('9223372036854775807.1'),
       `${base64url('1.1')}!!!`,
     ]) {
-      expect(refusal(await get(`/api/v1/links?cursor=${encodeURIComponent(cursor)}`))).toEqual(refused('cursor-invalid', [{ pointer: '/cursor', detail: CURSOR }]));
+      expect(refusal(await get(`/api/v1/links?cursor=${encodeURIComponent(cursor)}`))).toEqual(
+        refused('cursor-invalid', [{ pointer: '/cursor', detail: CURSOR }]),
+      );
     }
     const tag = uniqueAlias('cursor');
     for (const n of [1, 2]) await createdCode(api, { url: `https://example.com/${tag}/${n}`, tags: [tag] });
     const first = await get(`/api/v1/links?tag=${tag}&limit=1`);
     const second = await get(`/api/v1/links?tag=${tag}&limit=1&cursor=${first.body.nextCursor}`);
-    expect([second.status, second.body.items.map((l: { url: string }) => l.url), second.body.nextCursor]).toEqual([200, [`https://example.com/${tag}/1`], null]);
+    expect([second.status, second.body.items.map((l: { url: string }) => l.url), second.body.nextCursor]).toEqual([
+      200,
+      [`https://example.com/${tag}/1`],
+      null,
+    ]);
   });
 
-  it("refuses an audit cursor beyond a bigint or not as the API writes it, naming the parameter", async () => {
+  it('refuses an audit cursor beyond a bigint or not as the API writes it, naming the parameter', async () => {
     for (const cursor of [base64url('audit.12345678901234567890'), base64url('audit.9223372036854775808'), `${base64url('audit.5')}~`]) {
-      expect(refusal(await get(`/api/v1/audit?cursor=${encodeURIComponent(cursor)}`))).toEqual(refused('cursor-invalid', [{ pointer: '/cursor', detail: CURSOR }]));
+      expect(refusal(await get(`/api/v1/audit?cursor=${encodeURIComponent(cursor)}`))).toEqual(
+        refused('cursor-invalid', [{ pointer: '/cursor', detail: CURSOR }]),
+      );
     }
     const first = await get('/api/v1/audit?limit=1');
     expect((await get(`/api/v1/audit?limit=1&cursor=${first.body.nextCursor}`)).status).toBe(200);
@@ -192,12 +217,16 @@ describe('bad input answers 400 naming the field, never 500', () => {
         { pointer: '/to', detail: INSTANT_RANGE },
       ]),
     );
-    expect(refusal(await stats({ from: '0001-01-01T00:00:00+01:00', to: '0001-01-02T00:00:00Z' }))).toEqual(refused('validation-failed', [{ pointer: '/from', detail: INSTANT_RANGE }]));
+    expect(refusal(await stats({ from: '0001-01-01T00:00:00+01:00', to: '0001-01-02T00:00:00Z' }))).toEqual(
+      refused('validation-failed', [{ pointer: '/from', detail: INSTANT_RANGE }]),
+    );
     expect(refusal(await stats({ from: '9999-12-31T00:00:00Z', to: '9999-12-31T23:59:59-23:59', granularity: 'hour' }))).toEqual(
       refused('validation-failed', [{ pointer: '/to', detail: INSTANT_RANGE }]),
     );
     expect(refusal(await stats({ to: '0001-01-02T00:00:00Z' }))).toEqual(
-      refused('stats-range-invalid', [{ pointer: '/to', detail: 'the default range (30 day buckets up to to) would start before 0001-01-01T00:00:00Z: give from' }]),
+      refused('stats-range-invalid', [
+        { pointer: '/to', detail: 'the default range (30 day buckets up to to) would start before 0001-01-01T00:00:00Z: give from' },
+      ]),
     );
     expect(refusal(await stats({ from: '9999-12-01T00:00:00Z', to: '9999-12-31T23:59:59Z' }))).toEqual(
       refused('stats-range-invalid', [{ pointer: '/to', detail: 'ceiled to the day, must not be after 9999-12-31T23:59:59.999Z' }]),
@@ -209,13 +238,27 @@ describe('bad input answers 400 naming the field, never 500', () => {
     const stats = (query: Record<string, string>) => get(`/api/v1/links/${code}/stats?${new URLSearchParams(query)}`);
     const first = await stats({ from: '0001-01-01T00:00:00Z', to: '0001-01-03T00:00:00Z' });
     const last = await stats({ from: '9999-12-31T21:00:00Z', to: '9999-12-31T23:00:00Z', granularity: 'hour' });
-    expect([first.status, first.body.from, first.body.to, first.body.series.length, first.body.totals.clicks]).toEqual([200, '0001-01-01T00:00:00.000Z', '0001-01-03T00:00:00.000Z', 2, 0]);
-    expect([last.status, last.body.from, last.body.to, last.body.series.length, last.body.totals.clicks]).toEqual([200, '9999-12-31T21:00:00.000Z', '9999-12-31T23:00:00.000Z', 2, 0]);
+    expect([first.status, first.body.from, first.body.to, first.body.series.length, first.body.totals.clicks]).toEqual([
+      200,
+      '0001-01-01T00:00:00.000Z',
+      '0001-01-03T00:00:00.000Z',
+      2,
+      0,
+    ]);
+    expect([last.status, last.body.from, last.body.to, last.body.series.length, last.body.totals.clicks]).toEqual([
+      200,
+      '9999-12-31T21:00:00.000Z',
+      '9999-12-31T23:00:00.000Z',
+      2,
+      0,
+    ]);
   });
 
   it('refuses expiresAt outside years 1-9999 (UTC), naming it, and takes the last instant', async () => {
     for (const expiresAt of ['9999-12-31T23:59:59-23:59', '0000-12-31T23:59:59Z']) {
-      expect(refusal(await send('post', '/api/v1/links', { url: 'https://example.com/expiry', expiresAt }))).toEqual(refused('validation-failed', [{ pointer: '/expiresAt', detail: INSTANT_RANGE }]));
+      expect(refusal(await send('post', '/api/v1/links', { url: 'https://example.com/expiry', expiresAt }))).toEqual(
+        refused('validation-failed', [{ pointer: '/expiresAt', detail: INSTANT_RANGE }]),
+      );
     }
     const alias = uniqueAlias('expiry');
     const created = await send('post', '/api/v1/links', { url: 'https://example.com/expiry', alias, expiresAt: '9999-12-31T23:59:59.999Z' });

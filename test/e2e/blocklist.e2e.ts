@@ -21,8 +21,16 @@ describe('host blocklist', () => {
   const added: string[] = [];
 
   const block = (host: string, auth = api.adminAuth, reason?: string) =>
-    api.http().post('/api/v1/blocklist').set('authorization', auth).send({ host, ...(reason ? { reason } : {}) });
-  const unblock = (host: string, auth = api.adminAuth) => api.http().delete(`/api/v1/blocklist/${encodeURIComponent(host)}`).set('authorization', auth);
+    api
+      .http()
+      .post('/api/v1/blocklist')
+      .set('authorization', auth)
+      .send({ host, ...(reason ? { reason } : {}) });
+  const unblock = (host: string, auth = api.adminAuth) =>
+    api
+      .http()
+      .delete(`/api/v1/blocklist/${encodeURIComponent(host)}`)
+      .set('authorization', auth);
   const replicaStatus = (path: string) => fetch(`${replica.url}${path}`, { redirect: 'manual' }).then((r) => r.status);
 
   beforeAll(async () => {
@@ -92,12 +100,22 @@ describe('host blocklist', () => {
     ];
     for (const res of creates) expectProblem(res, 400, 'target-host-blocked');
     expect(creates.map((r) => r.body.host)).toEqual(['sub.configured.example', 'a.b.wild.example', `added-${run}.example`]);
-    const bulk = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).send({ items: [{ url: 'https://configured.example/' }, { url: 'https://example.com/ok' }] });
+    const bulk = await api
+      .http()
+      .post('/api/v1/links/bulk')
+      .set('authorization', api.adminAuth)
+      .send({ items: [{ url: 'https://configured.example/' }, { url: 'https://example.com/ok' }] });
     expect(bulk.body.results.map((r: { status: number }) => r.status)).toEqual([400, 201]);
-    const patch = await api.http().patch(`/api/v1/links/${code}`).set('authorization', api.adminAuth).send({ url: `https://www.added-${run}.example/` });
+    const patch = await api
+      .http()
+      .patch(`/api/v1/links/${code}`)
+      .set('authorization', api.adminAuth)
+      .send({ url: `https://www.added-${run}.example/` });
     expectProblem(patch, 400, 'target-host-blocked');
     expect((await api.http().get(`/${code}`)).headers.location).toBe('https://example.com/fine');
-    expect([await counterValue(api, 'blocklistRefusals', { where: 'create' }), await counterValue(api, 'blocklistRefusals', { where: 'update' })]).toEqual([4, 1]);
+    expect([await counterValue(api, 'blocklistRefusals', { where: 'create' }), await counterValue(api, 'blocklistRefusals', { where: 'update' })]).toEqual([
+      4, 1,
+    ]);
   });
 
   it('a host blocked later answers 410 on every process at once, cached links included; unblocking restores the redirect', async () => {
@@ -117,7 +135,9 @@ describe('host blocklist', () => {
     expectProblem(gone, 410, 'link-gone');
     expect(gone.headers.location).toBeUndefined();
     expect([(await api.http().head(`/${doomedSub}`)).status, (await api.http().get(`/${bystander}`)).status]).toEqual([410, 302]);
-    await waitFor('the replica to refuse the blocked links', async () => ((await replicaStatus(`/${doomed}`)) === 410 && (await replicaStatus(`/${doomedSub}`)) === 410 ? true : undefined));
+    await waitFor('the replica to refuse the blocked links', async () =>
+      (await replicaStatus(`/${doomed}`)) === 410 && (await replicaStatus(`/${doomedSub}`)) === 410 ? true : undefined,
+    );
     expect(await replicaStatus(`/${bystander}`)).toBe(302);
     expect((await counterValue(api, 'blocklistRefusals', { where: 'redirect' })) - refusedBefore).toBe(2);
 

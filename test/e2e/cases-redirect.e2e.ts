@@ -28,7 +28,12 @@ describe('redirect behaviour (CASES C18-C23)', () => {
     await replica.stop();
   });
 
-  const patch = (code: string, body: Record<string, unknown>) => api.http().patch(`/api/v1/links/${encodeURIComponent(code)}`).set('authorization', api.adminAuth).send(body);
+  const patch = (code: string, body: Record<string, unknown>) =>
+    api
+      .http()
+      .patch(`/api/v1/links/${encodeURIComponent(code)}`)
+      .set('authorization', api.adminAuth)
+      .send(body);
 
   it.each(['/', '//', '/?x=1'])('C18: GET /{code}%s answers like GET /{code}', async (suffix) => {
     const code = await createdCode(api, { url: 'https://example.com/slash', alias: uniqueAlias('s') });
@@ -46,9 +51,17 @@ describe('redirect behaviour (CASES C18-C23)', () => {
     const seen: string[] = [];
     for (;;) {
       const started = Date.now();
-      const [a, b, c] = await Promise.all([api.http().get(`/${created}`), api.http().get(`/${patched}`), fetch(`${replica.url}/${patched}`, { redirect: 'manual' })]);
+      const [a, b, c] = await Promise.all([
+        api.http().get(`/${created}`),
+        api.http().get(`/${patched}`),
+        fetch(`${replica.url}/${patched}`, { redirect: 'manual' }),
+      ]);
       const ended = Date.now();
-      for (const [status, location] of [[a.status, a.headers.location], [b.status, b.headers.location], [c.status, c.headers.get('location') ?? undefined]] as const) {
+      for (const [status, location] of [
+        [a.status, a.headers.location],
+        [b.status, b.headers.location],
+        [c.status, c.headers.get('location') ?? undefined],
+      ] as const) {
         if (started >= expiresAt) {
           expect(status).toBe(410);
           expect(location).toBeUndefined();
@@ -75,14 +88,26 @@ describe('redirect behaviour (CASES C18-C23)', () => {
   it('C20: 10 parallel visits to a maxClicks 1 link give exactly one redirect, across two processes', async () => {
     const code = await createdCode(api, { url: 'https://example.com/one', alias: uniqueAlias('one'), maxClicks: 1 });
     const visits = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? api.http().get(`/${code}`).then((r) => r.status) : fetch(`${replica.url}/${code}`, { redirect: 'manual' }).then((r) => r.status))),
+      Array.from({ length: 10 }, (_, i) =>
+        i % 2
+          ? api
+              .http()
+              .get(`/${code}`)
+              .then((r) => r.status)
+          : fetch(`${replica.url}/${code}`, { redirect: 'manual' }).then((r) => r.status),
+      ),
     );
     expect(visits.sort()).toEqual([302, ...Array(9).fill(410)]);
   });
 
   it('C20 kind: link-preview bots get the redirect without consuming a visit', async () => {
     const code = await createdCode(api, { url: 'https://example.com/preview', alias: uniqueAlias('pv'), maxClicks: 1 });
-    for (const ua of ['Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)', 'facebookexternalhit/1.1', 'TelegramBot (like TwitterBot)', 'Mozilla/5.0 (compatible; Discordbot/2.0)']) {
+    for (const ua of [
+      'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+      'facebookexternalhit/1.1',
+      'TelegramBot (like TwitterBot)',
+      'Mozilla/5.0 (compatible; Discordbot/2.0)',
+    ]) {
       expect((await api.http().get(`/${code}`).set('user-agent', ua)).status).toBe(302);
     }
     expect((await api.http().get(`/${code}`).set('user-agent', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0')).status).toBe(302);
@@ -117,7 +142,12 @@ describe('redirect behaviour (CASES C18-C23)', () => {
     const code = await createdCode(api, { url: 'https://example.com/old', alias: uniqueAlias('moved') });
     expect((await api.http().get(`/${code}`)).headers.location).toBe('https://example.com/old');
     expect((await fetch(`${replica.url}/${code}`, { redirect: 'manual' })).headers.get('location')).toBe('https://example.com/old');
-    const patched = await api.http().patch(`/api/v1/links/${code}`).set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json').send(JSON.stringify({ url: 'https://example.com/new' }));
+    const patched = await api
+      .http()
+      .patch(`/api/v1/links/${code}`)
+      .set('authorization', api.adminAuth)
+      .set('content-type', 'application/merge-patch+json')
+      .send(JSON.stringify({ url: 'https://example.com/new' }));
     expect(patched.status).toBe(200);
     expect((await api.http().get(`/${code}`)).headers.location).toBe('https://example.com/new');
     expect((await fetch(`${replica.url}/${code}`, { redirect: 'manual' })).headers.get('location')).toBe('https://example.com/new');
@@ -149,7 +179,12 @@ describe('redirect behaviour (CASES C18-C23)', () => {
   });
 
   it('C23 kind: a permanent redirect of an expiring link is cached no longer than until the expiry', async () => {
-    const code = await createdCode(api, { url: 'https://example.com/p', alias: uniqueAlias('pe'), redirectType: 301, expiresAt: new Date(Date.now() + 600_500).toISOString() });
+    const code = await createdCode(api, {
+      url: 'https://example.com/p',
+      alias: uniqueAlias('pe'),
+      redirectType: 301,
+      expiresAt: new Date(Date.now() + 600_500).toISOString(),
+    });
     const maxAge = Number(/max-age=(\d+)/.exec((await api.http().get(`/${code}`)).headers['cache-control'])![1]);
     expect(maxAge).toBeGreaterThanOrEqual(598);
     expect(maxAge).toBeLessThanOrEqual(600);
@@ -164,7 +199,10 @@ describe('redirect behaviour (CASES C18-C23)', () => {
 
   it('raw non-ASCII bytes in the request target are a 400 problem, never a redirect', async () => {
     const code = await createdCode(api, { url: 'https://example.com/raw', alias: uniqueAlias('raw') });
-    const head = await rawRequest(replica.port, Buffer.concat([Buffer.from(`GET /${code}?q=`), Buffer.from('é', 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: short.example\r\nConnection: close\r\n\r\n')]));
+    const head = await rawRequest(
+      replica.port,
+      Buffer.concat([Buffer.from(`GET /${code}?q=`), Buffer.from('é', 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: short.example\r\nConnection: close\r\n\r\n')]),
+    );
     expect(head.split('\r\n').slice(0, 2)).toEqual(['HTTP/1.1 400 Bad Request', 'Content-Type: application/problem+json; charset=utf-8']);
   });
 });

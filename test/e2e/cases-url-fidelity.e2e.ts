@@ -30,9 +30,7 @@ describe('URL fidelity (CASES C01-C09)', () => {
   });
 
   it('C05: forwarded query parameters go before the fragment', async () => {
-    expect(await locationOf('https://example.com/map/?id=287#!ct/125?z/17', '?utm_source=x')).toBe(
-      'https://example.com/map/?id=287&utm_source=x#!ct/125?z/17',
-    );
+    expect(await locationOf('https://example.com/map/?id=287#!ct/125?z/17', '?utm_source=x')).toBe('https://example.com/map/?id=287&utm_source=x#!ct/125?z/17');
   });
 
   it('C05 kind: a target without a query gets "?", raw bytes are percent-encoded, an opted-out link forwards nothing', async () => {

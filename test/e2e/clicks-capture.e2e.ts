@@ -46,7 +46,10 @@ describe('click capture', () => {
   it('publishes buffered clicks every CLICK_FLUSH_INTERVAL_MS, below the batch size', async () => {
     const { api: app, clicks: queue, code } = await start({ CLICK_BATCH_SIZE: '100', CLICK_FLUSH_INTERVAL_MS: '200' });
     expect((await app.http().get(`/${code}`)).status).toBe(302);
-    await waitUntil('the timer-triggered batch', async () => ({ done: (await queue.getWaitingCount()) === 1, state: app.app.get(QueuedClickRecorder).pending }));
+    await waitUntil('the timer-triggered batch', async () => ({
+      done: (await queue.getWaitingCount()) === 1,
+      state: app.app.get(QueuedClickRecorder).pending,
+    }));
     expect(await batches(queue)).toEqual([1]);
   });
 
@@ -65,7 +68,10 @@ describe('click capture', () => {
     for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     expect(await recorder.drain(10_000)).toBe(true);
     // The queued job ages, and the API says so (read from the queue every second): what the freshness SLI needs while no worker runs.
-    await waitUntil('the oldest queued click to be a second old', async () => ({ done: (await metricValue(app, 'clickOldestWaiting')) >= 1, state: recorder.pending }));
+    await waitUntil('the oldest queued click to be a second old', async () => ({
+      done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
+      state: recorder.pending,
+    }));
     // No worker runs: the one job of two clicks waits, and the queue's click counter says so.
     expect([await batches(queue), await readQueuedClicks(queue), recorder.queueDepthClicks]).toEqual([[2], 2, 2]);
     for (let i = 0; i < 5; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
@@ -94,9 +100,16 @@ describe('click capture', () => {
       await refuseWrites(true);
       for (let i = 0; i < 10; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
       await waitUntil('a refused publish', async () => ({ done: (await metricValue(app, 'clickPublishFailures')) > 0, state: recorder.pending }));
-      expect({ buffered: await metricValue(app, 'clicksBuffered'), pending: recorder.pending, jobs: await queue.getWaitingCount() }).toEqual({ buffered: 10, pending: 10, jobs: 0 });
+      expect({ buffered: await metricValue(app, 'clicksBuffered'), pending: recorder.pending, jobs: await queue.getWaitingCount() }).toEqual({
+        buffered: 10,
+        pending: 10,
+        jobs: 0,
+      });
       // Nothing is queued: the age is the buffer's own.
-      await waitUntil('the oldest buffered click to be a second old', async () => ({ done: (await metricValue(app, 'clickOldestWaiting')) >= 1, state: recorder.pending }));
+      await waitUntil('the oldest buffered click to be a second old', async () => ({
+        done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
+        state: recorder.pending,
+      }));
       await refuseWrites(false);
       // Retries back off to 10 s at most: drained well within 5x that.
       expect(await recorder.drain(50_000)).toBe(true);
@@ -106,11 +119,18 @@ describe('click capture', () => {
       expect({ clicks: sizes.reduce((a, b) => a + b, 0), largest: Math.max(...sizes) }).toEqual({ clicks: 10, largest: 4 });
       expect(new Set(jobs.map((j) => j.id)).size).toBe(jobs.length);
       expect(jobs.every((j) => j.id === j.data.batchId)).toBe(true);
-      expect({ buffered: await metricValue(app, 'clicksBuffered'), queued: await readQueuedClicks(queue), dropped: await dropped(app, 'buffer_full') }).toEqual({ buffered: 0, queued: 10, dropped: 0 });
+      expect({ buffered: await metricValue(app, 'clicksBuffered'), queued: await readQueuedClicks(queue), dropped: await dropped(app, 'buffer_full') }).toEqual(
+        { buffered: 0, queued: 10, dropped: 0 },
+      );
     }, 90_000);
 
     it('drops and counts clicks beyond CLICK_BUFFER_MAX_CLICKS', async () => {
-      const { api: app, code } = await start({ REDIS_QUEUE_URL: owned.url, CLICK_BATCH_SIZE: '2', CLICK_BUFFER_MAX_CLICKS: '3', CLICK_FLUSH_INTERVAL_MS: '100' });
+      const { api: app, code } = await start({
+        REDIS_QUEUE_URL: owned.url,
+        CLICK_BATCH_SIZE: '2',
+        CLICK_BUFFER_MAX_CLICKS: '3',
+        CLICK_FLUSH_INTERVAL_MS: '100',
+      });
       const recorder = app.app.get(QueuedClickRecorder);
       await refuseWrites(true);
       for (let i = 0; i < 7; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);

@@ -31,7 +31,7 @@ describe('unique visitors across a Redis restart', () => {
   const visit = (code: string, ip: string) => api.http().get(`/${code}`).set('user-agent', USER_AGENTS.chromeWindows).set('x-forwarded-for', ip);
   const totals = async (code: string) => (await api.http().get(`/api/v1/links/${code}/stats`).set('authorization', api.adminAuth)).body.totals;
 
-  it('loses no committed unique visitor when the worker\'s Redis restarts empty', async () => {
+  it("loses no committed unique visitor when the worker's Redis restarts empty", async () => {
     const code = await createLinkCode(api, { url: 'https://example.com/hll', alias: uniqueAlias('hll') });
     for (const ip of ['10.5.0.1', '10.5.0.2', '10.5.0.1']) expect((await visit(code, ip)).status).toBe(302);
     await drainClicks(api, clicks);

@@ -65,7 +65,7 @@ describe('worker killed in the middle of a batch', () => {
     expect(await clicks.getActiveCount()).toBe(1);
     expect(await worker.kill('SIGKILL')).toBe('SIGKILL');
     await locker.query('ROLLBACK');
-    await waitUntil('the killed worker\'s session to end', async () => {
+    await waitUntil("the killed worker's session to end", async () => {
       const r = await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [blocked[0].pid]);
       return { done: r.rows.length === 0, state: r.rows.length };
     });

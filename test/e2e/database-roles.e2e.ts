@@ -74,7 +74,12 @@ describe('the API and the worker as the app role', () => {
     }
     const app = await db.connect('app');
     try {
-      expect(await app.query('CREATE TABLE app_made (id int)').then(() => 'created', (e: { code?: string }) => e.code)).toBe('42501');
+      expect(
+        await app.query('CREATE TABLE app_made (id int)').then(
+          () => 'created',
+          (e: { code?: string }) => e.code,
+        ),
+      ).toBe('42501');
     } finally {
       await app.end();
     }

@@ -57,14 +57,21 @@ const targetUrl = fc
     query: fc.option(fc.webQueryParameters(), { nil: undefined }),
     fragment: fc.option(fc.webFragments(), { nil: undefined }),
   })
-  .map(({ scheme, host, path, query, fragment }) => `${scheme}://t-${unique()}.${host}${path}${query === undefined ? '' : `?${query}`}${fragment === undefined ? '' : `#${fragment}`}`);
+  .map(
+    ({ scheme, host, path, query, fragment }) =>
+      `${scheme}://t-${unique()}.${host}${path}${query === undefined ? '' : `?${query}`}${fragment === undefined ? '' : `#${fragment}`}`,
+  );
 /** Aliases in the alias alphabet (Unicode letters, digits, `-`, `_`), unique. */
 const alias = fc.string({ unit: fc.constantFrom(...'abcXYZ019_-éßжク구'), minLength: 1, maxLength: 12 }).map((s) => `${s}${unique()}`);
 /** Blocklist hosts, unique, under a name no target uses. */
 const blockedHost = fc.constantFrom('', '*.', 'WWW.').map((prefix) => `${prefix}h-${unique()}.fuzz-blocked.example`);
 /** RFC 3339 instants within 20 days of now (offsets and fractions varied): inside every range limit the API has. */
 const instant = fc
-  .record({ offsetMs: fc.integer({ min: -20 * 86_400_000, max: 20 * 86_400_000 }), zone: fc.constantFrom('Z', '+00:00', '+05:30', '-08:00'), fraction: fc.boolean() })
+  .record({
+    offsetMs: fc.integer({ min: -20 * 86_400_000, max: 20 * 86_400_000 }),
+    zone: fc.constantFrom('Z', '+00:00', '+05:30', '-08:00'),
+    fraction: fc.boolean(),
+  })
   .map(({ offsetMs, zone, fraction }) => {
     const zoneMinutes = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
     const local = new Date(Date.now() + offsetMs + zoneMinutes * 60_000).toISOString();
@@ -168,7 +175,8 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   });
 
   afterEach(() => {
-    if (app?.child.exitCode === null) rssAfter.push([`${expect.getState().currentTestName?.slice(0, 40)}... (${sent} requests)`, rssMiB(app.child.pid as number)]);
+    if (app?.child.exitCode === null)
+      rssAfter.push([`${expect.getState().currentTestName?.slice(0, 40)}... (${sent} requests)`, rssMiB(app.child.pid as number)]);
   });
 
   afterAll(async () => {
@@ -224,7 +232,9 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
       }
     }
     expect(takeFindings()).toEqual([]);
-    expect(Object.fromEntries(kinds)).toEqual(Object.fromEntries(MUTATION_KINDS.map((k) => [k, (operations.length * MUTATIONS_PER_OPERATION) / MUTATION_KINDS.length])));
+    expect(Object.fromEntries(kinds)).toEqual(
+      Object.fromEntries(MUTATION_KINDS.map((k) => [k, (operations.length * MUTATIONS_PER_OPERATION) / MUTATION_KINDS.length])),
+    );
   }, 60_000);
 
   it(`JSON bodies nested ${JSON_MAX_DEPTH} deep pass the parser; ${JSON_MAX_DEPTH + 1} and 20,000 deep are refused as json-too-deep`, async () => {
@@ -250,7 +260,8 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
         const outcome = `${op.key} nested ${depth} deep (${nesting}s) at ${nested.where}: ${response.status} ${type ?? ''}`;
         if (depth <= JSON_MAX_DEPTH) {
           // At the cap the parser accepts the text; the schema (no member of the API nests this deep) refuses it.
-          if (!(response.status < 300 || (response.status === 400 && type === `${PROBLEM}validation-failed`))) wrong.push(`${outcome}; expected 2xx or 400 validation-failed`);
+          if (!(response.status < 300 || (response.status === 400 && type === `${PROBLEM}validation-failed`)))
+            wrong.push(`${outcome}; expected 2xx or 400 validation-failed`);
         } else if (response.status !== 400 || type !== `${PROBLEM}json-too-deep`) {
           wrong.push(`${outcome}; expected 400 ${PROBLEM}json-too-deep\n    ${curlOf(nested.request)}`);
         }
@@ -289,7 +300,19 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
 
     type Method = 'get' | 'head' | 'post' | 'patch' | 'put' | 'delete' | 'options';
     /** Header names a client may not forge without breaking HTTP framing or the client itself. */
-    const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'host', 'expect', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'http2-settings']);
+    const FRAMING_HEADERS = new Set([
+      'content-length',
+      'transfer-encoding',
+      'connection',
+      'host',
+      'expect',
+      'upgrade',
+      'te',
+      'trailer',
+      'keep-alive',
+      'proxy-connection',
+      'http2-settings',
+    ]);
     const printable = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
     /** Any code points, controls and U+0000 included. */
     const anyText = (maxLength: number) => fc.string({ unit: 'binary', maxLength });
@@ -304,7 +327,13 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
       fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@-]{0,40}$/),
     );
     const queryString = fc
-      .array(fc.tuple(fc.oneof(token, printable(10), anyText(6)), fc.oneof(printable(30), anyText(20), fc.constantFrom('', '-1', '0', '101', '1e309', 'null', '[]', '12345678901234567890'))), { maxLength: 4 })
+      .array(
+        fc.tuple(
+          fc.oneof(token, printable(10), anyText(6)),
+          fc.oneof(printable(30), anyText(20), fc.constantFrom('', '-1', '0', '101', '1e309', 'null', '[]', '12345678901234567890')),
+        ),
+        { maxLength: 4 },
+      )
       .map((pairs) => pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&'));
     const text = (maxLength: number) => fc.oneof(printable(maxLength), anyText(maxLength));
     const jsonBody = fc.oneof(
@@ -316,7 +345,11 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
           url: fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), text(60), fc.jsonValue({ maxDepth: 1 })),
           alias: fc.oneof(fc.string({ unit: 'grapheme', maxLength: 70 }), fc.jsonValue({ maxDepth: 1 })),
           domain: fc.oneof(fc.domain(), text(20)),
-          expiresAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), text(30), fc.integer()),
+          expiresAt: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            text(30),
+            fc.integer(),
+          ),
           maxClicks: fc.oneof(fc.integer(), fc.double(), fc.constant(null)),
           redirectType: fc.oneof(fc.constantFrom(301, 302, 307, 308), fc.integer()),
           forwardQuery: fc.oneof(fc.boolean(), fc.constant(null)),
@@ -346,14 +379,30 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
         .record(
           {
             authorization: authorization(),
-            'content-type': fc.oneof(fc.constantFrom('application/json', 'application/merge-patch+json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', ''), printable(40)),
-            'idempotency-key': fc.oneof(printable(40), fc.string({ maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, 'x'))),
+            'content-type': fc.oneof(
+              fc.constantFrom(
+                'application/json',
+                'application/merge-patch+json',
+                'application/json; charset=utf-8',
+                'text/plain',
+                'application/x-www-form-urlencoded',
+                '',
+              ),
+              printable(40),
+            ),
+            'idempotency-key': fc.oneof(
+              printable(40),
+              fc.string({ maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, 'x')),
+            ),
             'x-forwarded-for': fc.oneof(fc.ipV4(), fc.ipV6(), printable(40)),
             'x-request-id': printable(140),
             accept: fc.oneof(fc.constantFrom('application/json', 'application/problem+json', '*/*', 'text/html'), printable(30)),
             'user-agent': printable(200),
             referer: printable(100),
-            extra: fc.tuple(token.filter((n) => !FRAMING_HEADERS.has(n.toLowerCase())), printable(100)),
+            extra: fc.tuple(
+              token.filter((n) => !FRAMING_HEADERS.has(n.toLowerCase())),
+              printable(100),
+            ),
           },
           { requiredKeys: [] },
         )
@@ -364,7 +413,8 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
           if (extra && !(extra[0].toLowerCase() in out)) out[extra[0].toLowerCase()] = extra[1];
           return out;
         });
-    const withBody = (body: { json: unknown } | { raw: string } | undefined): string | undefined => (body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.raw);
+    const withBody = (body: { json: unknown } | { raw: string } | undefined): string | undefined =>
+      body === undefined ? undefined : 'json' in body ? JSON.stringify(body.json) : body.raw;
 
     /** A request to one documented operation, with fuzzed parameters, headers and body. */
     const apiRequest = () =>
@@ -373,7 +423,10 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
           op: fc.constantFrom(...operations),
           params: fc.array(fc.oneof(segment, fc.constant(knownCode), fc.uuid()), { minLength: 4, maxLength: 4 }),
           query: fc.oneof(queryString, fc.constant('')),
-          knownQuery: fc.array(fc.tuple(fc.nat(9), fc.oneof(printable(30), fc.constantFrom('1', '100', 'hour', 'day', 'png', 'svg', 'active', '2030-01-01T00:00:00Z'))), { maxLength: 3 }),
+          knownQuery: fc.array(
+            fc.tuple(fc.nat(9), fc.oneof(printable(30), fc.constantFrom('1', '100', 'hour', 'day', 'png', 'svg', 'active', '2030-01-01T00:00:00Z'))),
+            { maxLength: 3 },
+          ),
           headers: headers(),
           body: fc.option(
             fc.oneof(
@@ -399,7 +452,11 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
       fc
         .record({
           method: fc.constantFrom<Method>('get', 'head', 'get', 'head', 'post', 'put', 'delete', 'patch', 'options'),
-          segments: fc.oneof(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.constant([knownCode]), fc.tuple(fc.constantFrom('api', 'api/v1', 'api/v2', 'api/docs'), segment)),
+          segments: fc.oneof(
+            fc.array(segment, { minLength: 1, maxLength: 5 }),
+            fc.constant([knownCode]),
+            fc.tuple(fc.constantFrom('api', 'api/v1', 'api/v2', 'api/docs'), segment),
+          ),
           trailing: fc.constantFrom('', '/', '//'),
           query: fc.oneof(queryString, fc.constant('')),
           headers: headers(),

@@ -75,7 +75,12 @@ console.log(JSON.stringify({
 function identity(pid: number): Record<string, string> {
   const lines = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n');
   const wanted = ['Uid', 'Gid', 'Groups', 'NSpid', 'CapEff', 'CapBnd', 'NoNewPrivs'];
-  return Object.fromEntries(lines.map((l) => l.split(':\t')).filter(([k]) => wanted.includes(k)).map(([k, v]) => [k, v.trim()]));
+  return Object.fromEntries(
+    lines
+      .map((l) => l.split(':\t'))
+      .filter(([k]) => wanted.includes(k))
+      .map(([k, v]) => [k, v.trim()]),
+  );
 }
 
 /** The identity every sandboxed process has, seen from the host: uid/gid 1000 unmapped, PID 1 inside, no capabilities. */
@@ -93,7 +98,8 @@ async function ready(managementPort: number, proc: SandboxedProcess, what: strin
   await waitFor(
     `${what} in the sandbox to be ready`,
     async () => {
-      if (proc.bwrap.exitCode !== null || proc.bwrap.signalCode !== null) throw new Error(`${what} exited (${proc.bwrap.exitCode ?? proc.bwrap.signalCode}):\n${proc.output()}`);
+      if (proc.bwrap.exitCode !== null || proc.bwrap.signalCode !== null)
+        throw new Error(`${what} exited (${proc.bwrap.exitCode ?? proc.bwrap.signalCode}):\n${proc.output()}`);
       const res = await fetch(`http://127.0.0.1:${managementPort}/health/ready`).catch(() => null);
       return res?.status === 200 ? true : undefined;
     },
@@ -192,7 +198,9 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
   });
 
   it('lays out /app as the Dockerfile does: package.json, dist and production dependencies only', () => {
-    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }> };
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }>;
+    };
     const topLevel = Object.entries(lock.packages).filter(([p]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(p));
     const installed = (p: string) => {
       try {
@@ -298,7 +306,9 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
       expect(identity(pid)).toEqual(expectedIdentity(pid));
       expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/)).toEqual(['1000', '1000', '1']);
       const [major, minor, patch] = PINNED_VERSION.slice(1).split('.');
-      expect(await metricLine(managementPort, 'nodejs_version_info')).toBe(`nodejs_version_info{version="${PINNED_VERSION}",major="${major}",minor="${minor}",patch="${patch}"} 1`);
+      expect(await metricLine(managementPort, 'nodejs_version_info')).toBe(
+        `nodejs_version_info{version="${PINNED_VERSION}",major="${major}",minor="${minor}",patch="${patch}"} 1`,
+      );
     });
 
     it('creates a link with the bootstrap admin key and redirects to it (302, exact Location), traced', async () => {
@@ -314,10 +324,18 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
       const res = await fetch(`${url}/${alias}`, { redirect: 'manual', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
       expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 302, location: target });
 
-      const server = await waitFor('the redirect server span', () => receiver.spans.find((s) => s.traceId === traceId && s.kind === 2 && s.scope === '@opentelemetry/instrumentation-http'), {
-        timeoutMs: 15_000,
+      const server = await waitFor(
+        'the redirect server span',
+        () => receiver.spans.find((s) => s.traceId === traceId && s.kind === 2 && s.scope === '@opentelemetry/instrumentation-http'),
+        {
+          timeoutMs: 15_000,
+        },
+      );
+      expect({ service: server.service, name: server.name, route: server.attributes['http.route'] }).toEqual({
+        service: 'shortener-api',
+        name: 'GET /:code',
+        route: '/:code',
       });
-      expect({ service: server.service, name: server.name, route: server.attributes['http.route'] }).toEqual({ service: 'shortener-api', name: 'GET /:code', route: '/:code' });
     });
 
     it('exits with code 0 on SIGTERM within the shutdown timeout', async () => {
@@ -343,7 +361,9 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
       const pid = await worker.nodePid();
       expect(identity(pid)).toEqual(expectedIdentity(pid));
       expect(worker.logLines().find((l) => l.msg === 'worker started')).toMatchObject({ pid: 1, management_port: managementPort });
-      expect(await metricLine(managementPort, 'nodejs_version_info')).toMatch(new RegExp(`^nodejs_version_info\\{version="${PINNED_VERSION.replace(/\./g, '\\.')}",`));
+      expect(await metricLine(managementPort, 'nodejs_version_info')).toMatch(
+        new RegExp(`^nodejs_version_info\\{version="${PINNED_VERSION.replace(/\./g, '\\.')}",`),
+      );
     });
 
     it('exits with code 0 on SIGTERM within the shutdown timeout', async () => {

@@ -14,16 +14,39 @@ describe('links API', () => {
   describe('create', () => {
     it('returns 201 with the link, a Location header and the shortUrl from the configured base URL, never the Host header', async () => {
       const alias = uniqueAlias('c');
-      const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('host', 'evil.example').send({
-        url: 'https://example.com/a', alias, title: 'A', tags: ['x', 'y', 'x'], redirectType: 307, forwardQuery: false, maxClicks: 5,
-        expiresAt: '2099-01-01T01:00:00+01:00',
-      });
+      const res = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('host', 'evil.example')
+        .send({
+          url: 'https://example.com/a',
+          alias,
+          title: 'A',
+          tags: ['x', 'y', 'x'],
+          redirectType: 307,
+          forwardQuery: false,
+          maxClicks: 5,
+          expiresAt: '2099-01-01T01:00:00+01:00',
+        });
       expect(res.status).toBe(201);
       expect(res.headers.location).toBe(`/api/v1/links/${alias}`);
       expect(res.body).toEqual({
-        code: alias, domain: 'short.example', shortUrl: `https://short.example/${alias}`, url: 'https://example.com/a', alias: true,
-        title: 'A', tags: ['x', 'y'], redirectType: 307, forwardQuery: false, expiresAt: '2099-01-01T00:00:00.000Z', maxClicks: 5,
-        clicks: 0, state: 'active', createdAt: expect.any(String), updatedAt: expect.any(String),
+        code: alias,
+        domain: 'short.example',
+        shortUrl: `https://short.example/${alias}`,
+        url: 'https://example.com/a',
+        alias: true,
+        title: 'A',
+        tags: ['x', 'y'],
+        redirectType: 307,
+        forwardQuery: false,
+        expiresAt: '2099-01-01T00:00:00.000Z',
+        maxClicks: 5,
+        clicks: 0,
+        state: 'active',
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
       });
     });
 
@@ -64,7 +87,11 @@ describe('links API', () => {
       expectProblem(missing, 401, 'unauthenticated');
       expect(missing.headers['www-authenticate']).toBe('Bearer realm="shortener"');
       expectProblem(await api.http().get('/api/v1/links').set('authorization', 'Basic abc'), 401, 'unauthenticated');
-      expectProblem(await api.http().get('/api/v1/links').set('authorization', 'Bearer sk_unknownkey01_0123456789abcdefghijklmnopqrstuv'), 401, 'unauthenticated');
+      expectProblem(
+        await api.http().get('/api/v1/links').set('authorization', 'Bearer sk_unknownkey01_0123456789abcdefghijklmnopqrstuv'),
+        401,
+        'unauthenticated',
+      );
     });
 
     it('lets a read-only key read its account but not write (403)', async () => {
@@ -112,8 +139,20 @@ describe('links API', () => {
 
   describe('read, update, delete', () => {
     it('applies a JSON Merge Patch: absent members stay, null clears', async () => {
-      const code = await createdCode(api, { url: 'https://example.com/p', alias: uniqueAlias('mp'), title: 'T', tags: ['a'], maxClicks: 9, expiresAt: '2099-01-01T00:00:00Z', redirectType: 301 });
-      const patched = await api.http().patch(`/api/v1/links/${code}`).set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json')
+      const code = await createdCode(api, {
+        url: 'https://example.com/p',
+        alias: uniqueAlias('mp'),
+        title: 'T',
+        tags: ['a'],
+        maxClicks: 9,
+        expiresAt: '2099-01-01T00:00:00Z',
+        redirectType: 301,
+      });
+      const patched = await api
+        .http()
+        .patch(`/api/v1/links/${code}`)
+        .set('authorization', api.adminAuth)
+        .set('content-type', 'application/merge-patch+json')
         .send(JSON.stringify({ title: null, maxClicks: null, expiresAt: null, tags: ['b', 'c'] }));
       expect(patched.status).toBe(200);
       expect(patched.body).toMatchObject({ url: 'https://example.com/p', title: null, maxClicks: null, expiresAt: null, tags: ['b', 'c'], redirectType: 301 });
@@ -138,7 +177,11 @@ describe('links API', () => {
     it('deletes with a Content-Type header and no body', async () => {
       const code = await createdCode(api, { url: 'https://example.com/ct', alias: uniqueAlias('ct') });
       expect((await api.http().delete(`/api/v1/links/${code}`).set('authorization', api.adminAuth).set('content-type', 'application/json')).status).toBe(204);
-      expectProblem(await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json'), 400, 'validation-failed');
+      expectProblem(
+        await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json'),
+        400,
+        'validation-failed',
+      );
     });
 
     it('lists exhausted links by state', async () => {
@@ -166,11 +209,22 @@ describe('links API', () => {
       expect((await api.http().get(`/${code}`)).status).toBe(302);
       expectProblem(await patch({ disabled: 'yes' }), 400, 'validation-failed');
       // The audit trail shows the two changes of disabledAt (and nothing for the repeated disable).
-      const audit = await api.http().get(`/api/v1/audit?link=${encodeURIComponent(code)}`).set('authorization', api.adminAuth);
+      const audit = await api
+        .http()
+        .get(`/api/v1/audit?link=${encodeURIComponent(code)}`)
+        .set('authorization', api.adminAuth);
       const changes = audit.body.items
         .filter((e: { action: string }) => e.action === 'update')
-        .map((e: { before: { disabledAt: string | null }; after: { disabledAt: string | null } }) => [e.before.disabledAt === null, e.after.disabledAt === null]);
-      expect(changes.sort()).toEqual([[false, true], [true, false]].sort());
+        .map((e: { before: { disabledAt: string | null }; after: { disabledAt: string | null } }) => [
+          e.before.disabledAt === null,
+          e.after.disabledAt === null,
+        ]);
+      expect(changes.sort()).toEqual(
+        [
+          [false, true],
+          [true, false],
+        ].sort(),
+      );
     });
 
     it('answers a method a path is not served with 405 and Allow (RFC 9110), an unserved path 404', async () => {
@@ -205,7 +259,13 @@ describe('links API', () => {
       const tag = uniqueAlias('tag');
       const codes: string[] = [];
       for (let i = 0; i < 5; i += 1) {
-        codes.push(await createdCode(api, { url: `https://example.com/list/${i}`, alias: uniqueAlias('l'), tags: [tag], title: i === 3 ? 'Needle in title' : null }, member.auth));
+        codes.push(
+          await createdCode(
+            api,
+            { url: `https://example.com/list/${i}`, alias: uniqueAlias('l'), tags: [tag], title: i === 3 ? 'Needle in title' : null },
+            member.auth,
+          ),
+        );
       }
       await api.http().delete(`/api/v1/links/${codes[0]}`).set('authorization', member.auth);
       const page1 = await api.http().get(`/api/v1/links?limit=2&tag=${tag}`).set('authorization', member.auth);
@@ -218,9 +278,15 @@ describe('links API', () => {
       expect(active.body.items).toHaveLength(4);
       const deleted = await api.http().get(`/api/v1/links?tag=${tag}&state=deleted`).set('authorization', member.auth);
       expect(deleted.body.items.map((l: { code: string }) => l.code)).toEqual([codes[0]]);
-      const text = await api.http().get(`/api/v1/links?q=${encodeURIComponent('needle IN')}`).set('authorization', member.auth);
+      const text = await api
+        .http()
+        .get(`/api/v1/links?q=${encodeURIComponent('needle IN')}`)
+        .set('authorization', member.auth);
       expect(text.body.items.map((l: { code: string }) => l.code)).toEqual([codes[3]]);
-      const byUrl = await api.http().get(`/api/v1/links?q=${encodeURIComponent('/list/2')}`).set('authorization', member.auth);
+      const byUrl = await api
+        .http()
+        .get(`/api/v1/links?q=${encodeURIComponent('/list/2')}`)
+        .set('authorization', member.auth);
       expect(byUrl.body.items.map((l: { code: string }) => l.code)).toEqual([codes[2]]);
     });
 
@@ -236,7 +302,12 @@ describe('links API', () => {
       const key = uniqueAlias('idem');
       const body = { url: 'https://example.com/idem', tags: ['a'] };
       const first = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send(body);
-      const again = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send({ tags: ['a'], url: 'https://example.com/idem' });
+      const again = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('idempotency-key', key)
+        .send({ tags: ['a'], url: 'https://example.com/idem' });
       expect(first.status).toBe(201);
       expect(again.status).toBe(201);
       // Byte for byte: the stored text, not the jsonb copy (which reorders the members).
@@ -264,16 +335,31 @@ describe('links API', () => {
       const key = uniqueAlias('idem-err');
       const alias = uniqueAlias('taken');
       await createdCode(api, { url: 'https://example.com/1', alias });
-      const first = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send({ url: 'https://example.com/2', alias });
+      const first = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('idempotency-key', key)
+        .send({ url: 'https://example.com/2', alias });
       expectProblem(first, 409, 'alias-taken');
-      const again = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send({ url: 'https://example.com/2', alias });
+      const again = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('idempotency-key', key)
+        .send({ url: 'https://example.com/2', alias });
       expect([again.status, again.text]).toEqual([409, first.text]);
     });
 
     it('refuses the same key with a different body (422)', async () => {
       const key = uniqueAlias('idem2');
       await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send({ url: 'https://example.com/x' });
-      const other = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('idempotency-key', key).send({ url: 'https://example.com/y' });
+      const other = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', api.adminAuth)
+        .set('idempotency-key', key)
+        .send({ url: 'https://example.com/y' });
       expectProblem(other, 422, 'idempotency-key-reused');
     });
 
@@ -286,13 +372,23 @@ describe('links API', () => {
       try {
         await db.query('BEGIN');
         await db.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [member.accountId, key]);
-        const second = await api.http().post('/api/v1/links').set('authorization', member.auth).set('idempotency-key', key).send({ url: 'https://example.com/slow' });
+        const second = await api
+          .http()
+          .post('/api/v1/links')
+          .set('authorization', member.auth)
+          .set('idempotency-key', key)
+          .send({ url: 'https://example.com/slow' });
         expectProblem(second, 409, 'idempotency-key-in-flight');
       } finally {
         await db.query('ROLLBACK');
         await db.end();
       }
-      const after = await api.http().post('/api/v1/links').set('authorization', member.auth).set('idempotency-key', key).send({ url: 'https://example.com/slow' });
+      const after = await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', member.auth)
+        .set('idempotency-key', key)
+        .send({ url: 'https://example.com/slow' });
       expect(after.status).toBe(201);
     });
 

@@ -18,7 +18,14 @@ describe('bulk create and QR codes', () => {
     const taken = uniqueAlias('taken');
     await createdCode(api, { url: 'https://example.com/first', alias: taken });
     const ok = uniqueAlias('ok');
-    const res = await bulk({ items: [{ url: 'https://example.com/1', alias: ok }, { url: 'javascript:alert(1)' }, { url: 'https://example.com/2', alias: taken }, { url: 'https://example.com/3' }] });
+    const res = await bulk({
+      items: [
+        { url: 'https://example.com/1', alias: ok },
+        { url: 'javascript:alert(1)' },
+        { url: 'https://example.com/2', alias: taken },
+        { url: 'https://example.com/3' },
+      ],
+    });
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 400, 409, 201]);
     expect(res.body.results[1].problem.type).toBe('urn:shortener:problem:target-scheme-not-allowed');
@@ -30,7 +37,9 @@ describe('bulk create and QR codes', () => {
 
   it('gives an alias asked for twice in one request to the first item, each link with one audit record', async () => {
     const alias = uniqueAlias('twice');
-    const res = await bulk({ items: [{ url: 'https://example.com/one', alias }, { url: 'https://example.com/gen' }, { url: 'https://example.com/two', alias }] });
+    const res = await bulk({
+      items: [{ url: 'https://example.com/one', alias }, { url: 'https://example.com/gen' }, { url: 'https://example.com/two', alias }],
+    });
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 201, 409]);
     expect(res.body.results[2].problem).toMatchObject({ type: 'urn:shortener:problem:alias-taken', alias });
@@ -59,11 +68,16 @@ describe('bulk create and QR codes', () => {
 
   it('renders a PNG and an SVG QR code of the short URL', async () => {
     const code = await createdCode(api, { url: 'https://example.com/qr', alias: uniqueAlias('qr') });
-    const png = await api.http().get(`/api/v1/links/${code}/qr`).set('authorization', api.adminAuth).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const png = await api
+      .http()
+      .get(`/api/v1/links/${code}/qr`)
+      .set('authorization', api.adminAuth)
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     expect(png.status).toBe(200);
     expect(png.headers['content-type']).toBe('image/png');
     expect((png.body as Buffer).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));

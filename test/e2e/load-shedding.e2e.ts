@@ -18,18 +18,26 @@ describe('load shedding under event-loop pressure (docs/design.md section 7)', (
   afterAll(() => api.close());
 
   it('answers 503 overloaded with Retry-After while the event loop lags, and serves again once it recovers', async () => {
-    const shed = await waitFor('a shed request', async () => {
-      await new Promise((r) => setTimeout(r, 5));
-      blockEventLoop(1_200);
-      const res = await api.http().get('/api/openapi.json');
-      return res.status === 503 ? res : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 10 });
+    const shed = await waitFor(
+      'a shed request',
+      async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        blockEventLoop(1_200);
+        const res = await api.http().get('/api/openapi.json');
+        return res.status === 503 ? res : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 10 },
+    );
     expectProblem(shed, 503, 'overloaded');
     expect(shed.headers['retry-after']).toBe('1');
-    const recovered = await waitFor('the API to serve again', async () => {
-      const res = await api.http().get('/api/openapi.json');
-      return res.status === 200 ? res : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    const recovered = await waitFor(
+      'the API to serve again',
+      async () => {
+        const res = await api.http().get('/api/openapi.json');
+        return res.status === 200 ? res : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(recovered.status).toBe(200);
   });
 });

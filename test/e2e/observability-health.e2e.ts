@@ -51,7 +51,11 @@ describe('health probes (API)', () => {
   let base: string;
 
   const createLink = async (alias: string): Promise<void> => {
-    const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: `https://example.com/${alias}`, alias });
+    const res = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .send({ url: `https://example.com/${alias}`, alias });
     expect(res.status).toBe(201);
   };
   const ready = () => get(base, '/health/ready');
@@ -350,7 +354,10 @@ describe('health probes (compiled worker)', () => {
     await worker.exited;
     expect(Date.now() - started).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 2_000);
     // Either clean, or forced out at the deadline (BullMQ workers that cannot close in time).
-    const messages = worker.logLines().map((l) => String(l.msg)).filter((m) => m.startsWith('shutdown'));
+    const messages = worker
+      .logLines()
+      .map((l) => String(l.msg))
+      .filter((m) => m.startsWith('shutdown'));
     expect(messages[0]).toBe('shutdown started: readiness fails from now on');
     expect(['shutdown complete', 'shutdown timed out: forcing exit']).toContain(messages[1]);
   }, 30_000);

@@ -18,7 +18,9 @@ describe('HTTP metrics and request ids (API)', () => {
     return { contentType: res.headers.get('content-type'), body: await res.text() };
   };
   const count = (body: string, method: string, route: string, status: number): number | undefined => {
-    const line = body.split('\n').find((l) => l.startsWith(`http_server_request_duration_seconds_count{method="${method}",route="${route}",status_code="${status}"} `));
+    const line = body
+      .split('\n')
+      .find((l) => l.startsWith(`http_server_request_duration_seconds_count{method="${method}",route="${route}",status_code="${status}"} `));
     return line === undefined ? undefined : Number(line.split(' ')[1]);
   };
 
@@ -59,10 +61,17 @@ describe('HTTP metrics and request ids (API)', () => {
     expect({ status: wrong.status, allow: wrong.headers.get('allow'), body: await wrong.json() }).toEqual({
       status: 405,
       allow: 'GET, HEAD',
-      body: { type: 'urn:shortener:problem:method-not-allowed', title: 'Method not allowed', status: 405, detail: 'POST is not served at this path; allowed: GET, HEAD' },
+      body: {
+        type: 'urn:shortener:problem:method-not-allowed',
+        title: 'Method not allowed',
+        status: 405,
+        detail: 'POST is not served at this path; allowed: GET, HEAD',
+      },
     });
     const big = await new Promise<string>((resolve, reject) => {
-      const socket = connect(management.port, '127.0.0.1', () => socket.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      const socket = connect(management.port, '127.0.0.1', () =>
+        socket.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      );
       let text = '';
       socket.on('data', (d) => (text += d.toString()));
       socket.on('end', () => resolve(text));
@@ -70,7 +79,12 @@ describe('HTTP metrics and request ids (API)', () => {
     });
     expect([big.split('\r\n')[0], JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))]).toEqual([
       'HTTP/1.1 431 Request Header Fields Too Large',
-      { type: 'urn:shortener:problem:request-header-too-large', title: 'The request headers are too large', status: 431, detail: 'The request line and headers exceed the server limit' },
+      {
+        type: 'urn:shortener:problem:request-header-too-large',
+        title: 'The request headers are too large',
+        status: 431,
+        detail: 'The request line and headers exceed the server limit',
+      },
     ]);
   });
 

@@ -160,7 +160,9 @@ describe('OpenAPI document', () => {
   it('names every operation with an explicit camelCase operationId', () => {
     const ids = operations(doc).map(([name, op]) => `${name} ${op.operationId}`);
     expect(ids.filter((id) => !/ [a-z][a-zA-Z]+$/.test(id))).toEqual([]);
-    expect(ids).toEqual(expect.arrayContaining(['POST /api/v1/links createLink', 'PATCH /api/v1/links/{code} updateLink', 'DELETE /api/v1/api-keys/{id} revokeApiKey']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['POST /api/v1/links createLink', 'PATCH /api/v1/links/{code} updateLink', 'DELETE /api/v1/api-keys/{id} revokeApiKey']),
+    );
   });
 
   it('describes every response', () => {
@@ -179,8 +181,16 @@ describe('OpenAPI document', () => {
         .map(([status]) => `${name} ${status}`),
     );
     expect(notShared).toEqual([]);
-    expect(operations(doc).filter(([, op]) => op.responses['401']?.$ref !== '#/components/responses/Unauthorized').map(([n]) => n)).toEqual([]);
-    expect(operations(doc).filter(([, op]) => op.responses['503']?.$ref !== '#/components/responses/ServiceUnavailable').map(([n]) => n)).toEqual([]);
+    expect(
+      operations(doc)
+        .filter(([, op]) => op.responses['401']?.$ref !== '#/components/responses/Unauthorized')
+        .map(([n]) => n),
+    ).toEqual([]);
+    expect(
+      operations(doc)
+        .filter(([, op]) => op.responses['503']?.$ref !== '#/components/responses/ServiceUnavailable')
+        .map(([n]) => n),
+    ).toEqual([]);
     expect(doc.components.responses.ServiceUnavailable.description).toBe(
       'Service Unavailable. Problem types: `urn:shortener:problem:overloaded`, `urn:shortener:problem:deadline-exceeded`, `urn:shortener:problem:dependency-unavailable`.',
     );
@@ -218,9 +228,17 @@ describe('OpenAPI document', () => {
     const validLink = ajv.getSchema('urn:openapi:LinkDto')!;
     const validPage = ajv.getSchema('urn:openapi:LinkPageDto')!;
     const alias = uniqueAlias('oas');
-    const created = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: 'https://example.com/oas', alias, tags: ['t'], maxClicks: 5 });
+    const created = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .send({ url: 'https://example.com/oas', alias, tags: ['t'], maxClicks: 5 });
     const read = await api.http().get(`/api/v1/links/${alias}`).set('authorization', api.adminAuth);
-    const patched = await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).send({ title: 'T', expiresAt: '2099-01-01T00:00:00Z' });
+    const patched = await api
+      .http()
+      .patch(`/api/v1/links/${alias}`)
+      .set('authorization', api.adminAuth)
+      .send({ title: 'T', expiresAt: '2099-01-01T00:00:00Z' });
     const page = await api.http().get('/api/v1/links?limit=2').set('authorization', api.adminAuth);
     expect([created.status, read.status, patched.status, page.status]).toEqual([201, 200, 200, 200]);
     for (const res of [created, read, patched]) expect({ valid: validLink(res.body), errors: validLink.errors ?? null }).toEqual({ valid: true, errors: null });
@@ -240,7 +258,15 @@ describe('OpenAPI document', () => {
       ok('/api/v1/blocklist', 'post', '201'),
       ok('/api/v1/blocklist', 'post', '200'),
       ok('/api/v1/audit', 'get', '200'),
-    ]).toEqual([ref('MintedApiKeyDto'), ref('ApiKeyListDto'), ref('ApiKeyDto'), ref('BlocklistDto'), ref('BlocklistEntryDto'), ref('BlocklistEntryDto'), ref('LinkAuditPageDto')]);
+    ]).toEqual([
+      ref('MintedApiKeyDto'),
+      ref('ApiKeyListDto'),
+      ref('ApiKeyDto'),
+      ref('BlocklistDto'),
+      ref('BlocklistEntryDto'),
+      ref('BlocklistEntryDto'),
+      ref('LinkAuditPageDto'),
+    ]);
     const ajv = schemaValidator(doc);
     const admin = { authorization: api.adminAuth };
     const alias = uniqueAlias('oas-audit');
@@ -284,9 +310,13 @@ describe('OpenAPI document', () => {
       ['integer', '#/components/schemas/Problem'],
     ]);
     const alias = uniqueAlias('oas-bulk');
-    const res = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).send({
-      items: [{ url: 'https://example.com/oas-bulk', alias }, { url: 'javascript:alert(1)' }, { url: 'https://example.com/oas-bulk-2', alias }],
-    });
+    const res = await api
+      .http()
+      .post('/api/v1/links/bulk')
+      .set('authorization', api.adminAuth)
+      .send({
+        items: [{ url: 'https://example.com/oas-bulk', alias }, { url: 'javascript:alert(1)' }, { url: 'https://example.com/oas-bulk-2', alias }],
+      });
     expect([res.status, res.body.results.map((r: Json) => r.status)]).toEqual([200, [201, 400, 409]]);
     const validate = schemaValidator(doc).compile(rewriteRefs(schema) as Json);
     expect({ valid: validate(res.body), errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });

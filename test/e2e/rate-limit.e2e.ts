@@ -44,7 +44,14 @@ describe('C24: per client address on the API', () => {
       const tag = uniqueAlias('c24');
       const responses: Response[] = [];
       for (let i = 0; i < N + 5; i += 1) {
-        responses.push(await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set(spoof(i)).send({ url: `https://example.com/c24/${i}`, tags: [tag] }));
+        responses.push(
+          await api
+            .http()
+            .post('/api/v1/links')
+            .set('authorization', api.adminAuth)
+            .set(spoof(i))
+            .send({ url: `https://example.com/c24/${i}`, tags: [tag] }),
+        );
       }
       expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 429, 429, 429, 429, 429]);
       responses.forEach((res, i) => {
@@ -119,7 +126,11 @@ describe('per API key', () => {
   afterAll(() => api.close());
 
   it("a key's own rateLimitPerMinute applies to it alone; other keys keep the default", async () => {
-    const minted = await api.http().post('/api/v1/api-keys').set('authorization', api.adminAuth).send({ name: 'limited', role: 'member', rateLimitPerMinute: 3 });
+    const minted = await api
+      .http()
+      .post('/api/v1/api-keys')
+      .set('authorization', api.adminAuth)
+      .send({ name: 'limited', role: 'member', rateLimitPerMinute: 3 });
     expect(minted.status).toBe(201);
     const limited = `Bearer ${minted.body.key}`;
     const responses: Response[] = [];
@@ -192,10 +203,19 @@ describe('per client address on redirects (in-process)', () => {
         location: res.headers.location,
         cacheControl: res.headers['cache-control'],
         violated: res.body['violated-policies'],
-      }).toEqual({ retryAfter: '1', policy: '"redirect";q=3;w=1', limit: '"redirect";r=0;t=1', location: undefined, cacheControl: 'private, no-store', violated: ['redirect'] });
+      }).toEqual({
+        retryAfter: '1',
+        policy: '"redirect";q=3;w=1',
+        limit: '"redirect";r=0;t=1',
+        location: undefined,
+        cacheControl: 'private, no-store',
+        violated: ['redirect'],
+      });
     }
     // Served redirects carry no rate-limit fields (draft section 6: they could delay following the redirect).
-    expect(burst.filter((r) => r.status === 302).map((r) => [r.headers.location, r.headers.ratelimit])).toEqual(Array(3).fill(['https://example.com/hot', undefined]));
+    expect(burst.filter((r) => r.status === 302).map((r) => [r.headers.location, r.headers.ratelimit])).toEqual(
+      Array(3).fill(['https://example.com/hot', undefined]),
+    );
     expect(await counterValue(api, 'rateLimited', { limiter: 'redirect' })).toBe(3);
     expect(await counterValue(api, 'redirects', { outcome: 'rate_limited', cache: 'none' })).toBe(3);
   });

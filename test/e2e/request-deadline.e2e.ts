@@ -19,7 +19,12 @@ describe('the request deadline (HTTP_REQUEST_DEADLINE_MS)', () => {
   let api: TestApi;
   let locker: Client;
   beforeAll(async () => {
-    api = await startTestApi({ HTTP_REQUEST_DEADLINE_MS: String(DEADLINE_MS), DATABASE_STATEMENT_TIMEOUT_MS: '30000', DATABASE_CONNECT_TIMEOUT_MS: '30000', DATABASE_POOL_SIZE: '1' });
+    api = await startTestApi({
+      HTTP_REQUEST_DEADLINE_MS: String(DEADLINE_MS),
+      DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+      DATABASE_CONNECT_TIMEOUT_MS: '30000',
+      DATABASE_POOL_SIZE: '1',
+    });
     locker = new Client({ connectionString: testEnv().DATABASE_URL });
     await locker.connect();
   });

@@ -50,7 +50,9 @@ function rawUpload(url: string, path: string, declaredLength: number, headers: R
       clearTimeout(done);
       resolve({ response, sent, ending });
     });
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${declaredLength}\r\n${extra}\r\n`);
     pump();
   });
@@ -122,7 +124,11 @@ describe('authentication before parsing, bounded bodies, nesting cap (in-process
     const past = await send(JSON.stringify({ url: 'https://example.com/', title: JSON.parse(nested(32)) }));
     expectProblem(past, 400, 'json-too-deep');
     expect(past.body.detail).toBe('The body nests arrays and objects deeper than 32 levels (HTTP_JSON_MAX_DEPTH)');
-    expectProblem(await api.http().patch('/api/v1/links/anything').set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json').send(nested(33)), 400, 'json-too-deep');
+    expectProblem(
+      await api.http().patch('/api/v1/links/anything').set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json').send(nested(33)),
+      400,
+      'json-too-deep',
+    );
   });
 
   it('states each operation body limit and nesting cap in the OpenAPI document', async () => {
@@ -130,7 +136,12 @@ describe('authentication before parsing, bounded bodies, nesting cap (in-process
     const limits = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item)
         .filter(([, op]) => op.requestBody)
-        .map(([method, op]) => [`${method} ${path}`, op['x-body-limit-bytes'], op['x-json-max-depth'], String(op.description).includes(`(\`${op['x-body-limit-bytes'] === 65_536 ? 'HTTP_BODY_LIMIT_BYTES' : 'HTTP_BULK_BODY_LIMIT_BYTES'}\``)]),
+        .map(([method, op]) => [
+          `${method} ${path}`,
+          op['x-body-limit-bytes'],
+          op['x-json-max-depth'],
+          String(op.description).includes(`(\`${op['x-body-limit-bytes'] === 65_536 ? 'HTTP_BODY_LIMIT_BYTES' : 'HTTP_BULK_BODY_LIMIT_BYTES'}\``),
+        ]),
     );
     expect(limits.sort()).toEqual(
       [
@@ -198,25 +209,30 @@ describe('one request cannot take the API down (compiled API)', () => {
   it.each([
     ['without a key, 401', {}, 401, 'unauthenticated'],
     ['with a key, over the body limit, 413', { authorization: `Bearer ${TEST_ADMIN_KEY}` }, 413, 'payload-too-large'],
-  ])('answers %s before reading an 8 MB upload, with Connection: close, and the client reads it (lingering close), 5 times in a row', async (_what, headers, status, type) => {
-    for (let i = 0; i < 5; i++) {
-      const exchange = await rawUpload(app.url, '/api/v1/links', 8 * 1024 * 1024, headers);
-      const response = parseResponse(exchange.response);
-      expect({ status: response.status, connection: response.headers.connection, type: JSON.parse(response.body || '{}').type }).toEqual({
-        status,
-        connection: 'close',
-        type: `urn:shortener:problem:${type}`,
-      });
-    }
-    expect(await redirectStatus()).toBe(302);
-  });
+  ])(
+    'answers %s before reading an 8 MB upload, with Connection: close, and the client reads it (lingering close), 5 times in a row',
+    async (_what, headers, status, type) => {
+      for (let i = 0; i < 5; i++) {
+        const exchange = await rawUpload(app.url, '/api/v1/links', 8 * 1024 * 1024, headers);
+        const response = parseResponse(exchange.response);
+        expect({ status: response.status, connection: response.headers.connection, type: JSON.parse(response.body || '{}').type }).toEqual({
+          status,
+          connection: 'close',
+          type: `urn:shortener:problem:${type}`,
+        });
+      }
+      expect(await redirectStatus()).toBe(302);
+    },
+  );
 
   it('handles HTTP_BULK_MAX_IN_FLIGHT (1) bulk create at a time: the next answers 503 with Retry-After before its body is read, and is served once the slot is free', async () => {
     const { hostname, port } = new URL(app.url);
     const held = connect({ host: hostname, port: Number(port) });
     await new Promise((resolve) => held.once('connect', resolve));
     // A bulk whose body is still coming holds the slot.
-    held.write(`POST /api/v1/links/bulk HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"items":[`);
+    held.write(
+      `POST /api/v1/links/bulk HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"items":[`,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const bulk = () =>
       fetch(`${app.url}/api/v1/links/bulk`, {
@@ -231,7 +247,11 @@ describe('one request cannot take the API down (compiled API)', () => {
       body: { type: 'urn:shortener:problem:overloaded', detail: 'At most 1 bulk request is handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)' },
     });
     // Single creates are not held back by it.
-    const single = await fetch(`${app.url}/api/v1/links`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/single' }) });
+    const single = await fetch(`${app.url}/api/v1/links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://example.com/single' }),
+    });
     expect(single.status).toBe(201);
     held.destroy();
     await new Promise((r) => setTimeout(r, 200));

@@ -40,7 +40,12 @@ function securityHeaders(headers: Record<string, string>): Record<string, string
 
 /** A CSP as directive name -> sources. */
 function parseCsp(header: string): Record<string, string[]> {
-  return Object.fromEntries(header.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
+  return Object.fromEntries(
+    header
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...sources]) => [name, sources]),
+  );
 }
 
 describe('security headers, CORS, body limits and JSON only', () => {
@@ -75,7 +80,10 @@ describe('security headers, CORS, body limits and JSON only', () => {
     expect(page.headers['content-security-policy']).toBe(DOCS_CSP);
     expect({ script: csp['script-src'], style: csp['style-src'] }).toEqual({ script: ["'self'"], style: ["'self'", "'unsafe-inline'"] });
 
-    const scripts = [...page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map(([, attrs, body]) => ({ src: /\bsrc="([^"]+)"/.exec(attrs)?.[1], body: body.trim() }));
+    const scripts = [...page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map(([, attrs, body]) => ({
+      src: /\bsrc="([^"]+)"/.exec(attrs)?.[1],
+      body: body.trim(),
+    }));
     const stylesheets = [...page.text.matchAll(/<link\b[^>]*rel="stylesheet"[^>]*>/gi)].map(([tag]) => /\bhref="([^"]+)"/.exec(tag)?.[1]);
     // Inline script would need 'unsafe-inline' or a hash; the UI's configuration is an external script.
     expect(scripts.filter((s) => !s.src || s.body !== '')).toEqual([]);
@@ -86,7 +94,12 @@ describe('security headers, CORS, body limits and JSON only', () => {
       const url = new URL(href, base);
       expect(url.origin).toBe(base.origin);
       const asset = await api.http().get(url.pathname);
-      expect({ href, status: asset.status, type: String(asset.headers['content-type']).split(';')[0], nosniff: asset.headers['x-content-type-options'] }).toEqual({
+      expect({
+        href,
+        status: asset.status,
+        type: String(asset.headers['content-type']).split(';')[0],
+        nosniff: asset.headers['x-content-type-options'],
+      }).toEqual({
         href,
         status: 200,
         type,
@@ -113,7 +126,11 @@ describe('security headers, CORS, body limits and JSON only', () => {
 
   it('refuses a body above HTTP_BODY_LIMIT_BYTES with 413 and stores nothing', async () => {
     const alias = uniqueAlias('big');
-    const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).send({ url: `https://example.com/?q=${'a'.repeat(3000)}`, alias });
+    const res = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .send({ url: `https://example.com/?q=${'a'.repeat(3000)}`, alias });
     expectProblem(res, 413, 'payload-too-large');
     expect((await api.http().get(`/api/v1/links/${alias}`).set('authorization', api.adminAuth)).status).toBe(404);
   });
@@ -133,8 +150,18 @@ describe('security headers, CORS, body limits and JSON only', () => {
 
   it('accepts JSON with a charset, and JSON Merge Patch on PATCH', async () => {
     const alias = uniqueAlias('json');
-    const created = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ url: 'https://example.com/a', alias }));
-    const patched = await api.http().patch(`/api/v1/links/${alias}`).set('authorization', api.adminAuth).set('content-type', 'application/merge-patch+json').send(JSON.stringify({ title: 'merged' }));
+    const created = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .set('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ url: 'https://example.com/a', alias }));
+    const patched = await api
+      .http()
+      .patch(`/api/v1/links/${alias}`)
+      .set('authorization', api.adminAuth)
+      .set('content-type', 'application/merge-patch+json')
+      .send(JSON.stringify({ title: 'merged' }));
     expect([created.status, patched.status, patched.body.title]).toEqual([201, 200, 'merged']);
   });
 
@@ -142,7 +169,11 @@ describe('security headers, CORS, body limits and JSON only', () => {
     const auth = api.adminAuth;
     const cases = [
       await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/', title: 'a\u0000b' }),
-      await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/', tags: ['ok', '\u0000'] }),
+      await api
+        .http()
+        .post('/api/v1/links')
+        .set('authorization', auth)
+        .send({ url: 'https://example.com/', tags: ['ok', '\u0000'] }),
       await api.http().get('/api/v1/links?tag=%00').set('authorization', auth),
       await api.http().get('/api/v1/links/a%00b/stats').set('authorization', auth),
       await api.http().get('/api/v1/audit?link=%00').set('authorization', auth),
@@ -157,13 +188,24 @@ describe('security headers, CORS, body limits and JSON only', () => {
     ]);
     expectProblem(await api.http().get('/a%00b'), 404, 'link-not-found');
     // Targets keep their own, more precise problem (CASES C11).
-    expectProblem(await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/\u0000' }), 400, 'target-control-character');
+    expectProblem(
+      await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/\u0000' }),
+      400,
+      'target-control-character',
+    );
   });
 
   it('fails only the bulk items with U+0000, naming their index; the others are created and a replay is the same', async () => {
     const marker = uniqueAlias('nul-bulk');
     const url = (n: number) => `https://example.com/${marker}/${n}`;
-    const items = [{ url: url(0) }, { url: url(1), 'x\u0000': 1 }, { url: url(2), title: 'a\u0000b' }, { url: url(3), tags: ['ok', '\u0000'] }, { url: `${url(4)}\u0000` }, { url: url(5) }];
+    const items = [
+      { url: url(0) },
+      { url: url(1), 'x\u0000': 1 },
+      { url: url(2), title: 'a\u0000b' },
+      { url: url(3), tags: ['ok', '\u0000'] },
+      { url: `${url(4)}\u0000` },
+      { url: url(5) },
+    ];
     const bulk = () => api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).set('idempotency-key', marker).send({ items });
     const res = await bulk();
     expect(res.status).toBe(200);
@@ -200,7 +242,12 @@ describe('CORS when CORS_ORIGINS is set', () => {
 
   it('answers preflights of the configured origin only, and exposes the rate-limit fields', async () => {
     const preflight = (origin: string) =>
-      api.http().options('/api/v1/links').set('origin', origin).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization,content-type');
+      api
+        .http()
+        .options('/api/v1/links')
+        .set('origin', origin)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization,content-type');
     const allowed = await preflight('https://app.example');
     expect(allowed.status).toBe(204);
     expect({
@@ -208,7 +255,12 @@ describe('CORS when CORS_ORIGINS is set', () => {
       methods: allowed.headers['access-control-allow-methods'],
       headers: allowed.headers['access-control-allow-headers'],
       maxAge: allowed.headers['access-control-max-age'],
-    }).toEqual({ origin: 'https://app.example', methods: 'GET, HEAD, POST, PATCH, DELETE', headers: 'authorization, content-type, idempotency-key, x-request-id', maxAge: '600' });
+    }).toEqual({
+      origin: 'https://app.example',
+      methods: 'GET, HEAD, POST, PATCH, DELETE',
+      headers: 'authorization, content-type, idempotency-key, x-request-id',
+      maxAge: '600',
+    });
     const simple = await api.http().get('/api/v1/links').set('origin', 'https://app.example').set('authorization', api.adminAuth);
     expect({ origin: simple.headers['access-control-allow-origin'], exposed: simple.headers['access-control-expose-headers'] }).toEqual({
       origin: 'https://app.example',
@@ -246,7 +298,12 @@ describe('access control between accounts and roles', () => {
     const listed = await api.http().get('/api/v1/links?limit=100').set('authorization', stranger.auth);
     expect(listed.body.items).toEqual([]);
     const mine = await api.http().get(path).set('authorization', owner.auth);
-    expect({ status: mine.status, url: mine.body.url, title: mine.body.title, state: mine.body.state }).toEqual({ status: 200, url: 'https://example.com/mine', title: 'mine', state: 'active' });
+    expect({ status: mine.status, url: mine.body.url, title: mine.body.title, state: mine.body.state }).toEqual({
+      status: 200,
+      url: 'https://example.com/mine',
+      title: 'mine',
+      state: 'active',
+    });
     expect((await api.http().get(`/${code}`)).headers.location).toBe('https://example.com/mine');
   });
 
@@ -273,9 +330,15 @@ describe('access control between accounts and roles', () => {
     expect([(await api.http().get('/api/v1/links').set('authorization', key.auth)).status, await onReplica()]).toEqual([200, 200]);
     expect((await api.http().delete(`/api/v1/api-keys/${key.id}`).set('authorization', api.adminAuth)).status).toBe(200);
     // The very next request, on this process and the other one: no grace period.
-    const [here, there] = await Promise.all([api.http().get('/api/v1/links').set('authorization', key.auth), fetch(`${replica.url}/api/v1/links`, { headers: { authorization: key.auth } })]);
+    const [here, there] = await Promise.all([
+      api.http().get('/api/v1/links').set('authorization', key.auth),
+      fetch(`${replica.url}/api/v1/links`, { headers: { authorization: key.auth } }),
+    ]);
     expectProblem(here, 401, 'unauthenticated');
-    expect({ status: there.status, type: ((await there.json()) as { type: string }).type }).toEqual({ status: 401, type: 'urn:shortener:problem:unauthenticated' });
+    expect({ status: there.status, type: ((await there.json()) as { type: string }).type }).toEqual({
+      status: 401,
+      type: 'urn:shortener:problem:unauthenticated',
+    });
   });
 
   it('a bootstrap re-key of a cached key: every running process refuses the old secret and takes the new one at once', async () => {
@@ -366,7 +429,9 @@ describe('API-key cache (prefix -> stored hash, evicted through the invalidation
       await revokeBehindTheCache(b.id);
       expect((await short.app.get(ApiKeyService).authenticate(token(a.auth)))?.accountId).toBe(a.accountId);
       expect(await off.app.get(ApiKeyService).authenticate(token(b.auth))).toBeNull();
-      await waitFor('the cached key to expire', async () => ((await short.app.get(ApiKeyService).authenticate(token(a.auth))) === null ? true : undefined), { timeoutMs: 10_000 });
+      await waitFor('the cached key to expire', async () => ((await short.app.get(ApiKeyService).authenticate(token(a.auth))) === null ? true : undefined), {
+        timeoutMs: 10_000,
+      });
     } finally {
       await short.close();
       await off.close();
@@ -406,7 +471,11 @@ describe("requests Node's HTTP parser refuses", () => {
     const res = await raw(`GET /abcdefg HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(res).toEqual({
       statusLine: 'HTTP/1.1 431 Request Header Fields Too Large',
-      headers: { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': String(Buffer.byteLength(JSON.stringify(res.body))), connection: 'close' },
+      headers: {
+        'content-type': 'application/problem+json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(JSON.stringify(res.body))),
+        connection: 'close',
+      },
       body: {
         type: 'urn:shortener:problem:request-header-too-large',
         title: 'The request headers are too large',
@@ -421,7 +490,12 @@ describe("requests Node's HTTP parser refuses", () => {
     expect([res.statusLine, res.headers['content-type'], res.body]).toEqual([
       'HTTP/1.1 414 URI Too Long',
       'application/problem+json; charset=utf-8',
-      { type: 'urn:shortener:problem:uri-too-long', title: 'The request URI is too long', status: 414, detail: 'A path segment is longer than the server accepts' },
+      {
+        type: 'urn:shortener:problem:uri-too-long',
+        title: 'The request URI is too long',
+        status: 414,
+        detail: 'A path segment is longer than the server accepts',
+      },
     ]);
   });
 

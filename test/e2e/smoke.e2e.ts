@@ -35,12 +35,15 @@ describe('API errors', () => {
   it('answers a body that is not valid UTF-8 with malformed-json, saying so', async () => {
     const payload = Buffer.concat([Buffer.from('{"url":"https://example.com/'), Buffer.from([0xff]), Buffer.from('"}')]);
     // Fastify's inject sends the bytes as they are (supertest would JSON-encode a Buffer).
-    const res = await api.app.getHttpAdapter().getInstance().inject({
-      method: 'POST',
-      url: '/api/v1/links',
-      headers: { authorization: api.adminAuth, 'content-type': 'application/json' },
-      payload,
-    });
+    const res = await api.app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({
+        method: 'POST',
+        url: '/api/v1/links',
+        headers: { authorization: api.adminAuth, 'content-type': 'application/json' },
+        payload,
+      });
     expect([res.statusCode, res.headers['content-type'], res.json()]).toEqual([
       400,
       'application/problem+json; charset=utf-8',
@@ -54,7 +57,12 @@ describe('API errors', () => {
   });
 
   it('refuses a __proto__ key as validation-failed, saying why (the JSON itself is valid)', async () => {
-    const res = await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set('content-type', 'application/json').send('{"url":"https://example.com/p","__proto__":{"admin":true}}');
+    const res = await api
+      .http()
+      .post('/api/v1/links')
+      .set('authorization', api.adminAuth)
+      .set('content-type', 'application/json')
+      .send('{"url":"https://example.com/p","__proto__":{"admin":true}}');
     expectProblem(res, 400, 'validation-failed');
     expect(res.body.detail).toBe('Object keys named "__proto__", and "constructor" holding "prototype", are not accepted');
   });

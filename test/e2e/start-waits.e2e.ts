@@ -270,11 +270,21 @@ describe('a start that waits for Redis', () => {
     const [api, worker] = await Promise.all([startLive('api', env), startLive('worker', env)]);
     started.push(api, worker);
 
-    const unreached = { status: 'down', critical: true, reached: false, reason: expect.stringMatching(/^not connected \((connecting|reconnecting)\)$|timed out after/) };
+    const unreached = {
+      status: 'down',
+      critical: true,
+      reached: false,
+      reason: expect.stringMatching(/^not connected \((connecting|reconnecting)\)$|timed out after/),
+    };
     await downRetrying(api, 'redis_queue', /^not connected/);
     await pollUntil('the API to reach PostgreSQL', async () => (await probe(api, 'ready')).details.postgres.status === 'up', READY_TIMEOUT_MS);
     const apiReady = await probe(api, 'ready');
-    expect({ status: apiReady.status, cache: apiReady.details.redis_cache, queue: apiReady.details.redis_queue, postgres: apiReady.details.postgres.status }).toEqual({
+    expect({
+      status: apiReady.status,
+      cache: apiReady.details.redis_cache,
+      queue: apiReady.details.redis_queue,
+      postgres: apiReady.details.postgres.status,
+    }).toEqual({
       status: 503,
       cache: unreached,
       queue: unreached,
@@ -283,7 +293,12 @@ describe('a start that waits for Redis', () => {
     await downRetrying(worker, 'redis_queue', /^not connected/);
     const workerReady = await probe(worker, 'ready');
     expect({ status: workerReady.status, queue: workerReady.details.redis_queue }).toEqual({ status: 503, queue: unreached });
-    expect([(await probe(api, 'live')).status, (await probe(worker, 'live')).status, api.child.exitCode, worker.child.exitCode]).toEqual([200, 200, null, null]);
+    expect([(await probe(api, 'live')).status, (await probe(worker, 'live')).status, api.child.exitCode, worker.child.exitCode]).toEqual([
+      200,
+      200,
+      null,
+      null,
+    ]);
 
     forwarder = await forward(redisPort, REDIS);
     await Promise.all([readyWithin(api, REDIS_READY_AFTER_MS), readyWithin(worker, REDIS_READY_AFTER_MS)]);

@@ -128,7 +128,8 @@ describe('click pipeline: redirects become exact stats', () => {
   it('never counts HEAD, and counts GETs answered from the in-process cache', async () => {
     const code = await createLinkCode(api, { url: 'https://example.com/head', alias: uniqueAlias('head') });
     const metrics = api.app.get(MetricsService);
-    const lruRedirects = async () => (await metrics.redirects.get()).values.find((v) => v.labels.outcome === 'redirect' && v.labels.cache === 'lru')?.value ?? 0;
+    const lruRedirects = async () =>
+      (await metrics.redirects.get()).values.find((v) => v.labels.outcome === 'redirect' && v.labels.cache === 'lru')?.value ?? 0;
     const human = { ua: USER_AGENTS.chromeWindows, ip: '10.1.0.1' };
     expect((await visit(code, human)).status).toBe(302);
     const lruBefore = await lruRedirects();

@@ -66,7 +66,11 @@ describe('target URLs, property-based, through create and redirect', () => {
 
   it('any string with a control character, another scheme or credentials is refused with 400 and nothing stored', async () => {
     const withControl = fc
-      .tuple(fc.webUrl(), fc.integer({ min: 0, max: 31 }).chain((c) => fc.constant(String.fromCharCode(c))), fc.nat())
+      .tuple(
+        fc.webUrl(),
+        fc.integer({ min: 0, max: 31 }).chain((c) => fc.constant(String.fromCharCode(c))),
+        fc.nat(),
+      )
       .map(([u, c, at]) => {
         const i = 1 + (at % (u.length - 1));
         return u.slice(0, i) + c + u.slice(i);
@@ -101,7 +105,9 @@ describe('real-world URLs', () => {
   afterAll(() => api.close());
 
   it('shortens every URL of test/fixtures/real-world-urls.txt and redirects to its serialization byte for byte', async () => {
-    const urls = readFileSync(path.resolve(__dirname, '../fixtures/real-world-urls.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
+    const urls = readFileSync(path.resolve(__dirname, '../fixtures/real-world-urls.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
     expect(urls.length).toBeGreaterThanOrEqual(500);
     const mismatches: string[] = [];
     const queue = [...urls];

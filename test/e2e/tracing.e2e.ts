@@ -17,7 +17,8 @@ const SCOPE = {
   ioredis: '@opentelemetry/instrumentation-ioredis',
   pg: '@opentelemetry/instrumentation-pg',
 };
-const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const OPENMETRICS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const otelEnv = (receiver: OtlpReceiver, sampler: Record<string, string>) => ({
@@ -58,7 +59,11 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     // other files of this Jest worker left in the default queue.
     const queue = { QUEUE_PREFIX: `{test-${runId()}-w${workerId()}-tracing}`, REDIS_KEY_PREFIX: `test:${runId()}:w${workerId()}:tracing:` };
     [api, worker] = await Promise.all([
-      startCompiledApp('api', { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), ...queue, LOG_LEVEL: 'info' }, { tracing: true }),
+      startCompiledApp(
+        'api',
+        { ...otelEnv(receiver, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), ...queue, LOG_LEVEL: 'info' },
+        { tracing: true },
+      ),
       startCompiledApp('worker', { ...otelEnv(receiver, {}), ...queue }, { tracing: true }),
     ]);
     const created = await fetch(`${api.url}/api/v1/links`, {
@@ -115,11 +120,20 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const expected = [missTrace, hitTrace].map((t) => ({ traceId: t, spanId: serverOf(t).spanId }));
     const batches = () => receiver.spans.filter((s) => s.service === 'shortener-worker' && s.name === 'process clicks');
     const links = () => batches().flatMap((s) => s.links);
-    await pollUntil('batch spans linking both sampled redirects', () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)), 30_000);
+    await pollUntil(
+      'batch spans linking both sampled redirects',
+      () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)),
+      30_000,
+    );
     // Only sampled redirects carry a traceparent: the unsampled click adds no link.
     expect(links().sort((a, b) => a.traceId.localeCompare(b.traceId))).toEqual(expected.sort((a, b) => a.traceId.localeCompare(b.traceId)));
     const batch = batches().find((s) => s.links.length > 0)!;
-    expect({ kind: batch.kind, parent: batch.parentSpanId, system: batch.attributes['messaging.system'], queue: batch.attributes['messaging.destination.name'] }).toEqual({
+    expect({
+      kind: batch.kind,
+      parent: batch.parentSpanId,
+      system: batch.attributes['messaging.system'],
+      queue: batch.attributes['messaging.destination.name'],
+    }).toEqual({
       kind: 5,
       parent: '',
       system: 'bullmq',
@@ -134,7 +148,11 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const om = await scrape(api, OPENMETRICS_ACCEPT);
     expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
     expect(om.body.endsWith('# EOF\n')).toBe(true);
-    const exemplars = [...om.body.matchAll(/^http_server_request_duration_seconds_bucket\{[^}]*route="\/:code"[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} [0-9.e-]+ [0-9.]+$/gm)];
+    const exemplars = [
+      ...om.body.matchAll(
+        /^http_server_request_duration_seconds_bucket\{[^}]*route="\/:code"[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} [0-9.e-]+ [0-9.]+$/gm,
+      ),
+    ];
     expect(exemplars.length).toBeGreaterThan(0);
     expect([...new Set(exemplars.map((m) => m[1]))].every((t) => t === missTrace || t === hitTrace)).toBe(true);
 
@@ -156,7 +174,11 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
   it('logs one JSON line per API request and per traced redirect, with trace ids, never a secret', () => {
     const requests = api.logLines().filter((l) => l.msg === 'request completed');
     // The time and the duration vary; their presence and type do not.
-    const strip = ({ time, duration_ms, ...rest }: Record<string, unknown>): Record<string, unknown> => ({ ...rest, time: typeof time, duration: typeof duration_ms });
+    const strip = ({ time, duration_ms, ...rest }: Record<string, unknown>): Record<string, unknown> => ({
+      ...rest,
+      time: typeof time,
+      duration: typeof duration_ms,
+    });
     const lines = requests.map(strip);
     expect(lines.find((l) => l.route === '/api/v1/links')).toEqual({
       level: 'info',

@@ -112,7 +112,11 @@ describe('drill: PostgreSQL connections exhausted', () => {
   const readiness = async (app: CompiledApp) => {
     const res = await fetch(`${app.managementUrl}/health/ready`);
     const body = (await res.json()) as { details?: { postgres?: { status?: string } } };
-    return { status: res.status, postgres: body.details?.postgres?.status, up: metricSum(await scrape(app.managementUrl), 'shortener_dependency_up', { dependency: 'postgres' }) };
+    return {
+      status: res.status,
+      postgres: body.details?.postgres?.status,
+      up: metricSum(await scrape(app.managementUrl), 'shortener_dependency_up', { dependency: 'postgres' }),
+    };
   };
   const status = (url: string) => fetch(url, { redirect: 'manual' }).then(async (r) => (await r.arrayBuffer(), r.status));
 
@@ -157,15 +161,23 @@ describe('drill: PostgreSQL connections exhausted', () => {
 
     await release(fillers);
     const freedAt = performance.now();
-    await waitUntil('the API to create links again', async () => {
-      const res = await create(api, 'https://example.com/drill/connections/after');
-      return { done: res.status === 201, state: res.status };
-    }, { timeoutMs: 30_000, stallTimeoutMs: 30_000, intervalMs: 100 });
+    await waitUntil(
+      'the API to create links again',
+      async () => {
+        const res = await create(api, 'https://example.com/drill/connections/after');
+        return { done: res.status === 201, state: res.status };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 30_000, intervalMs: 100 },
+    );
     const recoveredMs = performance.now() - freedAt;
-    await waitUntil('both to report PostgreSQL up', async () => {
-      const state = [await readiness(api), await readiness(worker)];
-      return { done: state.every((r) => r.status === 200 && r.postgres === 'up' && r.up === 1), state };
-    }, { timeoutMs: 30_000, stallTimeoutMs: 30_000, intervalMs: 100 });
+    await waitUntil(
+      'both to report PostgreSQL up',
+      async () => {
+        const state = [await readiness(api), await readiness(worker)];
+        return { done: state.every((r) => r.status === 200 && r.postgres === 'up' && r.up === 1), state };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 30_000, intervalMs: 100 },
+    );
 
     // Batches that failed meanwhile are retried with backoff (1 s, 2 s, 4 s, ...): none fails for good.
     await waitForQueueIdle(queue, { timeoutMs: 60_000, stallTimeoutMs: 30_000 });
@@ -174,7 +186,9 @@ describe('drill: PostgreSQL connections exhausted', () => {
     const served = 1 + REDIRECTS;
     const committed = await committedClicks(db, link.id);
     const dropped = metricSum(await scrape(api.managementUrl), 'shortener_clicks_dropped_total');
-    console.log(`drill connections exhausted: served ${served}, committed ${committed}, dropped ${dropped}, lost ${served - committed - dropped}; creates again ${Math.round(recoveredMs)} ms after the slots freed`);
+    console.log(
+      `drill connections exhausted: served ${served}, committed ${committed}, dropped ${dropped}, lost ${served - committed - dropped}; creates again ${Math.round(recoveredMs)} ms after the slots freed`,
+    );
     expect({ committed, dropped }).toEqual({ committed: served, dropped: 0 });
     // Reconnections at most a second apart (DATABASE_CONNECT_BACKOFF_MAX_MS), with a 5x margin.
     expect(recoveredMs).toBeLessThan(1_000 * 5);
@@ -205,7 +219,9 @@ describe('drill: PostgreSQL connections exhausted', () => {
     // A connection attempt at most a second after the slot frees (DATABASE_CONNECT_BACKOFF_MAX_MS), with a 5x margin.
     await Promise.race([starting, new Promise((r) => setTimeout(r, 1_000 * 5))]);
     const readyMs = performance.now() - freedAt;
-    console.log(`a process started while every slot was taken: ${settled === 'ready' ? `ready ${Math.round(readyMs)} ms after a slot freed` : `not ready ${Math.round(readyMs)} ms after a slot freed`}`);
+    console.log(
+      `a process started while every slot was taken: ${settled === 'ready' ? `ready ${Math.round(readyMs)} ms after a slot freed` : `not ready ${Math.round(readyMs)} ms after a slot freed`}`,
+    );
     expect(settled).toBe('ready');
     expect((await create(late as CompiledApp, 'https://example.com/drill/connections/late')).status).toBe(201);
   });

@@ -81,26 +81,40 @@ describe('drill: queue Redis full', () => {
 
     await admin.config('SET', 'maxmemory', '0');
     worker = await startCompiledApp('worker', env);
-    await waitUntil('the API to publish its buffer', async () => {
-      const buffered = metricSum(await scrape(api.managementUrl), 'shortener_clicks_buffered');
-      return { done: buffered === 0, state: buffered };
-    }, { timeoutMs: 60_000, stallTimeoutMs: 30_000 });
+    await waitUntil(
+      'the API to publish its buffer',
+      async () => {
+        const buffered = metricSum(await scrape(api.managementUrl), 'shortener_clicks_buffered');
+        return { done: buffered === 0, state: buffered };
+      },
+      { timeoutMs: 60_000, stallTimeoutMs: 30_000 },
+    );
     await waitForQueueIdle(queue, { timeoutMs: 60_000 });
     const committed = await committedClicks(db, link.id);
     const after = await scrape(api.managementUrl);
     scrapes.push(after);
     const dropped = samplesOf(after, 'shortener_clicks_dropped_total');
     const droppedTotal = metricSum(after, 'shortener_clicks_dropped_total');
-    console.log(`drill queue Redis full: served ${served}, committed ${committed}, dropped ${droppedTotal}, lost ${served - committed - droppedTotal} (buffered at most ${buffered} of ${BUFFER_MAX})`);
+    console.log(
+      `drill queue Redis full: served ${served}, committed ${committed}, dropped ${droppedTotal}, lost ${served - committed - droppedTotal} (buffered at most ${buffered} of ${BUFFER_MAX})`,
+    );
     // Every reason's series exists from the start, at 0 but for the one that dropped.
-    expect(dropped.map((s) => [s.labels.reason, s.value > 0]).sort()).toEqual([['buffer_full', true], ['queue_full', false], ['shutdown', false]]);
+    expect(dropped.map((s) => [s.labels.reason, s.value > 0]).sort()).toEqual([
+      ['buffer_full', true],
+      ['queue_full', false],
+      ['shutdown', false],
+    ]);
     expect(droppedTotal).toBeGreaterThan(0);
     expect(committed + droppedTotal).toBe(served);
     expect(metricSum(after, 'shortener_clicks_recorded_total')).toBe(committed);
 
-    const alert = await alertHolds('ShortenerClicksDropped', scrapes, 'shortener_clicks_dropped_total', { job: 'shortener-api', instance: new URL(api.managementUrl).host }, [
-      { reason: 'buffer_full' },
-    ]);
+    const alert = await alertHolds(
+      'ShortenerClicksDropped',
+      scrapes,
+      'shortener_clicks_dropped_total',
+      { job: 'shortener-api', instance: new URL(api.managementUrl).host },
+      [{ reason: 'buffer_full' }],
+    );
     expect(alert).toEqual({ ok: true, output: expect.stringContaining('SUCCESS') });
   });
 });

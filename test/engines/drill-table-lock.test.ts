@@ -54,12 +54,20 @@ describe('drill: links table locked for 30 s', () => {
     const cache = new Redis(redis.url);
     const keys = codes.map((code) => `${testEnv().REDIS_KEY_PREFIX}link:{short.example/${code}}`);
     try {
-      await waitUntil('Redis to hold the links', async () => {
-        const tally = await startRedirectLoad(api.url, codes.map((c) => `/${c}`), { total: CACHED_LINKS, concurrency: 1 }).done;
-        expect(tally.statuses).toEqual({ 302: CACHED_LINKS });
-        const held = await cache.exists(...keys);
-        return { done: held === keys.length, state: held };
-      }, { timeoutMs: 20_000, stallTimeoutMs: 20_000, intervalMs: 250 });
+      await waitUntil(
+        'Redis to hold the links',
+        async () => {
+          const tally = await startRedirectLoad(
+            api.url,
+            codes.map((c) => `/${c}`),
+            { total: CACHED_LINKS, concurrency: 1 },
+          ).done;
+          expect(tally.statuses).toEqual({ 302: CACHED_LINKS });
+          const held = await cache.exists(...keys);
+          return { done: held === keys.length, state: held };
+        },
+        { timeoutMs: 20_000, stallTimeoutMs: 20_000, intervalMs: 250 },
+      );
     } finally {
       cache.disconnect();
     }
@@ -78,7 +86,11 @@ describe('drill: links table locked for 30 s', () => {
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE links IN ACCESS EXCLUSIVE MODE');
     const lockedAt = performance.now();
-    const load = startRedirectLoad(api.url, codes.map((c) => `/${c}`), { concurrency: 4 });
+    const load = startRedirectLoad(
+      api.url,
+      codes.map((c) => `/${c}`),
+      { concurrency: 4 },
+    );
     let admitted: Promise<Awaited<ReturnType<typeof lookup>>>[] = [];
     let refused: Awaited<ReturnType<typeof lookup>>[] = [];
     let released = 0;
@@ -101,7 +113,9 @@ describe('drill: links table locked for 30 s', () => {
       await lock.end();
     }
     const after = await scrape(api.managementUrl);
-    const fromRedis = metricSum(after, 'shortener_redirects_total', { outcome: 'redirect', cache: 'redis' }) - metricSum(before, 'shortener_redirects_total', { outcome: 'redirect', cache: 'redis' });
+    const fromRedis =
+      metricSum(after, 'shortener_redirects_total', { outcome: 'redirect', cache: 'redis' }) -
+      metricSum(before, 'shortener_redirects_total', { outcome: 'redirect', cache: 'redis' });
     const p99 = quantile(tally.latenciesMs, 0.99);
     const dropped = metricSum(after, 'shortener_clicks_dropped_total');
     console.log(

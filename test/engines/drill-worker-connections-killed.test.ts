@@ -17,7 +17,7 @@ jest.setTimeout(120_000);
  * whose commit was cut are retried, and every served redirect is committed
  * exactly once.
  */
-describe('drill: the worker\'s PostgreSQL connections ended mid-commit', () => {
+describe("drill: the worker's PostgreSQL connections ended mid-commit", () => {
   const REDIRECTS = 4_000;
   let pg: MigratedPostgres;
   let redis: OwnedRedis;
@@ -50,7 +50,9 @@ describe('drill: the worker\'s PostgreSQL connections ended mid-commit', () => {
     let loading = true;
     const killer = (async () => {
       while (loading) {
-        const { rows } = await db.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'shortener-worker'`);
+        const { rows } = await db.query(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'shortener-worker'`,
+        );
         ended += rows[0].n;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -66,7 +68,13 @@ describe('drill: the worker\'s PostgreSQL connections ended mid-commit', () => {
     const committed = await committedClicks(db, link.id);
     const text = await scrape(api.managementUrl);
     const dropped = metricSum(text, 'shortener_clicks_dropped_total');
-    console.log(`drill worker connections ended: ${ended} connections ended; served ${load.served()}, committed ${committed}, dropped ${dropped}, lost ${load.served() - committed - dropped}`);
-    expect({ committed, dropped, workerAlive: worker.child.exitCode === null && worker.child.signalCode === null }).toEqual({ committed: REDIRECTS, dropped: 0, workerAlive: true });
+    console.log(
+      `drill worker connections ended: ${ended} connections ended; served ${load.served()}, committed ${committed}, dropped ${dropped}, lost ${load.served() - committed - dropped}`,
+    );
+    expect({ committed, dropped, workerAlive: worker.child.exitCode === null && worker.child.signalCode === null }).toEqual({
+      committed: REDIRECTS,
+      dropped: 0,
+      workerAlive: true,
+    });
   });
 });

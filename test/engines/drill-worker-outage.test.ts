@@ -62,6 +62,10 @@ describe('drill: worker outage', () => {
     const text = await scrape(api.managementUrl);
     const dropped = metricSum(text, 'shortener_clicks_dropped_total');
     console.log(`drill worker outage: served ${load.served()}, committed ${committed}, dropped ${dropped}, lost ${load.served() - committed - dropped}`);
-    expect({ committed, dropped, recorded: metricSum(text, 'shortener_clicks_recorded_total') }).toEqual({ committed: REDIRECTS, dropped: 0, recorded: REDIRECTS });
+    expect({ committed, dropped, recorded: metricSum(text, 'shortener_clicks_recorded_total') }).toEqual({
+      committed: REDIRECTS,
+      dropped: 0,
+      recorded: REDIRECTS,
+    });
   });
 });

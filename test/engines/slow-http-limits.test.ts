@@ -104,10 +104,16 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
     // A header line every 100 ms: the connection is never idle for the body
     // timeout, so only the headers bound can end it.
     const lines = (MARGIN * HEADERS_TIMEOUT_MS) / TRICKLE_EVERY_MS + 10;
-    const exchange = await rawExchange(port, [`GET /${code} HTTP/1.1\r\nHost: short.example\r\n`, ...trickle(lines, TRICKLE_EVERY_MS, (i) => `X-Slow-${i}: 1\r\n`)], {
-      deadlineMs: MARGIN * HEADERS_TIMEOUT_MS,
-    });
-    console.log(`slow headers cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${HEADERS_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    const exchange = await rawExchange(
+      port,
+      [`GET /${code} HTTP/1.1\r\nHost: short.example\r\n`, ...trickle(lines, TRICKLE_EVERY_MS, (i) => `X-Slow-${i}: 1\r\n`)],
+      {
+        deadlineMs: MARGIN * HEADERS_TIMEOUT_MS,
+      },
+    );
+    console.log(
+      `slow headers cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${HEADERS_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`,
+    );
     expectClosedByServer(exchange);
     expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - EARLY_TOLERANCE_MS);
     expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
@@ -129,7 +135,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       `POST /api/v1/links HTTP/1.1\r\nHost: short.example\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     const exchange = await rawExchange(port, [head, body.slice(0, 20)], { deadlineMs: MARGIN * BODY_TIMEOUT_MS + 100 });
-    console.log(`stalled body cut ${exchange.closedAfterLastWriteMs.toFixed(0)} ms after its last byte (bound ${BODY_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    console.log(
+      `stalled body cut ${exchange.closedAfterLastWriteMs.toFixed(0)} ms after its last byte (bound ${BODY_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`,
+    );
     expectClosedByServer(exchange);
     expect(exchange.closedAfterLastWriteMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
     expect(exchange.closedAfterLastWriteMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS);
@@ -143,7 +151,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
     // One byte every 100 ms (never idle for the body timeout), for longer than five times the bound.
     const bytes = (MARGIN * REQUEST_TIMEOUT_MS) / TRICKLE_EVERY_MS + 10;
     const exchange = await rawExchange(port, [head, ...trickle(bytes, TRICKLE_EVERY_MS, () => 'a')], { deadlineMs: MARGIN * REQUEST_TIMEOUT_MS });
-    console.log(`trickled body cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${REQUEST_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`);
+    console.log(
+      `trickled body cut after ${exchange.closedAfterMs.toFixed(0)} ms (bound ${REQUEST_TIMEOUT_MS} ms): ${exchange.received.toString().split('\r\n')[0]}`,
+    );
     expectClosedByServer(exchange);
     expect(exchange.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - EARLY_TOLERANCE_MS);
     expect(problemOf(exchange.response)).toEqual(expectedProblem(408, 'request-timeout'));
@@ -155,7 +165,11 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
     // so the server's writes stall.
     const auth = `Bearer ${TEST_ADMIN_KEY}`;
     const items = Array.from({ length: 100 }, (_, i) => ({ url: `https://example.com/${i}?pad=${'p'.repeat(7_500)}` }));
-    const bulk = await fetch(`${app.url}/api/v1/links/bulk`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
+    const bulk = await fetch(`${app.url}/api/v1/links/bulk`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ items }),
+    });
     expect(bulk.status).toBe(200);
     const page = `GET /api/v1/links?limit=100 HTTP/1.1\r\nHost: short.example\r\nAuthorization: ${auth}\r\n\r\n`;
     const size = Number((await fetch(`${app.url}/api/v1/links?limit=100`, { headers: { authorization: auth } }).then((r) => r.arrayBuffer())).byteLength);
@@ -182,7 +196,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       socket.resume();
       const drained = performance.now();
       while (!ending && performance.now() - drained < 5_000) await new Promise((r) => setTimeout(r, 20));
-      console.log(`stalled reader cut ${cutAfterMs.toFixed(0)} ms after its requests (bound ${BODY_TIMEOUT_MS} ms), ${received} of ${10 * size} bytes delivered, ${ending}`);
+      console.log(
+        `stalled reader cut ${cutAfterMs.toFixed(0)} ms after its requests (bound ${BODY_TIMEOUT_MS} ms), ${received} of ${10 * size} bytes delivered, ${ending}`,
+      );
       expect(cutAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - EARLY_TOLERANCE_MS);
       // The requests themselves take their share of the bound: ten pages are read from PostgreSQL and serialized first.
       expect(cutAfterMs).toBeLessThanOrEqual(MARGIN * BODY_TIMEOUT_MS + 2_000);
@@ -227,7 +243,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       pipelined.destroy();
     }
     await new Promise((r) => setTimeout(r, 200));
-    const parallel = await Promise.all(Array.from({ length: MAX_DOWNLOADS }, () => fetch(`${app.url}${asset}`).then(async (r) => [r.status, (await r.arrayBuffer()).byteLength])));
+    const parallel = await Promise.all(
+      Array.from({ length: MAX_DOWNLOADS }, () => fetch(`${app.url}${asset}`).then(async (r) => [r.status, (await r.arrayBuffer()).byteLength])),
+    );
     expect(parallel).toEqual(Array(MAX_DOWNLOADS).fill([200, 1_556_354]));
     const stalled = Array.from({ length: MAX_DOWNLOADS }, () => connect({ host: '127.0.0.1', port }));
     const endings: string[] = [];
@@ -268,7 +286,16 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
 
   it('connections beyond HTTP_MAX_CONNECTIONS are closed at once, unanswered, and the held ones keep being served', async () => {
     // Connections of earlier tests (fetch keeps idle ones a few seconds) count against the cap: wait them out.
-    const open = () => readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`) && ['01', '08'].includes(l.trim().split(/\s+/)[3])).length;
+    const open = () =>
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .filter(
+          (l) =>
+            l
+              .trim()
+              .split(/\s+/)[1]
+              ?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`) && ['01', '08'].includes(l.trim().split(/\s+/)[3]),
+        ).length;
     const quiet = Date.now() + 15_000;
     while (open() > 0 && Date.now() < quiet) await new Promise((r) => setTimeout(r, 100));
     const redirect = `GET /${code} HTTP/1.1\r\nHost: short.example\r\n\r\n`;
@@ -319,7 +346,9 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
   });
 
   it('headers over 16 KiB are refused with a 431 problem and the connection closed', async () => {
-    const exchange = await rawExchange(port, [`GET /${code} HTTP/1.1\r\nHost: short.example\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`], { deadlineMs: 5_000 });
+    const exchange = await rawExchange(port, [`GET /${code} HTTP/1.1\r\nHost: short.example\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`], {
+      deadlineMs: 5_000,
+    });
     expectClosedByServer(exchange);
     expect(problemOf(exchange.response)).toEqual(expectedProblem(431, 'request-header-too-large'));
   });
@@ -340,10 +369,15 @@ describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
     const sampler = startProcessSampler(app.child.pid!, 100);
     const flood = await runConnFlood({ port, connections: EMFILE_ATTEMPTS, holdMs: 3_000, openTimeoutMs: 15_000 });
     const seen = sampler.stop();
-    console.log(`fd limit ${LOW_FD_LIMIT}: open fds peak ${seen.peakFds}, RSS peak ${(seen.peakRssKiB / 1024).toFixed(1)} MiB; attacker: ${JSON.stringify(flood)}`);
+    console.log(
+      `fd limit ${LOW_FD_LIMIT}: open fds peak ${seen.peakFds}, RSS peak ${(seen.peakRssKiB / 1024).toFixed(1)} MiB; attacker: ${JSON.stringify(flood)}`,
+    );
     expect({ exitCode: app.child.exitCode, signal: app.child.signalCode, vanished: seen.vanished }).toEqual({ exitCode: null, signal: null, vanished: false });
     // The limit applied, and the attempts used it up: accepts failed with EMFILE.
-    expect(/^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${app.child.pid}/limits`, 'utf8'))?.slice(1)).toEqual([String(LOW_FD_LIMIT), String(LOW_FD_LIMIT)]);
+    expect(/^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${app.child.pid}/limits`, 'utf8'))?.slice(1)).toEqual([
+      String(LOW_FD_LIMIT),
+      String(LOW_FD_LIMIT),
+    ]);
     expect(seen.peakFds).toBeGreaterThanOrEqual(LOW_FD_LIMIT - 8);
     expect(flood.connected).toBe(EMFILE_ATTEMPTS);
     // Serves again, redirects and writes (a new database connection may be needed), from another address.

@@ -86,7 +86,11 @@ describe('the compiled API under slow-HTTP attacks and a connection flood, with 
 
   /** The API stayed up, under the memory bound, and served the probe. */
   function expectServed(p: Phase<unknown>): void {
-    expect({ exitCode: app.child.exitCode, signal: app.child.signalCode, vanished: p.process.vanished }).toEqual({ exitCode: null, signal: null, vanished: false });
+    expect({ exitCode: app.child.exitCode, signal: app.child.signalCode, vanished: p.process.vanished }).toEqual({
+      exitCode: null,
+      signal: null,
+      vanished: false,
+    });
     expect(p.process.peakRssKiB).toBeLessThan(RSS_LIMIT_KIB);
     // The probe really ran through the phase: about one probe per interval.
     expect(p.probe.sent).toBeGreaterThanOrEqual(Math.floor((0.8 * p.elapsedMs) / PROBE_INTERVAL_MS));

@@ -46,7 +46,10 @@ describe('the worker against a queue Redis out of memory', () => {
       const ticksBefore = cpuTicks(worker.child.pid as number);
       await new Promise((r) => setTimeout(r, 6_000));
       const ticks = cpuTicks(worker.child.pid as number) - ticksBefore;
-      const lines = worker.logLines().slice(linesBefore).map((l) => String(l.msg));
+      const lines = worker
+        .logLines()
+        .slice(linesBefore)
+        .map((l) => String(l.msg));
       console.log(`6 s with a full Redis: ${ticks} CPU ticks, ${lines.length} log lines: ${JSON.stringify(lines)}`);
       expect(ticks).toBeLessThan(0.2 * 600);
       expect(lines.filter((l) => l.startsWith('worker error')).length).toBeGreaterThanOrEqual(1);
@@ -57,10 +60,14 @@ describe('the worker against a queue Redis out of memory', () => {
       admin.disconnect();
     }
     // The longest pause is 10 s: every batch is taken within 5x that.
-    await pollUntil('every batch to leave the queue', async () => {
-      const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-      return Object.values(counts).every((n) => n === 0);
-    }, 50_000);
+    await pollUntil(
+      'every batch to leave the queue',
+      async () => {
+        const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      },
+      50_000,
+    );
     expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
   });
 });

@@ -36,7 +36,12 @@ function tableAfter(stdout: string, title: RegExp): string[][] {
   const rows: string[][] = [];
   for (const l of lines.slice(start + 1)) {
     if (!l.startsWith('|')) break;
-    rows.push(l.slice(2, -2).split(' | ').map((c) => c.trim()));
+    rows.push(
+      l
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -103,13 +108,17 @@ describe('npm run bench -- --against <a ref with other migrations>', () => {
   const parent = touched ? git('rev-parse', '--verify', '--quiet', `${touched}~1`) : '';
   const differs = parent !== '' && spawnSync('git', ['diff', '--quiet', parent, '--', 'libs/database/src/migrations'], { cwd: REPO_ROOT }).status === 1;
 
-  (differs ? it : it.skip)('refuses before seeding anything, naming the migrations, and removes its worktree', async () => {
-    const result = await runBench(['--against', parent]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/has other migrations than this tree \(.*\): both sides run on one seeded database, so the bench refuses to compare them/);
-    expect(result.stderr).not.toMatch(/seeding /);
-    const dir = /checking out \S+ in (\S+)/.exec(result.stderr)?.[1];
-    expect(existsSync(dir!)).toBe(false);
-    expect(git('worktree', 'list', '--porcelain')).not.toContain(dir!);
-  }, 60_000);
+  (differs ? it : it.skip)(
+    'refuses before seeding anything, naming the migrations, and removes its worktree',
+    async () => {
+      const result = await runBench(['--against', parent]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/has other migrations than this tree \(.*\): both sides run on one seeded database, so the bench refuses to compare them/);
+      expect(result.stderr).not.toMatch(/seeding /);
+      const dir = /checking out \S+ in (\S+)/.exec(result.stderr)?.[1];
+      expect(existsSync(dir!)).toBe(false);
+      expect(git('worktree', 'list', '--porcelain')).not.toContain(dir!);
+    },
+    60_000,
+  );
 });

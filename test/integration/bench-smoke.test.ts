@@ -62,7 +62,12 @@ function runBench(outDir: string): Promise<{ code: number | null; stdout: string
 /** The table's body rows as cells (Markdown pipes, header and separator skipped). */
 function tableRows(stdout: string): string[][] {
   const lines = stdout.split('\n').filter((l) => l.startsWith('| '));
-  return lines.slice(1).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trim()));
+  return lines.slice(1).map((l) =>
+    l
+      .slice(2, -2)
+      .split(' | ')
+      .map((c) => c.trim()),
+  );
 }
 
 describe('npm run bench -- --smoke', () => {
@@ -86,7 +91,10 @@ describe('npm run bench -- --smoke', () => {
 
   it('prints a numeric ratio against the baseline on every row, and numeric speeds', () => {
     const header = result.stdout.split('\n').find((l) => l.startsWith('| row'))!;
-    const columns = header.slice(2, -2).split(' | ').map((c) => c.trim());
+    const columns = header
+      .slice(2, -2)
+      .split(' | ')
+      .map((c) => c.trim());
     const ratio = columns.indexOf('x baseline');
     const speed = columns.indexOf('req/s');
     const rows = tableRows(result.stdout);

@@ -33,7 +33,13 @@ describe(DeadlinePool.name, () => {
   });
 
   const sleeping = async () =>
-    Number((await observer.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'deadline-pool-test' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'`)).rows[0].n);
+    Number(
+      (
+        await observer.query(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'deadline-pool-test' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'`,
+        )
+      ).rows[0].n,
+    );
 
   it('cancels the statement running when the deadline passes (SQLSTATE 57014) and leaves the connection usable', async () => {
     const started = performance.now();
@@ -71,7 +77,10 @@ describe(DeadlinePool.name, () => {
         await client.query('BEGIN');
         await client.query(`INSERT INTO ${table} (id) VALUES (1)`);
         await new Promise((r) => deadline.signal.addEventListener('abort', r, { once: true }));
-        const commit = await client.query('COMMIT').then(() => 'committed', (e: unknown) => e);
+        const commit = await client.query('COMMIT').then(
+          () => 'committed',
+          (e: unknown) => e,
+        );
         await client.query('ROLLBACK');
         return commit;
       } finally {

@@ -117,7 +117,10 @@ describe(LinkCacheService.name, () => {
     // MGET with 6 keys; EVAL with script, key count, 12 keys (value and marker of each) and 12 arguments (value and TTL).
     expect(writes.flatMap(commandsOf)).toEqual(['mget/7', 'eval/27']);
     const again = await Promise.all([...codes, unknown].map((code) => newCache(pools).get('short.example', code)));
-    expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]), ['redis', null]]);
+    expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
+      ...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]),
+      ['redis', null],
+    ]);
   });
 
   it('fails every miss of a batch when PostgreSQL fails, and serves them once it answers again', async () => {
@@ -211,4 +214,3 @@ describe(LinkCacheService.name, () => {
     expect((await b.get('short.example', code)).snapshot?.target).toBe('https://example.com/v2');
   });
 });
-

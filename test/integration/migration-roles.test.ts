@@ -35,7 +35,11 @@ describe('migration runner: owner and app roles', () => {
 
   it('refuses DDL and TRUNCATE to the app role (42501) and lets it read and write rows and sequences', async () => {
     const app = await db.connect('app');
-    const code = (sql: string) => app.query(sql).then(() => 'ok', (e: { code?: string }) => e.code);
+    const code = (sql: string) =>
+      app.query(sql).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
     try {
       expect(await code('CREATE TABLE app_made (id int)')).toBe('42501');
       expect(await code('CREATE INDEX app_index ON accounts (name)')).toBe('42501');
@@ -75,10 +79,16 @@ describe('migration runner: owner and app roles', () => {
     const asOwner = await runMigrations(loadConfig('migrations', { NODE_ENV: 'test', DATABASE_URL: db.ownerUrl }), (m) => lines.push(m));
     const missing = new URL(db.appUrl);
     missing.username = `${db.appRole}_missing`;
-    const unknown = await runMigrations(loadConfig('migrations', { NODE_ENV: 'test', DATABASE_URL: missing.toString(), DATABASE_MIGRATION_URL: db.ownerUrl }), (m) => lines.push(m));
+    const unknown = await runMigrations(
+      loadConfig('migrations', { NODE_ENV: 'test', DATABASE_URL: missing.toString(), DATABASE_MIGRATION_URL: db.ownerUrl }),
+      (m) => lines.push(m),
+    );
     const superuser = new URL(db.appUrl);
     superuser.username = 'postgres';
-    const asSuperuser = await runMigrations(loadConfig('migrations', { NODE_ENV: 'test', DATABASE_URL: superuser.toString(), DATABASE_MIGRATION_URL: db.ownerUrl }), (m) => lines.push(m));
+    const asSuperuser = await runMigrations(
+      loadConfig('migrations', { NODE_ENV: 'test', DATABASE_URL: superuser.toString(), DATABASE_MIGRATION_URL: db.ownerUrl }),
+      (m) => lines.push(m),
+    );
     expect([asOwner.grantedTo, unknown.grantedTo, asSuperuser.grantedTo]).toEqual([null, null, null]);
     expect(lines).toEqual([
       `DATABASE_URL connects as the owner role ${db.ownerRole}: nothing to grant (set DATABASE_MIGRATION_URL and a DATABASE_URL role without DDL rights)`,

@@ -48,9 +48,7 @@ describe('migration runner', () => {
     await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const blocked = await runMigrations(config).catch((e: unknown) => e);
     expect(blocked).toBeInstanceOf(MigrationLockTimeoutError);
-    expect((blocked as Error).message).toBe(
-      'could not acquire a lock within lock_timeout=300 ms: another migration run or a long transaction holds it',
-    );
+    expect((blocked as Error).message).toBe('could not acquire a lock within lock_timeout=300 ms: another migration run or a long transaction holds it');
     expect(await appliedMigrations(url).catch(() => [])).toEqual([]);
     await holder.query('SELECT pg_advisory_unlock_all()');
     await holder.end();

@@ -4,13 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { DataSource, MigrationInterface, QueryRunner, TableColumn } from 'typeorm';
-import {
-  CaptureOptions,
-  MigrationClass,
-  captureMigrations,
-  migrationName,
-  writeMigrationSqlFiles,
-} from '../../libs/database/src/migration/capture-sql';
+import { CaptureOptions, MigrationClass, captureMigrations, migrationName, writeMigrationSqlFiles } from '../../libs/database/src/migration/capture-sql';
 import { lintMigrationSql } from '../../libs/database/src/migration/capture-sql.lint';
 import { ADMIN_URL, databaseUrl, runId, workerId } from '../support/test-env';
 

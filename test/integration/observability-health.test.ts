@@ -22,7 +22,11 @@ describe(HealthService.name, () => {
   beforeAll(async () => {
     blackHole = await startSilentPeer();
     const port = blackHole.port;
-    const config = testConfig('api', { REDIS_CACHE_URL: `redis://127.0.0.1:${port}/0`, REDIS_QUEUE_URL: `redis://127.0.0.1:${port}/0`, REDIS_COMMAND_TIMEOUT_MS: '5000' });
+    const config = testConfig('api', {
+      REDIS_CACHE_URL: `redis://127.0.0.1:${port}/0`,
+      REDIS_QUEUE_URL: `redis://127.0.0.1:${port}/0`,
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+    });
     cache = createCacheRedis(config);
     cache.on('error', () => undefined);
     // The cache client alone (the invalidation bus would wait for its SUBSCRIBE forever).

@@ -88,11 +88,11 @@ describe('rollup group commit', () => {
     expect(created.every((b) => Buffer.isBuffer(b) && b.length > 0)).toBe(true);
     const again = await hll.add(created.map((stored, i) => ({ stored: stored!, visitorHashes: i === 7 ? ['new'] : [`w${i % 2}`] })));
     expect(again.map((b, i) => (b === null ? null : i))).toEqual(Array.from({ length: count }, (_, i) => (i === 7 ? 7 : null)));
-    expect([await hll.unionCount([created[0]!, created[1]!]), await hll.unionCount([again[7]!]), await hll.unionCount(created.slice(-10).map((b) => b!))]).toEqual([
-      4,
-      3,
-      12,
-    ]);
+    expect([
+      await hll.unionCount([created[0]!, created[1]!]),
+      await hll.unionCount([again[7]!]),
+      await hll.unionCount(created.slice(-10).map((b) => b!)),
+    ]).toEqual([4, 3, 12]);
   });
 
   it('commits the good batches of a transaction that one bad batch fails, and fails only that one', async () => {

@@ -40,8 +40,7 @@ describe('rollup idempotency', () => {
   });
 
   const add = (data: ClickBatchJobData, jobId: string) => clicks.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId });
-  const completion = (jobId: string) =>
-    waitUntil(`job ${jobId} to complete`, async () => ({ done: completed.has(jobId), state: await clicks.getJobCounts() }));
+  const completion = (jobId: string) => waitUntil(`job ${jobId} to complete`, async () => ({ done: completed.has(jobId), state: await clicks.getJobCounts() }));
 
   it('counts a batch delivered twice, under its own id and under another, exactly once', async () => {
     const link = await insertLink(db, 'twice');
@@ -82,7 +81,9 @@ describe('rollup idempotency', () => {
     const batches = Array.from({ length: 24 }, (_, b) => ({
       v: 1 as const,
       batchId: `conc-${link.id}-${b}`,
-      clicks: Array.from({ length: 25 }, (_, i) => click(link.id, i, { visitorHash: `v-${(b * 25 + i) % 60}`, userAgent: i % 5 === 0 ? USER_AGENTS.curl : USER_AGENTS.safariIphone })),
+      clicks: Array.from({ length: 25 }, (_, i) =>
+        click(link.id, i, { visitorHash: `v-${(b * 25 + i) % 60}`, userAgent: i % 5 === 0 ? USER_AGENTS.curl : USER_AGENTS.safariIphone }),
+      ),
     }));
     await clicks.addBulk(batches.map((data) => ({ name: JOBS.clickBatch.name, data, opts: { ...CLICK_BATCH_JOB_OPTIONS, jobId: data.batchId } })));
     await waitForQueueIdle(clicks);
@@ -109,7 +110,10 @@ describe('rollup idempotency', () => {
     const metrics = worker.app.get(MetricsService);
     const exhausted = async () => (await metrics.jobsExhausted.get()).values.find((v) => v.labels.name === JOBS.clickBatch.name)?.value ?? 0;
     const before = await exhausted();
-    await clicks.add(JOBS.clickBatch.name, { v: 99, batchId: 'future', clicks: [] } as unknown as ClickBatchJobData, { ...CLICK_BATCH_JOB_OPTIONS, jobId: 'future-format' });
+    await clicks.add(JOBS.clickBatch.name, { v: 99, batchId: 'future', clicks: [] } as unknown as ClickBatchJobData, {
+      ...CLICK_BATCH_JOB_OPTIONS,
+      jobId: 'future-format',
+    });
     await waitUntil('the job to fail', async () => {
       const state = await clicks.getJobState('future-format');
       return { done: state === 'failed', state };

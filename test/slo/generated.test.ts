@@ -7,14 +7,16 @@ import { REPO_ROOT } from '../../deploy/slo/files';
 import { run } from './support/exec';
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir)
-    // Dotfiles (.gitkeep) only keep an empty folder in git.
-    .filter((name) => !name.startsWith('.'))
-    .flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? filesUnder(path) : [path];
-    })
-    .sort();
+  return (
+    readdirSync(dir)
+      // Dotfiles (.gitkeep) only keep an empty folder in git.
+      .filter((name) => !name.startsWith('.'))
+      .flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? filesUnder(path) : [path];
+      })
+      .sort()
+  );
 }
 
 describe.each([

@@ -84,7 +84,9 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
   async function series(expr: string, labels: readonly string[]): Promise<string[]> {
     const r = await query(expr);
     if (r.status !== 'success' || !Array.isArray(r.data?.result)) throw new Error(`${expr}: ${r.errorType}: ${r.error}`);
-    return (r.data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => [...labels.map((l) => s.metric[l] ?? ''), s.value[1]].join(' ')).sort();
+    return (r.data.result as { metric: Record<string, string>; value: [number, string] }[])
+      .map((s) => [...labels.map((l) => s.metric[l] ?? ''), s.value[1]].join(' '))
+      .sort();
   }
 
   /** Every query once: those Prometheus refuses, and those that must return data and return none. */
@@ -108,12 +110,15 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     const viaProxy = new URL(databaseUrl(workerDatabaseName()));
     viaProxy.port = String(proxy.port);
     // Settled one by one, so afterAll stops whichever started when the other fails.
-    const [api, worker] = await Promise.allSettled([startCompiledApp('api', {
-      DATABASE_URL: viaProxy.toString(),
-      // The bulk create below is read at 64 KiB/s: a request slower than the API latency threshold (300 ms) whatever the machine.
-      HTTP_BULK_BODY_BYTES_PER_SECOND: '65536',
-      HTTP_BULK_BODY_LIMIT_BYTES: '262144',
-    }), startCompiledApp('worker')]);
+    const [api, worker] = await Promise.allSettled([
+      startCompiledApp('api', {
+        DATABASE_URL: viaProxy.toString(),
+        // The bulk create below is read at 64 KiB/s: a request slower than the API latency threshold (300 ms) whatever the machine.
+        HTTP_BULK_BODY_BYTES_PER_SECOND: '65536',
+        HTTP_BULK_BODY_LIMIT_BYTES: '262144',
+      }),
+      startCompiledApp('worker'),
+    ]);
     apiApp = api.status === 'fulfilled' ? api.value : undefined;
     workerApp = worker.status === 'fulfilled' ? worker.value : undefined;
     for (const s of [api, worker]) if (s.status === 'rejected') throw s.reason;
@@ -154,7 +159,9 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     const codes = [await create('one'), await create('two'), await create('three')];
 
     // A slow request: a bulk create of the maximum 1,000 items, 150 KB read at 64 KiB/s (over a second).
-    const bulk = await call('POST', '/api/v1/links/bulk', { items: Array.from({ length: 1000 }, (_, i) => ({ url: `https://example.com/bulk/${i}?${'p'.repeat(110)}` })) });
+    const bulk = await call('POST', '/api/v1/links/bulk', {
+      items: Array.from({ length: 1000 }, (_, i) => ({ url: `https://example.com/bulk/${i}?${'p'.repeat(110)}` })),
+    });
     const bulkResults = bulk.body.results as { status: number; link: { code: string } }[];
     expect([bulk.status, bulkResults.length, bulkResults.filter((r) => r.status === 201).length]).toEqual([200, 1000, 1000]);
 
@@ -212,7 +219,10 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
       timeoutMs: 20_000,
       intervalMs: 200,
     });
-    expect(await series('scrape_duration_seconds{job!="prometheus"}', ['job'])).toEqual([expect.stringMatching(/^shortener-api /), expect.stringMatching(/^shortener-worker /)]);
+    expect(await series('scrape_duration_seconds{job!="prometheus"}', ['job'])).toEqual([
+      expect.stringMatching(/^shortener-api /),
+      expect.stringMatching(/^shortener-worker /),
+    ]);
   }, 30_000);
 
   it('every query parses, and every one that must returns data', async () => {
@@ -258,7 +268,9 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
   });
 
   it('evaluates every rule of the project without error', async () => {
-    const body = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as { data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const body = (await (await fetch(`${prom!.url}/api/v1/rules`)).json()) as {
+      data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] };
+    };
     const rules = body.data.groups.flatMap((g) => g.rules.map((r) => ({ rule: `${g.name} / ${r.name}`, health: r.health, lastError: r.lastError ?? '' })));
     expect(rules).toHaveLength(76);
     expect(rules.filter((r) => r.health !== 'ok')).toEqual([]);

@@ -33,7 +33,9 @@ describe(expandVariables.name, () => {
   });
 
   it('lets the caller override a variable and keeps a regex end anchor', () => {
-    expect(expandVariables('x{r=~"/api/.*$"} and y{q=~"$queue"}', { ...e, variables: { queue: 'maintenance' } }, { queue: '.*' })).toBe('x{r=~"/api/.*$"} and y{q=~"maintenance"}');
+    expect(expandVariables('x{r=~"/api/.*$"} and y{q=~"$queue"}', { ...e, variables: { queue: 'maintenance' } }, { queue: '.*' })).toBe(
+      'x{r=~"/api/.*$"} and y{q=~"maintenance"}',
+    );
   });
 
   it('refuses a variable it does not know', () => {
@@ -63,7 +65,14 @@ describe(dashboardQueries.name, () => {
         { type: 'row', title: 'r', panels: [{ type: 'stat', title: 'inner', targets: [{ refId: 'A', expr: 'up{job=~"$job"}', instant: true }] }] },
         // A row's own panels follow it when it is expanded.
         { type: 'table', title: 'traces', targets: [{ refId: 'A' }] },
-        { type: 'timeseries', title: 'alerts', targets: [{ refId: 'A', expr: 'ALERTS' }, { refId: 'B', expr: 'absent(up)' }] },
+        {
+          type: 'timeseries',
+          title: 'alerts',
+          targets: [
+            { refId: 'A', expr: 'ALERTS' },
+            { refId: 'B', expr: 'absent(up)' },
+          ],
+        },
       ],
     };
     expect(dashboardQueries(json, grafanaExpansion(1, 60))).toEqual([
@@ -99,8 +108,12 @@ describe(collectQueries.name, () => {
 
   it('expands $__rate_interval, $__interval, $__range and the dashboard variables', () => {
     const bySource = new Map(queries.map((q) => [q.source, q.expr]));
-    expect(bySource.get('shortener-api-red / Rate / Requests by route / A')).toBe('sum by (route) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s]))');
-    expect(bySource.get('shortener-api-red / Rate / Responses per interval by method / A')).toBe('sum by (method) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s])) * 1000 / 1000');
+    expect(bySource.get('shortener-api-red / Rate / Requests by route / A')).toBe(
+      'sum by (route) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s]))',
+    );
+    expect(bySource.get('shortener-api-red / Rate / Responses per interval by method / A')).toBe(
+      'sum by (method) (rate(http_server_request_duration_seconds_count{route=~".*"}[4s])) * 1000 / 1000',
+    );
     expect(bySource.get('shortener-redirect-cache / Summary / Redirects in range / A')).toBe('sum(increase(shortener_redirects_total[3600s]))');
     expect(bySource.get('shortener-runtime / Event loop / CPU / A')).toBe('rate(process_cpu_seconds_total{job=~".*", instance=~".*"}[4s])');
     expect(bySource.get('shortener-slo-overview / Redirect availability: 99.9% over 30 days / Budget spent in range / A')).toBe(
@@ -130,7 +143,11 @@ describe(collectQueries.name, () => {
       const file = join(dir, 'queries.yaml');
       writeFileSync(file, stringify({ groups: [{ name: 'queries', rules: queries.map((q, i) => ({ record: `query_${i}`, expr: q.expr })) }] }));
       const r = await run('promtool', ['check', 'rules', file]);
-      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: `Checking ${file}\n  SUCCESS: ${queries.length} rules found\n\n`, stderr: '' });
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        code: 0,
+        stdout: `Checking ${file}\n  SUCCESS: ${queries.length} rules found\n\n`,
+        stderr: '',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -67,7 +67,9 @@ describe('Sloth-compatible recordings', () => {
   });
 
   it('derives each SLI from the metric names of libs/observability', () => {
-    const exprs = ruleFile('slo-recording.yaml').groups.flatMap((g) => g.rules.filter((r) => 'record' in r && r.record === 'slo:sli_error:ratio_rate5m').map((r) => r.expr));
+    const exprs = ruleFile('slo-recording.yaml').groups.flatMap((g) =>
+      g.rules.filter((r) => 'record' in r && r.record === 'slo:sli_error:ratio_rate5m').map((r) => r.expr),
+    );
     expect(exprs).toEqual([
       '((sum(rate(http_server_request_duration_seconds_count{route="/:code",status_code=~"5.."}[5m])) or (0 * sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
       '((sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])) - sum(rate(http_server_request_duration_seconds_bucket{route="/:code",le="0.05"}[5m]))))\n/\n(sum(rate(http_server_request_duration_seconds_count{route="/:code"}[5m])))\n',
@@ -90,7 +92,10 @@ describe('burn-rate alerts', () => {
   it('page and ticket rules per SLO, with the workbook windows and factors', () => {
     const slo = alerts().filter((a) => a.labels.sloth_severity !== undefined);
     expect(slo.map((a) => `${a.alert} ${a.labels.severity}`)).toEqual(
-      ['RedirectAvailability', 'RedirectLatency', 'ApiAvailability', 'ClickFreshness'].flatMap((n) => [`Shortener${n}BudgetBurn page`, `Shortener${n}BudgetBurn ticket`]),
+      ['RedirectAvailability', 'RedirectLatency', 'ApiAvailability', 'ClickFreshness'].flatMap((n) => [
+        `Shortener${n}BudgetBurn page`,
+        `Shortener${n}BudgetBurn ticket`,
+      ]),
     );
     const windows = (a: AlertingRule) => [...a.expr.matchAll(/ratio_rate(\w+)\{[^}]*\} > \(([\d.]+) \* ([\d.]+)\)/g)].map((m) => `${m[1]}>${m[2]}*${m[3]}`);
     expect(windows(slo[0]!)).toEqual(['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001']);
@@ -126,7 +131,9 @@ describe('burn-rate alerts', () => {
 });
 
 describe('promtool test rules', () => {
-  const files = readdirSync(TESTS).filter((f) => f.endsWith('.test.yaml')).sort();
+  const files = readdirSync(TESTS)
+    .filter((f) => f.endsWith('.test.yaml'))
+    .sort();
 
   it('has a test file per scenario, one for the operational alerts and one for a stalled click pipeline', () => {
     expect(files).toEqual([
@@ -146,7 +153,12 @@ describe('promtool test rules', () => {
       files.map((f) => () => run('promtool', ['test', 'rules', f], { cwd: TESTS, timeoutMs: 600_000 })),
     );
     results.forEach((r, i) => {
-      expect({ file: files[i], code: r.code, out: r.stdout, err: r.stderr }).toEqual({ file: files[i], code: 0, out: `Unit Testing:  ${files[i]}\n  SUCCESS\n\n`, err: '' });
+      expect({ file: files[i], code: r.code, out: r.stdout, err: r.stderr }).toEqual({
+        file: files[i],
+        code: 0,
+        out: `Unit Testing:  ${files[i]}\n  SUCCESS\n\n`,
+        err: '',
+      });
     });
   }, 900_000);
 
@@ -161,7 +173,9 @@ describe('promtool test rules', () => {
       const r = await run('promtool', ['test', 'rules', 'slo-burn-17x.test.yaml'], { cwd: join(dir, 'tests'), timeoutMs: 600_000 });
       expect(r.code).toBe(1);
       // promtool reports failures on stderr: expected the page at 3d55m, got no alert.
-      expect(r.stderr).toMatch(/alertname: ShortenerRedirectAvailabilityBudgetBurn, time: 3d55m, \n\s+exp:\[\n\s+0:\n\s+Labels:\{[^}]*severity="page"[^}]*\}\n[^\n]*\n\s+\], \n\s+got:\[\]/);
+      expect(r.stderr).toMatch(
+        /alertname: ShortenerRedirectAvailabilityBudgetBurn, time: 3d55m, \n\s+exp:\[\n\s+0:\n\s+Labels:\{[^}]*severity="page"[^}]*\}\n[^\n]*\n\s+\], \n\s+got:\[\]/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

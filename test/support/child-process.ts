@@ -76,7 +76,11 @@ export async function startChildApp(
   const managementPort = await freePort();
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...overrides }) };
   const preload = (options.preload ?? []).flatMap((p) => ['--require', p]);
-  const child = spawn(process.execPath, [...preload, path.join(REPO_ROOT, `dist/apps/${name}/src/main.js`)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...preload, path.join(REPO_ROOT, `dist/apps/${name}/src/main.js`)], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const { output } = captureOutput(child);
   const app: ChildApp = {
     process: child,
@@ -102,9 +106,13 @@ export async function startChildApp(
       const res = await fetch(`http://127.0.0.1:${a.managementPort}/health/ready`).catch(() => null);
       return res?.status === 200;
     });
-  await waitFor(`${name} child process to be ready`, async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
-    return (await ready(app)) ? true : undefined;
-  }, { timeoutMs: 30_000, describe: () => output().slice(-2000) });
+  await waitFor(
+    `${name} child process to be ready`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
+      return (await ready(app)) ? true : undefined;
+    },
+    { timeoutMs: 30_000, describe: () => output().slice(-2000) },
+  );
   return app;
 }

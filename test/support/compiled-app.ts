@@ -63,7 +63,9 @@ export async function startCompiledApp(
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...heap, ...overrides }) };
   const args = [...(options.tracing ? ['--require', TRACING_REGISTER] : []), main];
   // prlimit execs Node, so the child's pid is the app's.
-  const [command, commandArgs] = options.fdLimit ? [PRLIMIT, [`--nofile=${options.fdLimit}:${options.fdLimit}`, '--', process.execPath, ...args]] : [process.execPath, args];
+  const [command, commandArgs] = options.fdLimit
+    ? [PRLIMIT, [`--nofile=${options.fdLimit}:${options.fdLimit}`, '--', process.execPath, ...args]]
+    : [process.execPath, args];
   const child = spawn(command, commandArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   options.spawned?.(child);
   const { output, logLines } = captureOutput(child);

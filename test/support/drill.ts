@@ -53,18 +53,22 @@ export function startRedirectLoad(baseUrl: string, paths: readonly string[], opt
   const once = (path: string): Promise<void> =>
     new Promise((resolve) => {
       const started = performance.now();
-      const req = request(`${baseUrl}${path}`, { agent, headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' } }, (res) => {
-        res.resume();
-        res.once('end', () => {
-          tally.latenciesMs.push(performance.now() - started);
-          tally.statuses[res.statusCode ?? 0] = (tally.statuses[res.statusCode ?? 0] ?? 0) + 1;
-          resolve();
-        });
-        res.once('error', () => {
-          tally.failed += 1;
-          resolve();
-        });
-      });
+      const req = request(
+        `${baseUrl}${path}`,
+        { agent, headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' } },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            tally.latenciesMs.push(performance.now() - started);
+            tally.statuses[res.statusCode ?? 0] = (tally.statuses[res.statusCode ?? 0] ?? 0) + 1;
+            resolve();
+          });
+          res.once('error', () => {
+            tally.failed += 1;
+            resolve();
+          });
+        },
+      );
       req.once('error', () => {
         tally.failed += 1;
         resolve();
@@ -184,7 +188,10 @@ export async function alertHolds(
   };
   const rule = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === alert);
   if (!rule) throw new Error(`no alert ${alert} in operational-alerts.yaml`);
-  const labelText = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  const labelText = (labels: Record<string, string>) =>
+    `{${Object.entries(labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
   const series = new Map<string, Array<number | undefined>>();
   scrapes.forEach((text, i) => {
     for (const sample of samplesOf(text, metric)) {

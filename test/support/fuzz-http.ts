@@ -75,13 +75,16 @@ export class FuzzHttpClient {
         if (error) reject(Object.assign(error, { reusedSocket: req.reusedSocket && !answered }));
         else resolve(response as RawResponse);
       };
-      const req = http.request({ host: this.origin.hostname, port: this.origin.port, method: request.method.toUpperCase(), path: request.path, headers, agent: this.agent }, (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => settle(e));
-      });
+      const req = http.request(
+        { host: this.origin.hostname, port: this.origin.port, method: request.method.toUpperCase(), path: request.path, headers, agent: this.agent },
+        (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => settle(e));
+        },
+      );
       const timer = setTimeout(() => {
         req.destroy();
         settle(new Error(`no complete answer within ${this.timeoutMs} ms`));
@@ -107,7 +110,9 @@ export class FuzzHttpClient {
 export function propertyViolation(request: RawRequest, response: RawResponse): string | undefined {
   if (response.status >= 500) return `${response.status}`;
   if (response.status < 400) return undefined;
-  const mediaType = String(response.headers['content-type'] ?? '').split(';')[0].trim();
+  const mediaType = String(response.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim();
   if (mediaType !== 'application/problem+json') return `${response.status} as ${mediaType || 'no content type'}`;
   if (request.method.toLowerCase() === 'head') return undefined;
   let status: unknown;

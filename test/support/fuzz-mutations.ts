@@ -48,10 +48,23 @@ interface Place {
 function placesOf(request: ValidRequest): Place[] {
   const places: Place[] = [];
   for (const p of request.op.parameters) {
-    if (p.in === 'path') places.push({ where: `path {${p.name}}`, value: request.pathParams[p.name], schema: p.schema, encoding: 'target', write: (raw) => serialize(request, { path: { [p.name]: raw } }) });
+    if (p.in === 'path')
+      places.push({
+        where: `path {${p.name}}`,
+        value: request.pathParams[p.name],
+        schema: p.schema,
+        encoding: 'target',
+        write: (raw) => serialize(request, { path: { [p.name]: raw } }),
+      });
     if (p.in === 'query') {
       const present = request.query.find(([n]) => n === p.name);
-      places.push({ where: `query ${p.name}`, value: present?.[1], schema: p.schema, encoding: 'target', write: (raw) => serialize(request, { query: { [p.name]: raw } }) });
+      places.push({
+        where: `query ${p.name}`,
+        value: present?.[1],
+        schema: p.schema,
+        encoding: 'target',
+        write: (raw) => serialize(request, { query: { [p.name]: raw } }),
+      });
     }
   }
   if (request.body) {
@@ -75,7 +88,8 @@ function placesOf(request: ValidRequest): Place[] {
   return places;
 }
 
-const isDateTime = (s: JsonSchema | undefined) => s?.format === 'date-time' || (Array.isArray(s?.anyOf) && (s.anyOf as JsonSchema[]).some((b) => b.format === 'date-time'));
+const isDateTime = (s: JsonSchema | undefined) =>
+  s?.format === 'date-time' || (Array.isArray(s?.anyOf) && (s.anyOf as JsonSchema[]).some((b) => b.format === 'date-time'));
 const isStringSlot = (p: Place) => typeof p.value === 'string' || p.schema?.type === 'string' || p.encoding === 'target';
 
 /** The raw texts a kind of mutation writes at a place. */
@@ -92,8 +106,12 @@ function textsFor(kind: MutationKind, place: Place): string[] {
       return json ? YEAR_ZERO.map((d) => JSON.stringify(d)) : YEAR_ZERO.map(encodeURIComponent);
     case 'oversized': {
       const limit = typeof place.schema?.maxLength === 'number' ? place.schema.maxLength : undefined;
-      const lengths = json ? [...(limit !== undefined ? [limit + 1] : []), OVERSIZED_BODY] : [...(limit !== undefined ? [limit + 1] : []), 1_000, OVERSIZED_TARGET];
-      return lengths.flatMap((n) => (json ? [JSON.stringify('x'.repeat(n)), JSON.stringify('é'.repeat(n))] : ['x'.repeat(n), '%C3%A9'.repeat(Math.ceil(n / 6))]));
+      const lengths = json
+        ? [...(limit !== undefined ? [limit + 1] : []), OVERSIZED_BODY]
+        : [...(limit !== undefined ? [limit + 1] : []), 1_000, OVERSIZED_TARGET];
+      return lengths.flatMap((n) =>
+        json ? [JSON.stringify('x'.repeat(n)), JSON.stringify('é'.repeat(n))] : ['x'.repeat(n), '%C3%A9'.repeat(Math.ceil(n / 6))],
+      );
     }
   }
 }
@@ -114,9 +132,13 @@ function placesFor(kind: MutationKind, places: Place[]): Place[] {
 /** An arbitrary of single-place mutations of `request`, of the given kinds. */
 export function mutationArbitrary(request: ValidRequest, kinds: readonly MutationKind[] = MUTATION_KINDS): fc.Arbitrary<Mutation> {
   const places = placesOf(request);
-  return fc.constantFrom(...kinds).chain((kind) =>
-    fc.constantFrom(...placesFor(kind, places)).chain((place) => fc.constantFrom(...textsFor(kind, place)).map((text): Mutation => ({ kind, where: place.where, request: place.write(text) }))),
-  );
+  return fc
+    .constantFrom(...kinds)
+    .chain((kind) =>
+      fc
+        .constantFrom(...placesFor(kind, places))
+        .chain((place) => fc.constantFrom(...textsFor(kind, place)).map((text): Mutation => ({ kind, where: place.where, request: place.write(text) }))),
+    );
 }
 
 /** How a nested body is built: arrays (`[[...]]`) or objects (`{"a":{"a":...}}`). */
@@ -141,7 +163,8 @@ export function nestedRequest(request: ValidRequest, depth: number, nesting: Nes
   const value = request.body.value;
   // A member at pointer /a/b sits inside 2 containers; its replacement supplies the remaining levels.
   const slots = slotsOf(value, undefined).filter((s) => s.pointer.split('/').length - 1 < depth);
-  if (slots.length === 0 || pick % (slots.length + 1) === slots.length) return { where: 'body (root)', request: serialize(request, { bodyText: nestedJson(depth, nesting) }) };
+  if (slots.length === 0 || pick % (slots.length + 1) === slots.length)
+    return { where: 'body (root)', request: serialize(request, { bodyText: nestedJson(depth, nesting) }) };
   const slot = slots[pick % (slots.length + 1)];
   const around = slot.pointer.split('/').length - 1;
   const sentinel = `\u0000nest-${Math.random().toString(36).slice(2)}\u0000`;

@@ -1,6 +1,20 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { captureOutput } from './child-process';
@@ -30,7 +44,12 @@ export const PINNED_NODE = path.join(REPO_ROOT, 'node_modules/node/bin/node');
 const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const CACHE_ROOT = path.join(REPO_ROOT, 'node_modules/.cache/shortener-image-runtime');
 /** Entry points the Dockerfile's three processes run; the staged dist must hold them. */
-const ENTRY_POINTS = ['dist/apps/api/src/main.js', 'dist/apps/worker/src/main.js', 'dist/libs/database/src/migration/migrate.main.js', 'dist/libs/observability/src/tracing/register.js'];
+const ENTRY_POINTS = [
+  'dist/apps/api/src/main.js',
+  'dist/apps/worker/src/main.js',
+  'dist/libs/database/src/migration/migrate.main.js',
+  'dist/libs/observability/src/tracing/register.js',
+];
 
 /** The host paths bound into the sandbox's /app. */
 export interface RuntimeTree {
@@ -56,11 +75,15 @@ export function ensureBubblewrap(): string {
   const found = which('bwrap');
   if (found) return found;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = spawnSync('sh', ['-c', 'apt-get install -y -o DPkg::Lock::Timeout=120 bubblewrap || (apt-get update && apt-get install -y -o DPkg::Lock::Timeout=120 bubblewrap)'], {
-    env,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
+  const install = spawnSync(
+    'sh',
+    ['-c', 'apt-get install -y -o DPkg::Lock::Timeout=120 bubblewrap || (apt-get update && apt-get install -y -o DPkg::Lock::Timeout=120 bubblewrap)'],
+    {
+      env,
+      encoding: 'utf8',
+      timeout: 240_000,
+    },
+  );
   const installed = which('bwrap');
   if (!installed) throw new Error(`could not install bubblewrap (exit ${install.status}):\n${install.stdout}\n${install.stderr}`);
   return installed;
@@ -211,33 +234,59 @@ export function sandboxCommand(bwrap: string, tree: RuntimeTree, args: string[])
     '--',
     bwrap,
     '--unshare-user',
-    '--uid', String(RUNTIME_UID),
-    '--gid', String(RUNTIME_UID),
+    '--uid',
+    String(RUNTIME_UID),
+    '--gid',
+    String(RUNTIME_UID),
     '--unshare-pid',
     '--as-pid-1',
     '--unshare-ipc',
     '--unshare-uts',
-    '--hostname', 'shortener',
+    '--hostname',
+    'shortener',
     '--die-with-parent',
     '--new-session',
     // The image's system: /usr, with the official image's Node.js in /usr/local/bin.
-    '--ro-bind', '/usr', '/usr',
-    '--tmpfs', '/usr/local',
-    '--ro-bind', PINNED_NODE, '/usr/local/bin/node',
-    '--remount-ro', '/usr/local',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    '--tmpfs',
+    '/usr/local',
+    '--ro-bind',
+    PINNED_NODE,
+    '/usr/local/bin/node',
+    '--remount-ro',
+    '/usr/local',
     ...rootLinksAndBinds(),
-    '--ro-bind', '/etc/ssl', '/etc/ssl',
-    '--ro-bind-try', '/etc/hosts', '/etc/hosts',
-    '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf',
+    '--ro-bind',
+    '/etc/ssl',
+    '/etc/ssl',
+    '--ro-bind-try',
+    '/etc/hosts',
+    '/etc/hosts',
+    '--ro-bind-try',
+    '/etc/resolv.conf',
+    '/etc/resolv.conf',
     // The Dockerfile's /app.
-    '--ro-bind', tree.packageJson, '/app/package.json',
-    '--ro-bind', tree.nodeModules, '/app/node_modules',
-    '--ro-bind', tree.dist, '/app/dist',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--tmpfs', '/tmp',
-    '--chdir', '/app',
-    '--remount-ro', '/',
+    '--ro-bind',
+    tree.packageJson,
+    '/app/package.json',
+    '--ro-bind',
+    tree.nodeModules,
+    '/app/node_modules',
+    '--ro-bind',
+    tree.dist,
+    '/app/dist',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--chdir',
+    '/app',
+    '--remount-ro',
+    '/',
     '--',
     'node',
     ...args,
@@ -307,7 +356,9 @@ export function startSandboxed(bwrap: string, tree: RuntimeTree, args: string[],
   const { file, argv } = sandboxCommand(bwrap, tree, args);
   const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, logLines } = captureOutput(child);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let pid: number | undefined;
   const findNode = (): number | undefined => descendants(child.pid!).find((p) => cmdline(p)[0] === 'node');
   return {

@@ -14,8 +14,16 @@ export async function createdCode(api: TestApi, body: Record<string, unknown>, a
 }
 
 /** Mints a key of a new account with the given role; returns its Authorization header value. */
-export async function mintKey(api: TestApi, role: 'admin' | 'member' | 'read_only', accountId?: string): Promise<{ auth: string; accountId: string; id: string }> {
-  const res = await api.http().post('/api/v1/api-keys').set('authorization', api.adminAuth).send({ name: `test ${role}`, role, ...(accountId ? { accountId } : {}) });
+export async function mintKey(
+  api: TestApi,
+  role: 'admin' | 'member' | 'read_only',
+  accountId?: string,
+): Promise<{ auth: string; accountId: string; id: string }> {
+  const res = await api
+    .http()
+    .post('/api/v1/api-keys')
+    .set('authorization', api.adminAuth)
+    .send({ name: `test ${role}`, role, ...(accountId ? { accountId } : {}) });
   if (res.status !== 201) throw new Error(`mint failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { auth: `Bearer ${res.body.key}`, accountId: res.body.accountId, id: res.body.id };
 }

@@ -85,7 +85,10 @@ export function operationsOf(doc: OpenApiDocument): OpenApiOperation[] {
         path,
         key: `${method.toUpperCase()} ${path}`,
         parameters,
-        requestBody: jsonContent.length > 0 ? { required: body?.required === true, content: Object.fromEntries(jsonContent.map(([type, media]) => [type, media.schema ?? {}])) } : undefined,
+        requestBody:
+          jsonContent.length > 0
+            ? { required: body?.required === true, content: Object.fromEntries(jsonContent.map(([type, media]) => [type, media.schema ?? {}])) }
+            : undefined,
         responses,
       };
     });
@@ -134,11 +137,40 @@ export interface SchemaArbitraryOptions {
 }
 
 /** Keywords that carry no constraint on the value (annotations, OpenAPI extensions of the 3.1 dialect). */
-const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples', 'example', 'deprecated', 'readOnly', 'writeOnly', '$comment', 'contentMediaType', 'contentEncoding']);
+const ANNOTATIONS = new Set([
+  'description',
+  'title',
+  'default',
+  'examples',
+  'example',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$comment',
+  'contentMediaType',
+  'contentEncoding',
+]);
 /** Constraint keywords the generator honours. */
 const HONOURED = new Set([
-  'type', 'enum', 'const', 'anyOf', 'oneOf', 'properties', 'required', 'additionalProperties', 'items',
-  'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
+  'type',
+  'enum',
+  'const',
+  'anyOf',
+  'oneOf',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
 ]);
 /** Formats that are annotations only for the product's schemas (the value is still any string of the type). */
 const FREE_FORMATS = new Set(['binary']);
@@ -153,8 +185,8 @@ function lengthWithin(s: string, min: number, max: number): boolean {
 function numberArbitrary(schema: JsonSchema, integer: boolean): fc.Arbitrary<number> {
   const exclusiveMin = typeof schema.exclusiveMinimum === 'number' ? schema.exclusiveMinimum : undefined;
   const exclusiveMax = typeof schema.exclusiveMaximum === 'number' ? schema.exclusiveMaximum : undefined;
-  let min = typeof schema.minimum === 'number' ? schema.minimum : exclusiveMin ?? -1_000_000_000;
-  let max = typeof schema.maximum === 'number' ? schema.maximum : exclusiveMax ?? 1_000_000_000;
+  let min = typeof schema.minimum === 'number' ? schema.minimum : (exclusiveMin ?? -1_000_000_000);
+  let max = typeof schema.maximum === 'number' ? schema.maximum : (exclusiveMax ?? 1_000_000_000);
   if (integer) {
     min = Math.max(Math.ceil(exclusiveMin !== undefined && exclusiveMin >= min ? exclusiveMin + 1 : min), Number.MIN_SAFE_INTEGER);
     max = Math.min(Math.floor(exclusiveMax !== undefined && exclusiveMax <= max ? exclusiveMax - 1 : max), Number.MAX_SAFE_INTEGER);
@@ -196,7 +228,8 @@ export function schemaArbitrary(schema: JsonSchema, options: SchemaArbitraryOpti
     return fc.oneof(...branches.map((b) => schemaArbitrary({ ...withoutAnnotations(siblings), ...b }, options)));
   }
   const types = Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : [];
-  if (types.length === 0) throw new Error(`schemaArbitrary: a schema without type, const, enum or anyOf is not supported (${JSON.stringify(schema).slice(0, 200)})`);
+  if (types.length === 0)
+    throw new Error(`schemaArbitrary: a schema without type, const, enum or anyOf is not supported (${JSON.stringify(schema).slice(0, 200)})`);
   if (types.length > 1) return fc.oneof(...types.map((type) => schemaArbitrary({ ...schema, type }, options)));
   switch (types[0]) {
     case 'null':

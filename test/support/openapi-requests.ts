@@ -151,23 +151,31 @@ export class OpenApiRequests {
     const pathParams = Object.fromEntries(
       params('path').map((p) => {
         const producer = this.producerOf(op, p.name);
-        const arbitrary = producer ? fc.nat().map((pick) => new ResourceValue(p.name, producer, pick, op.method === 'delete')) : schemaArbitrary(p.schema, withNames, p.name);
+        const arbitrary = producer
+          ? fc.nat().map((pick) => new ResourceValue(p.name, producer, pick, op.method === 'delete'))
+          : schemaArbitrary(p.schema, withNames, p.name);
         return [p.name, arbitrary];
       }),
     );
     const record = (list: typeof op.parameters, value: (p: (typeof op.parameters)[number]) => fc.Arbitrary<unknown>) =>
-      recordOf(Object.fromEntries(list.map((p) => [p.name, value(p)])), list.filter((p) => p.required).map((p) => p.name));
+      recordOf(
+        Object.fromEntries(list.map((p) => [p.name, value(p)])),
+        list.filter((p) => p.required).map((p) => p.name),
+      );
     const query = record(params('query'), (p) => schemaArbitrary(p.schema, withNames, p.name));
     // Header values must be visible ASCII (RFC 9110 section 5.5); a plain string schema gets a token.
     const headerValue = (p: { name: string; schema: JsonSchema }) =>
-      this.options.byName?.(p.name, p.schema) ?? (p.schema.type === 'string' && !p.schema.pattern && !p.schema.enum ? fc.stringMatching(/^[A-Za-z0-9._~-]{8,64}$/) : schemaArbitrary(p.schema, withNames));
+      this.options.byName?.(p.name, p.schema) ??
+      (p.schema.type === 'string' && !p.schema.pattern && !p.schema.enum ? fc.stringMatching(/^[A-Za-z0-9._~-]{8,64}$/) : schemaArbitrary(p.schema, withNames));
     const headerParams = record(params('header'), headerValue);
     const content = Object.entries(op.requestBody?.content ?? {});
     const body =
       content.length === 0
         ? fc.constant(undefined)
         : fc.oneof(...content.map(([mediaType, schema]) => schemaArbitrary(schema, withNames).map((value) => ({ mediaType, value }))));
-    const arbitrary = fc.record({ pathParams: fc.record(pathParams), query, headerParams, body }).map(({ body: b, ...rest }): RequestDraft => ({ op, ...rest, ...(b ? { body: b } : {}) }));
+    const arbitrary = fc
+      .record({ pathParams: fc.record(pathParams), query, headerParams, body })
+      .map(({ body: b, ...rest }): RequestDraft => ({ op, ...rest, ...(b ? { body: b } : {}) }));
     this.arbitraries.set(op.key, arbitrary);
     return arbitrary;
   }
@@ -191,7 +199,8 @@ export class OpenApiRequests {
   async resolve(draft: RequestDraft): Promise<ValidRequest> {
     const op = draft.op;
     const pathParams: Record<string, string> = {};
-    for (const [name, value] of Object.entries(draft.pathParams)) pathParams[name] = String(await this.valueOf(value instanceof ResourceValue ? value : this.settle(op, value)));
+    for (const [name, value] of Object.entries(draft.pathParams))
+      pathParams[name] = String(await this.valueOf(value instanceof ResourceValue ? value : this.settle(op, value)));
     const query: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(draft.query)) {
       const v = this.settle(op, value);

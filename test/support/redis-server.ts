@@ -12,7 +12,6 @@ export interface OwnedRedis {
   stop: () => Promise<void>;
 }
 
-
 async function pingable(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
@@ -37,10 +36,14 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await waitUntil(`redis-server on port ${port} to answer`, async () => {
-      if (child?.exitCode !== null) throw new Error(`redis-server exited with ${child?.exitCode}: ${output.slice(-1000)}`);
-      return { done: await pingable(url), state: output.length };
-    }, { timeoutMs: 10_000, stallTimeoutMs: 10_000 });
+    await waitUntil(
+      `redis-server on port ${port} to answer`,
+      async () => {
+        if (child?.exitCode !== null) throw new Error(`redis-server exited with ${child?.exitCode}: ${output.slice(-1000)}`);
+        return { done: await pingable(url), state: output.length };
+      },
+      { timeoutMs: 10_000, stallTimeoutMs: 10_000 },
+    );
   };
   const stop = async () => {
     const c = child;

@@ -23,7 +23,9 @@ export async function insertLink(db: Client, label: string): Promise<{ id: strin
 
 /** The rollup rows of one link, as plain numbers: what the tests compare exactly. */
 export async function rollupOf(db: Client, linkId: string) {
-  const hourly = await db.query(`SELECT hour, human_clicks::int AS human, bot_clicks::int AS bot FROM link_clicks_hourly WHERE link_id = $1 ORDER BY hour`, [linkId]);
+  const hourly = await db.query(`SELECT hour, human_clicks::int AS human, bot_clicks::int AS bot FROM link_clicks_hourly WHERE link_id = $1 ORDER BY hour`, [
+    linkId,
+  ]);
   const dimensions = await db.query(
     `SELECT day::text AS day, dimension, value, clicks::int AS clicks FROM link_dimension_daily WHERE link_id = $1 ORDER BY day, dimension, value COLLATE "C"`,
     [linkId],

@@ -23,7 +23,10 @@ export async function counterValue(api: TestApi, metric: 'rateLimited' | 'blockl
 /** A parsed `RateLimit` field (draft-ietf-httpapi-ratelimit-headers-10): policy name to remaining `r` and reset `t`. */
 export function parseRateLimit(header: string | undefined): Record<string, { r: number; t: number }> {
   const out: Record<string, { r: number; t: number }> = {};
-  for (const member of (header ?? '').split(',').map((m) => m.trim()).filter(Boolean)) {
+  for (const member of (header ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)) {
     const m = /^"([^"]+)";r=(\d+);t=(\d+)$/.exec(member);
     if (!m) throw new Error(`not a RateLimit member: ${member}`);
     out[m[1]] = { r: Number(m[2]), t: Number(m[3]) };

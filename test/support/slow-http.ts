@@ -95,7 +95,13 @@ export function rawExchange(port: number, steps: RawStep[], options: { deadlineM
       const now = performance.now();
       socket.destroy();
       const received = Buffer.concat(chunks);
-      resolve({ received, response: parseRawResponse(received), ending, closedAfterMs: now - connectCalledAt, closedAfterLastWriteMs: now - (lastWriteAt || connectedAt) });
+      resolve({
+        received,
+        response: parseRawResponse(received),
+        ending,
+        closedAfterMs: now - connectCalledAt,
+        closedAfterLastWriteMs: now - (lastWriteAt || connectedAt),
+      });
     };
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.once('end', () => finish('end'));
@@ -232,7 +238,15 @@ export function startRedirectProbe(options: {
       await Promise.all([...inFlight]);
       const sorted = [...latencies].sort((a, b) => a - b);
       const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
-      return { sent, ok: latencies.length, successShare: sent ? latencies.length / sent : 0, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? NaN };
+      return {
+        sent,
+        ok: latencies.length,
+        successShare: sent ? latencies.length / sent : 0,
+        failures,
+        p50Ms: at(0.5),
+        p99Ms: at(0.99),
+        maxMs: sorted.at(-1) ?? NaN,
+      };
     },
   };
 }
@@ -369,7 +383,11 @@ export function slowHttpArgs(mode: SlowHttpMode, url: string, connections: numbe
  * @throws when the URL is not on a loopback address, or `slowhttptest` is
  *   not installed.
  */
-export async function runSlowHttpTest(mode: SlowHttpMode, url: string, options: { connections?: number; rate?: number; durationS?: number } = {}): Promise<SlowHttpReport> {
+export async function runSlowHttpTest(
+  mode: SlowHttpMode,
+  url: string,
+  options: { connections?: number; rate?: number; durationS?: number } = {},
+): Promise<SlowHttpReport> {
   const { connections = 1_000, rate = 1_000, durationS = 30 } = options;
   if (!/^http:\/\/127\.\d+\.\d+\.\d+[:/]/.test(url)) throw new Error(`slowhttptest runs against loopback addresses only, not ${url}`);
   if (!existsSync(SLOWHTTPTEST)) throw new Error(`${SLOWHTTPTEST} is missing: apt-get install slowhttptest`);

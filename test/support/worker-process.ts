@@ -28,10 +28,14 @@ export async function startWorkerProcess(overrides: Record<string, string> = {})
   const child = spawn(process.execPath, [WORKER_MAIN], { cwd: ROOT, env: { ...process.env, ...testEnv(overrides) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output } = captureOutput(child);
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  await waitUntil('the worker process to start', async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output().slice(-2000)}`);
-    return { done: output().includes('"msg":"worker taking jobs"'), state: output().length };
-  }, { timeoutMs: 30_000, stallTimeoutMs: 30_000 });
+  await waitUntil(
+    'the worker process to start',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output().slice(-2000)}`);
+      return { done: output().includes('"msg":"worker taking jobs"'), state: output().length };
+    },
+    { timeoutMs: 30_000, stallTimeoutMs: 30_000 },
+  );
   return {
     child,
     output,

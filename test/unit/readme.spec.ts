@@ -12,6 +12,11 @@ describe('README', () => {
 
   it('has a quick start of exactly two commands', () => {
     const quickStart = readme.split('## Quick start')[1].split('```sh')[1].split('```')[0];
-    expect(quickStart.trim().split('\n').map((l) => l.split('#')[0].trim())).toEqual(['npm ci && npm run up', 'npm test']);
+    expect(
+      quickStart
+        .trim()
+        .split('\n')
+        .map((l) => l.split('#')[0].trim()),
+    ).toEqual(['npm ci && npm run up', 'npm test']);
   });
 });

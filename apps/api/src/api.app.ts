@@ -1,6 +1,14 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DomainError, ProblemDetailsFilter, installLoadShedding, installRequestDeadline, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
+import {
+  DomainError,
+  ProblemDetailsFilter,
+  installLoadShedding,
+  installRequestDeadline,
+  recordRouteMethods,
+  sendProblem,
+  writeClientErrorProblem,
+} from '@shortener/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@shortener/config';
 import { installApiKeyAuthentication } from '@shortener/auth';

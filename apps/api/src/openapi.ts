@@ -23,7 +23,6 @@ const API_TAGS: Record<string, string> = {
   audit: 'The audit trail of link changes: who, what, when, before and after (admin role only)',
 };
 
-
 /**
  * The OpenAPI 3.1 document, generated from the controllers and their zod
  * schemas (JSON Schema 2020-12, so `null` is a type, never the 3.0
@@ -127,7 +126,10 @@ export function serveOpenApi(app: NestFastifyApplication): void {
     }
     return documents.get(url)!;
   };
-  const pages = { plain: staticBody(Buffer.from(docsPage('./docs/')), 'text/html; charset=utf-8'), slash: staticBody(Buffer.from(docsPage('./')), 'text/html; charset=utf-8') };
+  const pages = {
+    plain: staticBody(Buffer.from(docsPage('./docs/')), 'text/html; charset=utf-8'),
+    slash: staticBody(Buffer.from(docsPage('./')), 'text/html; charset=utf-8'),
+  };
   const serve = (url: string, body: (request: FastifyRequest) => StaticBody) =>
     fastify.get(url, (request: FastifyRequest, reply: FastifyReply) => {
       try {
@@ -168,8 +170,7 @@ export function zodDtos(app: NestFastifyApplication): ZodDto[] {
         const handler = prototype[method];
         // Where @nestjs/swagger keeps @ApiResponse options (DECORATORS.API_RESPONSE).
         const responses = (typeof handler === 'function' ? Reflect.getMetadata('swagger/apiResponse', handler) : undefined) as
-          | Record<string, { type?: unknown }>
-          | undefined;
+          Record<string, { type?: unknown }> | undefined;
         for (const response of Object.values(responses ?? {})) add(response.type);
       }
     }
@@ -277,7 +278,9 @@ function useProblemResponses(document: OpenAPIObject): void {
         if (!response || !(code >= 400) || '$ref' in response || response.content) continue;
         const name = problemResponseName(code);
         shared[name] ??= problemResponse(code);
-        responses[status] = response.description ? { $ref: `#/components/responses/${name}`, description: response.description } : { $ref: `#/components/responses/${name}` };
+        responses[status] = response.description
+          ? { $ref: `#/components/responses/${name}`, description: response.description }
+          : { $ref: `#/components/responses/${name}` };
       }
     }
   }

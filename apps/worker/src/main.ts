@@ -26,7 +26,8 @@ async function bootstrap(): Promise<void> {
   const management = await startManagementServer(app, config);
   installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, management });
   app.get(ProcessLifecycle).markReady();
-  const line = (msg: string, fields: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, pid: process.pid, ...fields })}\n`);
+  const line = (msg: string, fields: Record<string, unknown> = {}) =>
+    process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, pid: process.pid, ...fields })}\n`);
   line('worker started', { management_port: management.port });
   void app.get(QueueWorkersService).started.then(() => line('worker taking jobs'));
 }

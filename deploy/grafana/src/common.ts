@@ -59,10 +59,17 @@ export interface PanelOptions {
   decimals?: number;
 }
 
-function sized<T extends { span(w: number): T; height(h: number): T; unit(u: string): T; description(d: string): T; min(n: number): T; max(n: number): T; decimals(n: number): T }>(
-  b: T,
-  o: PanelOptions,
-): T {
+function sized<
+  T extends {
+    span(w: number): T;
+    height(h: number): T;
+    unit(u: string): T;
+    description(d: string): T;
+    min(n: number): T;
+    max(n: number): T;
+    decimals(n: number): T;
+  },
+>(b: T, o: PanelOptions): T {
   b.span(o.span ?? 12).height(o.height ?? 8);
   if (o.unit !== undefined) b.unit(o.unit);
   if (o.description !== undefined) b.description(o.description);
@@ -75,12 +82,23 @@ function sized<T extends { span(w: number): T; height(h: number): T; unit(u: str
 /** A time series panel with a table legend (last and max), so a series can be read without hovering. */
 export function timeseriesPanel(title: string, queries: readonly Query[], o: PanelOptions & { thresholdLines?: number[] } = {}): timeseries.PanelBuilder {
   const b = sized(new timeseries.PanelBuilder().title(title).datasource(PROMETHEUS).targets(promTargets(queries)), o)
-    .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Bottom).showLegend(true).calcs(['lastNotNull', 'max']))
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Bottom)
+        .showLegend(true)
+        .calcs(['lastNotNull', 'max']),
+    )
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending))
     .fillOpacity(10)
     .showPoints(common.VisibilityMode.Never);
   if (o.thresholdLines) {
-    b.thresholds(thresholds(o.thresholdLines.map((value) => ({ value, color: 'red' })), 'transparent'));
+    b.thresholds(
+      thresholds(
+        o.thresholdLines.map((value) => ({ value, color: 'red' })),
+        'transparent',
+      ),
+    );
     b.thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
   return b;
@@ -92,8 +110,18 @@ export function thresholds(steps: { value: number; color: string }[], base: stri
 }
 
 /** A single-value panel of the last value of an instant query. */
-export function statPanel(title: string, query: Query, o: PanelOptions & { steps?: { value: number; color: string }[]; base?: string } = {}): stat.PanelBuilder {
-  const b = sized(new stat.PanelBuilder().title(title).datasource(PROMETHEUS).targets(promTargets([{ instant: true, ...query }])), { span: 4, height: 5, ...o })
+export function statPanel(
+  title: string,
+  query: Query,
+  o: PanelOptions & { steps?: { value: number; color: string }[]; base?: string } = {},
+): stat.PanelBuilder {
+  const b = sized(
+    new stat.PanelBuilder()
+      .title(title)
+      .datasource(PROMETHEUS)
+      .targets(promTargets([{ instant: true, ...query }])),
+    { span: 4, height: 5, ...o },
+  )
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(common.BigValueColorMode.Value)
     .graphMode(common.BigValueGraphMode.None);
@@ -102,18 +130,36 @@ export function statPanel(title: string, query: Query, o: PanelOptions & { steps
 }
 
 /** A state timeline: one lane per series, coloured by `steps` of its value. */
-export function stateTimelinePanel(title: string, queries: readonly Query[], o: PanelOptions & { steps: { value: number; color: string }[]; base: string }): statetimeline.PanelBuilder {
-  return sized(new statetimeline.PanelBuilder().title(title).datasource(PROMETHEUS).targets(promTargets(queries)), { span: 24, ...o }).thresholds(thresholds(o.steps, o.base));
+export function stateTimelinePanel(
+  title: string,
+  queries: readonly Query[],
+  o: PanelOptions & { steps: { value: number; color: string }[]; base: string },
+): statetimeline.PanelBuilder {
+  return sized(new statetimeline.PanelBuilder().title(title).datasource(PROMETHEUS).targets(promTargets(queries)), { span: 24, ...o }).thresholds(
+    thresholds(o.steps, o.base),
+  );
 }
 
 /** A table of an instant query's series, one row per series. */
 export function tablePanel(title: string, query: Query, o: PanelOptions = {}): table.PanelBuilder {
-  return sized(new table.PanelBuilder().title(title).datasource(PROMETHEUS).targets(promTargets([{ instant: true, table: true, ...query }])), { span: 24, ...o });
+  return sized(
+    new table.PanelBuilder()
+      .title(title)
+      .datasource(PROMETHEUS)
+      .targets(promTargets([{ instant: true, table: true, ...query }])),
+    { span: 24, ...o },
+  );
 }
 
 /** A table of Jaeger traces. */
 export function tracesPanel(title: string, search: ConstructorParameters<typeof JaegerSearchBuilder>[0], o: PanelOptions = {}): table.PanelBuilder {
-  return sized(new table.PanelBuilder().title(title).datasource(JAEGER).targets([new JaegerSearchBuilder(search)]), { span: 24, ...o });
+  return sized(
+    new table.PanelBuilder()
+      .title(title)
+      .datasource(JAEGER)
+      .targets([new JaegerSearchBuilder(search)]),
+    { span: 24, ...o },
+  );
 }
 
 /** The two datasource variables every dashboard has. */

@@ -11,23 +11,39 @@ const REDIRECT = 'route="/:code"';
 
 /** The redirect cache layers dashboard. */
 export function redirectCache(): dashboard.DashboardBuilder {
-  const b = baseDashboard(UID, 'Shortener / Redirect cache layers', 'Redirect answers by cache layer (LRU, Redis, PostgreSQL), hit ratios and redirect latency.');
+  const b = baseDashboard(
+    UID,
+    'Shortener / Redirect cache layers',
+    'Redirect answers by cache layer (LRU, Redis, PostgreSQL), hit ratios and redirect latency.',
+  );
   b.withRow(new dashboard.RowBuilder('Summary'));
   b.withPanel(statPanel('Redirects in range', { expr: `sum(increase(${METRICS.redirects}[$__range]))` }, { unit: 'short', span: 6 }));
   b.withPanel(
-    statPanel('LRU hit ratio in range', {
-      expr: `sum(increase(${METRICS.cacheRequests}{layer="lru",result="hit"}[$__range])) / sum(increase(${METRICS.cacheRequests}{layer="lru"}[$__range]))`,
-    }, { unit: 'percentunit', decimals: 1, span: 6 }),
+    statPanel(
+      'LRU hit ratio in range',
+      {
+        expr: `sum(increase(${METRICS.cacheRequests}{layer="lru",result="hit"}[$__range])) / sum(increase(${METRICS.cacheRequests}{layer="lru"}[$__range]))`,
+      },
+      { unit: 'percentunit', decimals: 1, span: 6 },
+    ),
   );
   b.withPanel(
-    statPanel('Answered by PostgreSQL in range', {
-      expr: `sum(increase(${METRICS.redirects}{cache="db"}[$__range])) / sum(increase(${METRICS.redirects}[$__range]))`,
-    }, { unit: 'percentunit', decimals: 1, span: 6, description: 'Share of redirects that missed both caches.' }),
+    statPanel(
+      'Answered by PostgreSQL in range',
+      {
+        expr: `sum(increase(${METRICS.redirects}{cache="db"}[$__range])) / sum(increase(${METRICS.redirects}[$__range]))`,
+      },
+      { unit: 'percentunit', decimals: 1, span: 6, description: 'Share of redirects that missed both caches.' },
+    ),
   );
   b.withPanel(
-    statPanel('Within 50 ms in range', {
-      expr: `sum(increase(${H}_bucket{${REDIRECT},le="0.05"}[$__range])) / sum(increase(${H}_count{${REDIRECT}}[$__range]))`,
-    }, { unit: 'percentunit', decimals: 2, span: 6, description: 'The redirect latency SLI over the dashboard range.' }),
+    statPanel(
+      'Within 50 ms in range',
+      {
+        expr: `sum(increase(${H}_bucket{${REDIRECT},le="0.05"}[$__range])) / sum(increase(${H}_count{${REDIRECT}}[$__range]))`,
+      },
+      { unit: 'percentunit', decimals: 2, span: 6, description: 'The redirect latency SLI over the dashboard range.' },
+    ),
   );
   b.withRow(new dashboard.RowBuilder('Cache layers'));
   b.withPanel(
@@ -45,7 +61,11 @@ export function redirectCache(): dashboard.DashboardBuilder {
     ),
   );
   b.withPanel(
-    timeseriesPanel('Lookups by layer and result', [{ expr: `sum by (layer, result) (rate(${METRICS.cacheRequests}[$__rate_interval]))`, legend: '{{layer}} {{result}}' }], { unit: 'ops' }),
+    timeseriesPanel(
+      'Lookups by layer and result',
+      [{ expr: `sum by (layer, result) (rate(${METRICS.cacheRequests}[$__rate_interval]))`, legend: '{{layer}} {{result}}' }],
+      { unit: 'ops' },
+    ),
   );
   b.withPanel(
     timeseriesPanel('Redirects by answering layer', [{ expr: `sum by (cache) (rate(${METRICS.redirects}[$__rate_interval]))`, legend: '{{cache}}' }], {
@@ -74,10 +94,21 @@ export function redirectCache(): dashboard.DashboardBuilder {
   b.withPanel(
     timeseriesPanel(
       'Redirects within 50 ms',
-      [{ expr: `sum(rate(${H}_bucket{${REDIRECT},le="0.05"}[$__rate_interval])) / sum(rate(${H}_count{${REDIRECT}}[$__rate_interval]))`, legend: 'within 50 ms' }],
+      [
+        {
+          expr: `sum(rate(${H}_bucket{${REDIRECT},le="0.05"}[$__rate_interval])) / sum(rate(${H}_count{${REDIRECT}}[$__rate_interval]))`,
+          legend: 'within 50 ms',
+        },
+      ],
       { unit: 'percentunit', max: 1, description: 'The redirect latency SLI (objective 99%).' },
     ),
   );
-  b.withPanel(tracesPanel('Slow redirects (Jaeger)', { service: 'shortener-api', minDuration: '50ms', limit: 20 }, { description: 'Sampled redirects over the 50 ms SLO threshold.' }));
+  b.withPanel(
+    tracesPanel(
+      'Slow redirects (Jaeger)',
+      { service: 'shortener-api', minDuration: '50ms', limit: 20 },
+      { description: 'Sampled redirects over the 50 ms SLO threshold.' },
+    ),
+  );
   return b;
 }

@@ -23,14 +23,22 @@ export function runtime(): dashboard.DashboardBuilder {
     }),
   );
   b.withPanel(
-    stateTimelinePanel('Ready', [{ expr: `${METRICS.ready}{${SEL}}`, legend: '{{job}} {{instance}}' }], { span: 12, base: 'red', steps: [{ value: 1, color: 'green' }] }),
-  );
-  b.withPanel(
-    stateTimelinePanel('Dependencies as seen by each job', [{ expr: `min by (job, dependency) (${METRICS.dependencyUp}{${SEL}})`, legend: '{{job}} {{dependency}}' }], {
-      description: 'postgres, redis_cache, redis_queue: 1 when the last check reached it.',
+    stateTimelinePanel('Ready', [{ expr: `${METRICS.ready}{${SEL}}`, legend: '{{job}} {{instance}}' }], {
+      span: 12,
       base: 'red',
       steps: [{ value: 1, color: 'green' }],
     }),
+  );
+  b.withPanel(
+    stateTimelinePanel(
+      'Dependencies as seen by each job',
+      [{ expr: `min by (job, dependency) (${METRICS.dependencyUp}{${SEL}})`, legend: '{{job}} {{dependency}}' }],
+      {
+        description: 'postgres, redis_cache, redis_queue: 1 when the last check reached it.',
+        base: 'red',
+        steps: [{ value: 1, color: 'green' }],
+      },
+    ),
   );
   b.withRow(new dashboard.RowBuilder('Event loop'));
   b.withPanel(
@@ -44,7 +52,12 @@ export function runtime(): dashboard.DashboardBuilder {
       { description: 'The API sheds load (503) when the event loop stays delayed.', unit: 's' },
     ),
   );
-  b.withPanel(timeseriesPanel('CPU', [{ expr: `rate(process_cpu_seconds_total{${SEL}}[$__rate_interval])`, legend: '{{instance}}' }], { description: 'Cores used.', unit: 'short' }));
+  b.withPanel(
+    timeseriesPanel('CPU', [{ expr: `rate(process_cpu_seconds_total{${SEL}}[$__rate_interval])`, legend: '{{instance}}' }], {
+      description: 'Cores used.',
+      unit: 'short',
+    }),
+  );
   b.withRow(new dashboard.RowBuilder('Memory and GC'));
   b.withPanel(
     timeseriesPanel(
@@ -58,15 +71,23 @@ export function runtime(): dashboard.DashboardBuilder {
     ),
   );
   b.withPanel(
-    timeseriesPanel('GC time by kind', [{ expr: `sum by (instance, kind) (rate(nodejs_gc_duration_seconds_sum{${SEL}}[$__rate_interval]))`, legend: '{{instance}} {{kind}}' }], {
-      description: 'Seconds of garbage collection per second, by kind (minor, major, incremental, weakcb).',
-      unit: 'percentunit',
-    }),
+    timeseriesPanel(
+      'GC time by kind',
+      [{ expr: `sum by (instance, kind) (rate(nodejs_gc_duration_seconds_sum{${SEL}}[$__rate_interval]))`, legend: '{{instance}} {{kind}}' }],
+      {
+        description: 'Seconds of garbage collection per second, by kind (minor, major, incremental, weakcb).',
+        unit: 'percentunit',
+      },
+    ),
   );
   b.withPanel(
-    timeseriesPanel('GC runs by kind', [{ expr: `sum by (instance, kind) (rate(nodejs_gc_duration_seconds_count{${SEL}}[$__rate_interval]))`, legend: '{{instance}} {{kind}}' }], {
-      unit: 'ops',
-    }),
+    timeseriesPanel(
+      'GC runs by kind',
+      [{ expr: `sum by (instance, kind) (rate(nodejs_gc_duration_seconds_count{${SEL}}[$__rate_interval]))`, legend: '{{instance}} {{kind}}' }],
+      {
+        unit: 'ops',
+      },
+    ),
   );
   b.withPanel(timeseriesPanel('Open file descriptors', [{ expr: `process_open_fds{${SEL}}`, legend: '{{instance}}' }], { unit: 'short' }));
   return b;

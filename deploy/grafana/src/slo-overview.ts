@@ -22,53 +22,73 @@ function sloRow(spec: SloSpec, slo: Slo, b: dashboard.DashboardBuilder): void {
   const objective = objectiveRatio(slo);
   b.withRow(new dashboard.RowBuilder(`${slo.title}: ${slo.objective}% over ${spec.timeWindowDays} days`));
   b.withPanel(
-    statPanel(`SLI, ${spec.timeWindowDays} days`, { expr: `1 - slo:sli_error:ratio_rate${period}${sel}` }, {
-      description: `Good events / all events over the SLO period; red below the objective (${slo.objective}%).`,
-      unit: 'percentunit',
-      decimals: 3,
-      base: 'red',
-      steps: [{ value: objective, color: 'green' }],
-    }),
+    statPanel(
+      `SLI, ${spec.timeWindowDays} days`,
+      { expr: `1 - slo:sli_error:ratio_rate${period}${sel}` },
+      {
+        description: `Good events / all events over the SLO period; red below the objective (${slo.objective}%).`,
+        unit: 'percentunit',
+        decimals: 3,
+        base: 'red',
+        steps: [{ value: objective, color: 'green' }],
+      },
+    ),
   );
   b.withPanel(statPanel('Objective', { expr: `slo:objective:ratio${sel}` }, { unit: 'percentunit', decimals: 3 }));
   b.withPanel(
-    statPanel(`Error budget left, ${spec.timeWindowDays} days`, { expr: `slo:period_error_budget_remaining:ratio${sel}` }, {
-      description: 'Share of the period error budget not yet spent; below 0 the SLO is missed.',
-      unit: 'percentunit',
-      decimals: 1,
-      base: 'red',
-      steps: [
-        { value: 0, color: 'orange' },
-        { value: 0.25, color: 'green' },
-      ],
-    }),
+    statPanel(
+      `Error budget left, ${spec.timeWindowDays} days`,
+      { expr: `slo:period_error_budget_remaining:ratio${sel}` },
+      {
+        description: 'Share of the period error budget not yet spent; below 0 the SLO is missed.',
+        unit: 'percentunit',
+        decimals: 1,
+        base: 'red',
+        steps: [
+          { value: 0, color: 'orange' },
+          { value: 0.25, color: 'green' },
+        ],
+      },
+    ),
   );
   b.withPanel(
-    statPanel('Burn rate, 1 h', { expr: burnRate('1h', sel) }, {
-      description: 'Multiple of the rate that spends exactly the budget in the period; pages above 14.4 (with 5 min).',
-      decimals: 2,
-      base: 'green',
-      steps: [
-        { value: 1, color: 'orange' },
-        { value: 14.4, color: 'red' },
-      ],
-    }),
+    statPanel(
+      'Burn rate, 1 h',
+      { expr: burnRate('1h', sel) },
+      {
+        description: 'Multiple of the rate that spends exactly the budget in the period; pages above 14.4 (with 5 min).',
+        decimals: 2,
+        base: 'green',
+        steps: [
+          { value: 1, color: 'orange' },
+          { value: 14.4, color: 'red' },
+        ],
+      },
+    ),
   );
   b.withPanel(
-    statPanel('Budget spent in range', {
-      expr: `avg_over_time(slo:sli_error:ratio_rate5m${sel}[$__range]) / on (sloth_id, sloth_slo, sloth_service) group_left slo:error_budget:ratio${sel} * $__range_s / ${spec.timeWindowDays * 86400}`,
-    }, {
-      description: 'Share of the period budget spent during the dashboard time range (mean 5 min error ratio over the range).',
-      unit: 'percentunit',
-      decimals: 2,
-    }),
+    statPanel(
+      'Budget spent in range',
+      {
+        expr: `avg_over_time(slo:sli_error:ratio_rate5m${sel}[$__range]) / on (sloth_id, sloth_slo, sloth_service) group_left slo:error_budget:ratio${sel} * $__range_s / ${spec.timeWindowDays * 86400}`,
+      },
+      {
+        description: 'Share of the period budget spent during the dashboard time range (mean 5 min error ratio over the range).',
+        unit: 'percentunit',
+        decimals: 2,
+      },
+    ),
   );
   b.withPanel(
-    statPanel('Alerts firing', { expr: `count(ALERTS{alertname="${slo.alerting.name}", alertstate="firing"}) or vector(0)` }, {
-      description: 'Page and ticket rules of this SLO that are firing.',
-      base: 'green',
-      steps: [{ value: 1, color: 'red' }],
-    }),
+    statPanel(
+      'Alerts firing',
+      { expr: `count(ALERTS{alertname="${slo.alerting.name}", alertstate="firing"}) or vector(0)` },
+      {
+        description: 'Page and ticket rules of this SLO that are firing.',
+        base: 'green',
+        steps: [{ value: 1, color: 'red' }],
+      },
+    ),
   );
   b.withPanel(
     timeseriesPanel(
@@ -107,6 +127,8 @@ export function sloOverview(spec: SloSpec = SPEC): dashboard.DashboardBuilder {
       { description: 'Firing shortener alerts over time, by alert and severity.', base: 'green', steps: [{ value: 1, color: 'red' }] },
     ),
   );
-  b.withPanel(tablePanel('Alerts now', { expr: 'ALERTS{alertname=~"Shortener.*"}' }, { description: 'Pending and firing shortener alerts with all their labels.' }));
+  b.withPanel(
+    tablePanel('Alerts now', { expr: 'ALERTS{alertname=~"Shortener.*"}' }, { description: 'Pending and firing shortener alerts with all their labels.' }),
+  );
   return b;
 }

@@ -21,9 +21,13 @@ export function workerQueues(): dashboard.DashboardBuilder {
     }),
   );
   b.withPanel(
-    timeseriesPanel('Jobs finished by status', [{ expr: `sum by (queue, name, status) (rate(${METRICS.jobDuration}_count{${QUEUE}}[$__rate_interval]))`, legend: '{{name}} {{status}}' }], {
-      unit: 'ops',
-    }),
+    timeseriesPanel(
+      'Jobs finished by status',
+      [{ expr: `sum by (queue, name, status) (rate(${METRICS.jobDuration}_count{${QUEUE}}[$__rate_interval]))`, legend: '{{name}} {{status}}' }],
+      {
+        unit: 'ops',
+      },
+    ),
   );
   b.withPanel(
     timeseriesPanel(
@@ -58,10 +62,15 @@ export function workerQueues(): dashboard.DashboardBuilder {
     ),
   );
   b.withPanel(
-    timeseriesPanel('Clicks dropped by reason', [{ expr: `sum by (reason) (rate(${METRICS.clicksDropped}[$__rate_interval])) or on () vector(0)`, legend: '{{reason}}' }], {
-      description: 'queue_full (the queue holds CLICK_MAX_QUEUE_CLICKS), buffer_full (an API buffer is full while publishes fail), shutdown; 0 when none was dropped.',
-      unit: 'ops',
-    }),
+    timeseriesPanel(
+      'Clicks dropped by reason',
+      [{ expr: `sum by (reason) (rate(${METRICS.clicksDropped}[$__rate_interval])) or on () vector(0)`, legend: '{{reason}}' }],
+      {
+        description:
+          'queue_full (the queue holds CLICK_MAX_QUEUE_CLICKS), buffer_full (an API buffer is full while publishes fail), shutdown; 0 when none was dropped.',
+        unit: 'ops',
+      },
+    ),
   );
   b.withPanel(
     timeseriesPanel(
@@ -70,7 +79,10 @@ export function workerQueues(): dashboard.DashboardBuilder {
         { expr: `max(${METRICS.clickQueueDepthClicks})`, legend: 'in the queue' },
         { expr: `sum(${METRICS.clicksBuffered})`, legend: 'buffered in API processes' },
       ],
-      { description: 'Published and not yet committed (the queue Redis holds about 300 bytes each), and buffered in API processes (lost if a process is killed).' },
+      {
+        description:
+          'Published and not yet committed (the queue Redis holds about 300 bytes each), and buffered in API processes (lost if a process is killed).',
+      },
     ),
   );
   b.withPanel(
@@ -88,6 +100,12 @@ export function workerQueues(): dashboard.DashboardBuilder {
     ),
   );
   b.withRow(new dashboard.RowBuilder('Traces'));
-  b.withPanel(tracesPanel('Worker traces (Jaeger)', { service: 'shortener-worker', limit: 20 }, { description: 'Batch spans link to the redirect spans they aggregate.' }));
+  b.withPanel(
+    tracesPanel(
+      'Worker traces (Jaeger)',
+      { service: 'shortener-worker', limit: 20 },
+      { description: 'Batch spans link to the redirect spans they aggregate.' },
+    ),
+  );
   return b;
 }

@@ -236,7 +236,15 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
         return false;
       }
       const account = await m.getRepository(AccountEntity).save({ name: 'admin' });
-      await repo.save({ accountId: account.id, prefix: parsed.prefix, secretHash, role: 'admin', name: 'bootstrap admin', rateLimitPerMinute: null, revokedAt: null });
+      await repo.save({
+        accountId: account.id,
+        prefix: parsed.prefix,
+        secretHash,
+        role: 'admin',
+        name: 'bootstrap admin',
+        rateLimitPerMinute: null,
+        revokedAt: null,
+      });
       return false;
     });
     // Running processes may cache the old secret's hash: they drop it now.

@@ -7,7 +7,7 @@ describe(loadConfig.name, () => {
     expect(loadConfig('api', {}).domains.default).toEqual({ host: 'localhost', baseUrl: 'http://localhost:3000' });
   });
 
-  it('reads the worker\'s click group commit settings: 32 jobs held, a transaction every 500 ms at most, 0 for back to back', () => {
+  it("reads the worker's click group commit settings: 32 jobs held, a transaction every 500 ms at most, 0 for back to back", () => {
     const worker = (env: Record<string, string>) => loadConfig('worker', env).worker;
     expect([worker({}).concurrency, worker({}).clickCommitIntervalMs]).toEqual([32, 500]);
     expect(worker({ WORKER_CONCURRENCY: '8', CLICK_COMMIT_INTERVAL_MS: '0' })).toMatchObject({ concurrency: 8, clickCommitIntervalMs: 0 });
@@ -46,10 +46,16 @@ describe(loadConfig.name, () => {
     expect(loadConfig('api', { HTTP_BULK_BODY_BYTES_PER_SECOND: '262144', HTTP_BULK_BODY_LIMIT_BYTES: '1048576' }).http.bulkBodyBytesPerSecond).toBe(262_144);
   });
 
-  it('reads the migration URL (DATABASE_URL when unset) and the first connection\'s backoff, refusing a first delay above the longest', () => {
+  it("reads the migration URL (DATABASE_URL when unset) and the first connection's backoff, refusing a first delay above the longest", () => {
     const db = (env: Record<string, string>) => loadConfig('api', env).db;
-    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s' })).toMatchObject({ url: 'postgres://app@db:5432/s', migrationUrl: 'postgres://app@db:5432/s', connectBackoff: { initialMs: 250, maxMs: 10_000 } });
-    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s', DATABASE_MIGRATION_URL: 'postgres://owner@db:5432/s' }).migrationUrl).toBe('postgres://owner@db:5432/s');
+    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s' })).toMatchObject({
+      url: 'postgres://app@db:5432/s',
+      migrationUrl: 'postgres://app@db:5432/s',
+      connectBackoff: { initialMs: 250, maxMs: 10_000 },
+    });
+    expect(db({ DATABASE_URL: 'postgres://app@db:5432/s', DATABASE_MIGRATION_URL: 'postgres://owner@db:5432/s' }).migrationUrl).toBe(
+      'postgres://owner@db:5432/s',
+    );
     expect(() => loadConfig('api', { DATABASE_MIGRATION_URL: 'not a url' })).toThrow(/DATABASE_MIGRATION_URL/);
     expect(() => loadConfig('api', { DATABASE_CONNECT_BACKOFF_INITIAL_MS: '5000', DATABASE_CONNECT_BACKOFF_MAX_MS: '1000' })).toThrow(
       /DATABASE_CONNECT_BACKOFF_INITIAL_MS: must not exceed DATABASE_CONNECT_BACKOFF_MAX_MS/,

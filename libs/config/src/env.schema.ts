@@ -9,12 +9,13 @@ import { z } from 'zod';
  * (see {@link loadConfig}).
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const list = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
 const url = z.string().url();
 
 export const envSchema = z.object({
@@ -174,4 +175,3 @@ export const envSchema = z.object({
 
 /** The parsed, flat environment. */
 export type Env = z.infer<typeof envSchema>;
-

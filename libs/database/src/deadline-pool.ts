@@ -67,7 +67,11 @@ function watchCheckout(client: PoolClient, deadline: RequestDeadline, release: (
       return query.apply(this, args);
     }
     const result = query.apply(this, args);
-    if (result instanceof Promise) result.then(() => (running -= 1), () => (running -= 1));
+    if (result instanceof Promise)
+      result.then(
+        () => (running -= 1),
+        () => (running -= 1),
+      );
     else running -= 1;
     return result;
   };

@@ -18,10 +18,7 @@ export class QueueModule {
     return {
       module: QueueModule,
       global: true,
-      imports: [
-        BullModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => queueOptions(config) }),
-        registered,
-      ],
+      imports: [BullModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => queueOptions(config) }), registered],
       exports: [registered],
     };
   }

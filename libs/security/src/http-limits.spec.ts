@@ -14,7 +14,9 @@ describe('jsonNestingExceeds', () => {
   });
 
   it('counts depth, not the number of containers', () => {
-    expect(jsonNestingExceeds(JSON.stringify({ items: Array.from({ length: 5000 }, (_, i) => ({ url: `https://example.com/${i}`, tags: ['a'] })) }), 4)).toBe(false);
+    expect(jsonNestingExceeds(JSON.stringify({ items: Array.from({ length: 5000 }, (_, i) => ({ url: `https://example.com/${i}`, tags: ['a'] })) }), 4)).toBe(
+      false,
+    );
   });
 
   it('ignores brackets inside strings, escaped quotes included', () => {

@@ -166,7 +166,15 @@ export function installBulkConcurrencyLimit(fastify: FastifyInstance, config: Ap
   let inFlight = 0;
   const admitBulk: onRequestHookHandler = function admitBulk(request, reply, done) {
     if (inFlight >= max) {
-      sendProblem(request, reply, new DomainError('overloaded', `At most ${max} bulk ${max === 1 ? 'request is' : 'requests are'} handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)`, { retryAfterSeconds: 1 }));
+      sendProblem(
+        request,
+        reply,
+        new DomainError(
+          'overloaded',
+          `At most ${max} bulk ${max === 1 ? 'request is' : 'requests are'} handled at once per process (HTTP_BULK_MAX_IN_FLIGHT)`,
+          { retryAfterSeconds: 1 },
+        ),
+      );
       return;
     }
     inFlight += 1;
@@ -240,7 +248,9 @@ export function installExpectContinue(fastify: FastifyInstance): void {
  * the setting, for documents and error details.
  */
 export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; setting: string } {
-  return bulk ? { bytes: config.http.bulkBodyLimitBytes, setting: 'HTTP_BULK_BODY_LIMIT_BYTES' } : { bytes: config.http.bodyLimitBytes, setting: 'HTTP_BODY_LIMIT_BYTES' };
+  return bulk
+    ? { bytes: config.http.bulkBodyLimitBytes, setting: 'HTTP_BULK_BODY_LIMIT_BYTES' }
+    : { bytes: config.http.bodyLimitBytes, setting: 'HTTP_BODY_LIMIT_BYTES' };
 }
 
 /**

@@ -6,7 +6,15 @@ import { CACHE_REDIS } from '@shortener/redis';
 import type { FastifyReply } from 'fastify';
 import Redis from 'ioredis';
 import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { formatRateLimit, formatRateLimitPolicy, QuotaPolicy, RATELIMIT_HEADER, RATELIMIT_POLICY_HEADER, secondsUntilReset, ServiceLimit } from './ratelimit-headers';
+import {
+  formatRateLimit,
+  formatRateLimitPolicy,
+  QuotaPolicy,
+  RATELIMIT_HEADER,
+  RATELIMIT_POLICY_HEADER,
+  secondsUntilReset,
+  ServiceLimit,
+} from './ratelimit-headers';
 
 /** Label values of `shortener_rate_limited_total{limiter}`. */
 export type LimiterName = 'api_key' | 'client' | 'auth_failure' | 'redirect';
@@ -143,7 +151,11 @@ export class RateLimitService {
   }
 
   private setHeaders(reply: FastifyReply, verdicts: Verdict[], policyHeader: string): void {
-    const limits: ServiceLimit[] = verdicts.map((v) => ({ policy: v.policy, remaining: v.res.remainingPoints, resetSeconds: secondsUntilReset(v.res.msBeforeNext) }));
+    const limits: ServiceLimit[] = verdicts.map((v) => ({
+      policy: v.policy,
+      remaining: v.res.remainingPoints,
+      resetSeconds: secondsUntilReset(v.res.msBeforeNext),
+    }));
     void reply.header(RATELIMIT_POLICY_HEADER, policyHeader).header(RATELIMIT_HEADER, formatRateLimit(limits));
   }
 

@@ -6,7 +6,15 @@ import type { FastifyReply } from 'fastify';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientAddressKey } from './client-address';
 import { POLICY_NAMES } from './rate-limit.service';
-import { formatRateLimit, formatRateLimitPolicy, QuotaPolicy, RATELIMIT_HEADER, RATELIMIT_POLICY_HEADER, RETRY_AFTER_HEADER, secondsUntilReset } from './ratelimit-headers';
+import {
+  formatRateLimit,
+  formatRateLimitPolicy,
+  QuotaPolicy,
+  RATELIMIT_HEADER,
+  RATELIMIT_POLICY_HEADER,
+  RETRY_AFTER_HEADER,
+  secondsUntilReset,
+} from './ratelimit-headers';
 
 const WINDOW_SECONDS = 1;
 
@@ -27,7 +35,9 @@ const WINDOW_SECONDS = 1;
 export class RedirectRateLimiter {
   private readonly limiter: RateLimiterMemory | null;
   private readonly policyHeader: string;
-  private readonly body = JSON.stringify(problem('rate-limited', 'Too many redirects requested from this client address', { 'violated-policies': [POLICY_NAMES.redirect] }));
+  private readonly body = JSON.stringify(
+    problem('rate-limited', 'Too many redirects requested from this client address', { 'violated-policies': [POLICY_NAMES.redirect] }),
+  );
   private readonly refusals;
   private readonly policy: QuotaPolicy;
 

@@ -189,7 +189,9 @@ export function abuseSummaryText(m) {
   const kind = (label, k) => {
     const cut = k.cutBeforeAnswer ? `, ${k.cutBeforeAnswer.toLocaleString('en-US')} closed unanswered` : '';
     const held = k.heldMs.max === null ? '' : `, held up to ${(k.heldMs.max / 1000).toFixed(1)} s`;
-    const errors = Object.entries(k.errors).map(([e, n]) => `${e} ${n}`).join(', ');
+    const errors = Object.entries(k.errors)
+      .map(([e, n]) => `${e} ${n}`)
+      .join(', ');
     return `${label} ${k.attempts.toLocaleString('en-US')} (${statusText(k.answered)}${cut}${held}${errors ? `; ${errors}` : ''})`;
   };
   return [

@@ -167,8 +167,11 @@ export function formatAgainst(sides, { seconds, warmup }) {
     return { text: out.join('\n'), verdict: null };
   }
   const v = sameWithin(a.cpuUs, b.cpuUs);
-  const direction = a.cpuUs === b.cpuUs ? 'equal' : a.cpuUs < b.cpuUs ? `${sides[0].label} uses less CPU per request` : `${sides[0].label} uses more CPU per request`;
+  const direction =
+    a.cpuUs === b.cpuUs ? 'equal' : a.cpuUs < b.cpuUs ? `${sides[0].label} uses less CPU per request` : `${sides[0].label} uses more CPU per request`;
   out.push(`same within 3%: ${v.same ? 'yes' : 'no'} (medians differ by ${v.pct.toFixed(1)}%, ${v.us.toFixed(1)} us)`);
-  out.push(`(median CPU us/req compared; "within 3%" = at most the larger of 3% of the other ref's median and 1 us; ${direction}; req/s medians ${a.rps >= b.rps ? '+' : ''}${(((a.rps - b.rps) / b.rps) * 100).toFixed(1)}%)`);
+  out.push(
+    `(median CPU us/req compared; "within 3%" = at most the larger of 3% of the other ref's median and 1 us; ${direction}; req/s medians ${a.rps >= b.rps ? '+' : ''}${(((a.rps - b.rps) / b.rps) * 100).toFixed(1)}%)`,
+  );
   return { text: out.join('\n'), verdict: v };
 }

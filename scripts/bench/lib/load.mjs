@@ -42,11 +42,31 @@ export async function runLoad(o) {
   if (o.tool === 'wrk') {
     const script = path.join(benchDir, o.kind === 'create' ? 'create.lua' : 'codes.lua');
     // One thread: the load generator has one core of its own (more threads would only take turns on it).
-    args = ['-t1', `-c${o.connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', script, o.url, '--', o.kind === 'create' ? o.apiKey : o.codesFile];
+    args = [
+      '-t1',
+      `-c${o.connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '10s',
+      '--latency',
+      '-s',
+      script,
+      o.url,
+      '--',
+      o.kind === 'create' ? o.apiKey : o.codesFile,
+    ];
     if (o.rate) env.BENCH_RATE = String(o.rate);
     [cmd, args] = pinned(PLACEMENT.load, 'wrk', args);
   } else {
-    const config = JSON.stringify({ url: o.url, kind: o.kind, codesFile: o.codesFile, apiKey: o.apiKey, connections: o.connections, seconds, rate: o.rate ?? 0 });
+    const config = JSON.stringify({
+      url: o.url,
+      kind: o.kind,
+      codesFile: o.codesFile,
+      apiKey: o.apiKey,
+      connections: o.connections,
+      seconds,
+      rate: o.rate ?? 0,
+    });
     [cmd, args] = pinned(PLACEMENT.load, process.execPath, [path.join(benchDir, 'node-load.mjs'), config]);
   }
   const { stdout, stderr, code } = await new Promise((resolve, reject) => {
@@ -77,6 +97,13 @@ export async function runLoad(o) {
     rps: r.requests / measured,
     errors,
     errorDetail: r.errors,
-    latencyMs: { p50: ms(r.latency_us.p50), p90: ms(r.latency_us.p90), p99: ms(r.latency_us.p99), p999: ms(r.latency_us.p999), max: ms(r.latency_us.max), mean: ms(r.latency_us.mean) },
+    latencyMs: {
+      p50: ms(r.latency_us.p50),
+      p90: ms(r.latency_us.p90),
+      p99: ms(r.latency_us.p99),
+      p999: ms(r.latency_us.p999),
+      max: ms(r.latency_us.max),
+      mean: ms(r.latency_us.mean),
+    },
   };
 }

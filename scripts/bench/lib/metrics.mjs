@@ -52,9 +52,7 @@ export function histogramDelta(before, after, name, q) {
   };
   const b0 = buckets(before);
   const b1 = buckets(after);
-  const rows = [...b1.entries()]
-    .map(([le, v]) => ({ le: le === '+Inf' ? Infinity : Number(le), count: v - (b0.get(le) ?? 0) }))
-    .sort((a, b) => a.le - b.le);
+  const rows = [...b1.entries()].map(([le, v]) => ({ le: le === '+Inf' ? Infinity : Number(le), count: v - (b0.get(le) ?? 0) })).sort((a, b) => a.le - b.le);
   const total = rows.length ? rows[rows.length - 1].count : 0;
   // Share of the observations at or under a bucket bound (NaN for a bound the histogram lacks).
   const fractionWithin = (le) => {

@@ -119,7 +119,8 @@ export async function waitUntil(what, check, { child, timeoutMs = 60_000, interv
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A child stopped by a signal (Ctrl-C's stopAll) has no exit code but its signal.
-    if (child && (child.child.exitCode !== null || child.child.signalCode !== null)) throw new Error(`${child.name} exited (${child.child.exitCode ?? child.child.signalCode}) while waiting for ${what}:\n${child.log().slice(-3000)}`);
+    if (child && (child.child.exitCode !== null || child.child.signalCode !== null))
+      throw new Error(`${child.name} exited (${child.child.exitCode ?? child.child.signalCode}) while waiting for ${what}:\n${child.log().slice(-3000)}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${child ? `:\n${child.log().slice(-3000)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));

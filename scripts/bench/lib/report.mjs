@@ -54,7 +54,12 @@ export function formatTable(results) {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const m = results.machine;
-  const seeds = results.seeds.map((s) => `${s.links.toLocaleString('en-US')} in ${Math.round(s.seedSeconds)} s${s.indexSeconds ? ` (indexes ${Math.round(s.indexSeconds)} s)` : ''}${s.reused ? ', reused' : ''}`).join('; ');
+  const seeds = results.seeds
+    .map(
+      (s) =>
+        `${s.links.toLocaleString('en-US')} in ${Math.round(s.seedSeconds)} s${s.indexSeconds ? ` (indexes ${Math.round(s.indexSeconds)} s)` : ''}${s.reused ? ', reused' : ''}`,
+    )
+    .join('; ');
   return [
     fmt(head),
     `|${widths.map((w, i) => (i === 0 || i === widths.length - 1 ? ':' : '-').padEnd(w + 1, '-') + (i === 0 || i === widths.length - 1 ? '-' : ':')).join('|')}|`,
@@ -115,14 +120,38 @@ export function checkTargets(results, scales) {
     locked ? `p99 ${fmtMs(locked.latencyMs.p99)} ms at ${fmtInt(locked.rps)}/s, ${locked.errors} errors` : 'not measured',
   );
   const create = get('create');
-  check('creates >= 2,000/s (single requests)', create ? create.rps >= 2000 && create.errors === 0 : null, create ? `${fmtInt(create.rps)}/s, ${create.errors} errors` : 'not measured');
+  check(
+    'creates >= 2,000/s (single requests)',
+    create ? create.rps >= 2000 && create.errors === 0 : null,
+    create ? `${fmtInt(create.rps)}/s, ${create.errors} errors` : 'not measured',
+  );
   const clicks = get('clicks');
   const c = clicks?.clicks;
-  check('click ingest offered at half the LRU-hit rate (within 10%)', clicks ? Math.abs(clicks.offeredRps / clicks.wantedRps - 1) <= 0.1 : null, clicks ? `${fmtInt(clicks.offeredRps)}/s offered, ${fmtInt(clicks.wantedRps)}/s wanted` : 'not measured');
-  check('click ingest lag p99 < 5 s', c ? c.lagCount > 0 && c.lagWithin5s >= 0.99 : null, !c ? 'not measured' : c.lagP99 === null ? 'no observations' : `p99 ${c.lagP99.toFixed(2)} s, ${(c.lagWithin5s * 100).toFixed(2)}% within 5 s`);
-  check('no click lost (committed = redirects served)', c ? c.lost === 0 && c.dropped === 0 : null, c ? `${c.served} served, ${c.committed} committed, ${c.dropped} dropped` : 'not measured');
+  check(
+    'click ingest offered at half the LRU-hit rate (within 10%)',
+    clicks ? Math.abs(clicks.offeredRps / clicks.wantedRps - 1) <= 0.1 : null,
+    clicks ? `${fmtInt(clicks.offeredRps)}/s offered, ${fmtInt(clicks.wantedRps)}/s wanted` : 'not measured',
+  );
+  check(
+    'click ingest lag p99 < 5 s',
+    c ? c.lagCount > 0 && c.lagWithin5s >= 0.99 : null,
+    !c ? 'not measured' : c.lagP99 === null ? 'no observations' : `p99 ${c.lagP99.toFixed(2)} s, ${(c.lagWithin5s * 100).toFixed(2)}% within 5 s`,
+  );
+  check(
+    'no click lost (committed = redirects served)',
+    c ? c.lost === 0 && c.dropped === 0 : null,
+    c ? `${c.served} served, ${c.committed} committed, ${c.dropped} dropped` : 'not measured',
+  );
   // The abuse rows' RSS has its own line below.
-  const apiRss = Math.max(...results.rows.filter((r) => r.rssMiB && !r.key.startsWith('abuse')).flatMap((r) => Object.entries(r.rssMiB).filter(([k]) => k.startsWith('api')).map(([, v]) => v)));
+  const apiRss = Math.max(
+    ...results.rows
+      .filter((r) => r.rssMiB && !r.key.startsWith('abuse'))
+      .flatMap((r) =>
+        Object.entries(r.rssMiB)
+          .filter(([k]) => k.startsWith('api'))
+          .map(([, v]) => v),
+      ),
+  );
   check('API RSS < 300 MiB under load', apiRss < 300, `${Math.round(apiRss)} MiB at most`);
   // The abuse rows: LRU hits under the abuse mix against the same API alone (full-speed rates).
   const abuse = results.abuse;
@@ -131,19 +160,33 @@ export function checkTargets(results, scales) {
     const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
     return `${((abuse.on.rps / abuse.off.rps) * 100).toFixed(0)}%: ${fmtInt(abuse.on.rps)}/s under the mix, ${fmtInt(abuse.off.rps)}/s without; paced p99 ${fmtMs(abuse.on.pacedP99)} ms under, ${fmtMs(abuse.off.pacedP99)} ms without; largest event-loop delay ${ms(abuse.on.lagSeconds)} under, ${ms(abuse.off.lagSeconds)} before the first mix`;
   };
-  check('abuse: LRU-hit redirects under abuse >= 80% of without', abuse ? !abuse.failure && abuse.on.rps >= 0.8 * abuse.off.rps : null, abuse ? abuseDetail() : 'not measured');
+  check(
+    'abuse: LRU-hit redirects under abuse >= 80% of without',
+    abuse ? !abuse.failure && abuse.on.rps >= 0.8 * abuse.off.rps : null,
+    abuse ? abuseDetail() : 'not measured',
+  );
   check(
     'abuse: API RSS < 300 MiB under abuse',
     abuse ? !abuse.failure && abuse.on.rssMiB < 300 : null,
-    !abuse ? 'not measured' : abuse.failure ? 'FAILED: see the line above' : `${Math.round(abuse.on.rssMiB)} MiB at most under the mix (${Math.round(abuse.off.rssMiB)} MiB before it)`,
+    !abuse
+      ? 'not measured'
+      : abuse.failure
+        ? 'FAILED: see the line above'
+        : `${Math.round(abuse.on.rssMiB)} MiB at most under the mix (${Math.round(abuse.off.rssMiB)} MiB before it)`,
   );
   const seed10m = results.seeds.find((s) => s.links === 10_000_000);
-  check('loading 10M links < 5 minutes', seed10m ? seed10m.seedSeconds < 300 : null, seed10m ? `${Math.round(seed10m.seedSeconds)} s (secondary indexes ${Math.round(seed10m.indexSeconds)} s of it)` : 'not measured');
+  check(
+    'loading 10M links < 5 minutes',
+    seed10m ? seed10m.seedSeconds < 300 : null,
+    seed10m ? `${Math.round(seed10m.seedSeconds)} s (secondary indexes ${Math.round(seed10m.indexSeconds)} s of it)` : 'not measured',
+  );
   const failed = lines.filter((l) => l.ok === false).map((l) => l.name);
   const text = [
     'targets:',
     ...lines.map((l) => `  ${l.ok === null ? 'SKIP' : l.ok ? 'ok  ' : 'FAIL'} ${l.name}: ${l.detail}`),
-    failed.length ? `${failed.length} target(s) not met: ${failed.join('; ')}` : `all measured targets met${lines.some((l) => l.ok === null) ? ` (${lines.filter((l) => l.ok === null).length} not measured: run every row and scale${scales.length < 3 ? ', --scales 10k,1m,10m' : ''})` : ''}`,
+    failed.length
+      ? `${failed.length} target(s) not met: ${failed.join('; ')}`
+      : `all measured targets met${lines.some((l) => l.ok === null) ? ` (${lines.filter((l) => l.ok === null).length} not measured: run every row and scale${scales.length < 3 ? ', --scales 10k,1m,10m' : ''})` : ''}`,
   ];
   return { text: text.join('\n'), failed };
 }
@@ -159,7 +202,12 @@ export function writePlot(results, outDir, workDir) {
   const paced = (links) => results.rows.find((r) => r.key === `cold-paced-${links}`)?.latencyMs ?? { p50: NaN, p99: NaN };
   if (spawnSync('gnuplot', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
   const data = path.join(workDir, 'cold.dat');
-  writeFileSync(data, cold.map((r) => `${r.links} ${r.rps.toFixed(0)} ${r.latencyMs.p50} ${r.latencyMs.p99} ${r.latencyMs.p999} ${paced(r.links).p50} ${paced(r.links).p99}`).join('\n') + '\n');
+  writeFileSync(
+    data,
+    cold
+      .map((r) => `${r.links} ${r.rps.toFixed(0)} ${r.latencyMs.p50} ${r.latencyMs.p99} ${r.latencyMs.p999} ${paced(r.links).p50} ${paced(r.links).p99}`)
+      .join('\n') + '\n',
+  );
   const png = path.join(outDir, 'cold-scaling.png');
   const script = `
 set terminal png size 960,540 font ",11"

@@ -48,12 +48,21 @@ describe(encodeQueuedClick.name, () => {
 
   it('clips the user agent and referrer host to the payload caps and keeps a traceparent', () => {
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const sut = JSON.parse(encodeQueuedClick({ linkId: '7', at: 1, referrerHost: 'r'.repeat(300), userAgent: 'u'.repeat(600), visitorHash: 'h', country: 'DE', traceparent: tp }));
+    const sut = JSON.parse(
+      encodeQueuedClick({ linkId: '7', at: 1, referrerHost: 'r'.repeat(300), userAgent: 'u'.repeat(600), visitorHash: 'h', country: 'DE', traceparent: tp }),
+    );
     expect([sut.referrerHost.length, sut.userAgent.length, sut.traceparent]).toEqual([255, 512, tp]);
   });
 
   it('encodes a typical click', () => {
-    const c: ClickEvent = { linkId: '12345', at: 1_900_000_000_000, referrerHost: 'news.example', userAgent: 'Mozilla/5.0', visitorHash: 'AbCdEfGhIjKlMnOpQrStUv', country: 'DE' };
+    const c: ClickEvent = {
+      linkId: '12345',
+      at: 1_900_000_000_000,
+      referrerHost: 'news.example',
+      userAgent: 'Mozilla/5.0',
+      visitorHash: 'AbCdEfGhIjKlMnOpQrStUv',
+      country: 'DE',
+    };
     expect(encodeQueuedClick(c)).toBe(
       '{"linkId":"12345","at":1900000000000,"referrerHost":"news.example","userAgent":"Mozilla/5.0","visitorHash":"AbCdEfGhIjKlMnOpQrStUv","country":"DE"}',
     );

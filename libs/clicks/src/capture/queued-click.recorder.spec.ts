@@ -6,7 +6,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { SilentPeer, startSilentPeer } from '../../../../test/support/silent-peer';
 import { QueuedClickRecorder } from './queued-click.recorder';
 
-const click = (i: number): ClickEvent => ({ linkId: String(i + 1), at: 1_900_000_000_000 + i, referrerHost: null, userAgent: 'ua', visitorHash: `v${i}`, country: null });
+const click = (i: number): ClickEvent => ({
+  linkId: String(i + 1),
+  at: 1_900_000_000_000 + i,
+  referrerHost: null,
+  userAgent: 'ua',
+  visitorHash: `v${i}`,
+  country: null,
+});
 const turn = () => new Promise((r) => setImmediate(r));
 
 /**
@@ -22,7 +29,9 @@ describe(QueuedClickRecorder.name, () => {
 
   beforeEach(async () => {
     peer = await startSilentPeer();
-    queue = new Queue('clicks', { connection: { host: '127.0.0.1', port: peer.port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null } });
+    queue = new Queue('clicks', {
+      connection: { host: '127.0.0.1', port: peer.port, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null },
+    });
     queue.on('error', () => undefined);
     metrics = new MetricsService();
     const config = loadConfig('api', { CLICK_BATCH_SIZE: '2', CLICK_FLUSH_INTERVAL_MS: '60000', CLICK_BUFFER_MAX_CLICKS: '18' });
@@ -54,7 +63,9 @@ describe(QueuedClickRecorder.name, () => {
 
   it('keeps filling the open batch while publishes fail, so timer flushes of a few clicks each still hold CLICK_BUFFER_MAX_CLICKS (30) clicks', async () => {
     // A queue Redis that refuses connections: every publish fails at once and is kept for a retry.
-    const refusing = new Queue('clicks', { connection: { host: '127.0.0.1', port: peer.port + 1, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null, lazyConnect: true } });
+    const refusing = new Queue('clicks', {
+      connection: { host: '127.0.0.1', port: peer.port + 1, maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: () => null, lazyConnect: true },
+    });
     refusing.on('error', () => undefined);
     const m = new MetricsService();
     const config = loadConfig('api', { CLICK_BATCH_SIZE: '10', CLICK_FLUSH_INTERVAL_MS: '60000', CLICK_BUFFER_MAX_CLICKS: '30' });
@@ -66,7 +77,11 @@ describe(QueuedClickRecorder.name, () => {
         await r.flush();
       }
       const bufferFull = (await m.clicksDropped.get()).values.find((v) => v.labels.reason === 'buffer_full')?.value ?? 0;
-      expect({ pending: r.pending, bufferFull, failures: (await m.clickPublishFailures.get()).values[0].value }).toEqual({ pending: 30, bufferFull: 11, failures: 1 });
+      expect({ pending: r.pending, bufferFull, failures: (await m.clickPublishFailures.get()).values[0].value }).toEqual({
+        pending: 30,
+        bufferFull: 11,
+        failures: 1,
+      });
     } finally {
       void refusing.disconnect().catch(() => undefined);
     }

@@ -245,7 +245,10 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
       const pause = Math.min(left, Math.max(10, this.retryAt - Date.now()));
-      await Promise.race([this.inflight.size > 0 ? Promise.allSettled([...this.inflight]) : new Promise((r) => setTimeout(r, pause)), new Promise((r) => (timer = setTimeout(r, left)))]);
+      await Promise.race([
+        this.inflight.size > 0 ? Promise.allSettled([...this.inflight]) : new Promise((r) => setTimeout(r, pause)),
+        new Promise((r) => (timer = setTimeout(r, left))),
+      ]);
       clearTimeout(timer);
     }
   }
@@ -287,7 +290,9 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       this.publishFailures.inc();
       this.backoff = this.backoff ? this.backoff.next(undefined) : this.backoffs.next();
       this.retryAt = Date.now() + this.backoff.duration;
-      this.warnings.add(`failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`);
+      this.warnings.add(
+        `failed, ${this.pending} clicks buffered (at most ${this.maxBuffered}), retrying in ${Math.round(this.backoff.duration)} ms: ${(e as Error).message}`,
+      );
       return;
     }
     this.publishing.delete(batch);

@@ -58,7 +58,10 @@ export function planStatsRange(q: StatsRangeQuery, clock: Clock): StatsRange {
   if (start < MIN_INSTANT_MS) {
     const [pointer, detail] =
       fromMs === undefined
-        ? ['/to', `the default range (${DEFAULT_STATS_POINTS[q.granularity]} ${q.granularity} buckets up to to) would start before 0001-01-01T00:00:00Z: give from`]
+        ? [
+            '/to',
+            `the default range (${DEFAULT_STATS_POINTS[q.granularity]} ${q.granularity} buckets up to to) would start before 0001-01-01T00:00:00Z: give from`,
+          ]
         : ['/from', 'must not be before 0001-01-01T00:00:00Z'];
     throw new DomainError('stats-range-invalid', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] });
   }

@@ -1,7 +1,15 @@
 import type { ClickBatchJobData, QueuedClick } from '@shortener/queue';
 import { payloadProblem } from './click-batch.handler';
 
-const click = (over: Partial<QueuedClick> = {}): QueuedClick => ({ linkId: '42', at: 1, referrerHost: null, userAgent: null, visitorHash: 'v', country: null, ...over });
+const click = (over: Partial<QueuedClick> = {}): QueuedClick => ({
+  linkId: '42',
+  at: 1,
+  referrerHost: null,
+  userAgent: null,
+  visitorHash: 'v',
+  country: null,
+  ...over,
+});
 const payload = (clicks: QueuedClick[], over: Partial<ClickBatchJobData> = {}): ClickBatchJobData => ({ v: 1, batchId: 'b-1', clicks, ...over });
 
 describe(payloadProblem.name, () => {

@@ -35,12 +35,22 @@ describe(Batcher.name, () => {
     const batcher = new Batcher(r.run, { maxBatch: 2, maxInFlight: 2 });
     const first = ['a', 'b', 'c', 'd', 'e'].map((i) => batcher.submit(i));
     await tick();
-    expect({ batches: r.batches, running: batcher.running }).toEqual({ batches: [['a', 'b'], ['c', 'd']], running: 2 });
+    expect({ batches: r.batches, running: batcher.running }).toEqual({
+      batches: [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+      running: 2,
+    });
     const later = ['f', 'g'].map((i) => batcher.submit(i));
     await tick();
     expect(r.batches).toHaveLength(2);
     await r.release();
-    expect(r.batches).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f']]);
+    expect(r.batches).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ]);
     await r.release();
     expect(r.batches).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f'], ['g']]);
     await r.release();

@@ -27,8 +27,8 @@ export const PROBLEM_TYPES = {
   'expires-at-past': { status: 400, title: 'expiresAt must be in the future' },
   'cursor-invalid': { status: 400, title: 'The pagination cursor is invalid' },
   'stats-range-invalid': { status: 400, title: 'The statistics range is empty or has too many points' },
-  'unauthenticated': { status: 401, title: 'A valid API key is required' },
-  'forbidden': { status: 403, title: "The API key's role does not allow this" },
+  unauthenticated: { status: 401, title: 'A valid API key is required' },
+  forbidden: { status: 403, title: "The API key's role does not allow this" },
   'link-not-found': { status: 404, title: 'No such link' },
   'api-key-not-found': { status: 404, title: 'No such API key' },
   'blocked-host-configured': { status: 409, title: 'The host is blocked by configuration' },
@@ -39,10 +39,10 @@ export const PROBLEM_TYPES = {
   'idempotency-key-reused': { status: 422, title: 'This Idempotency-Key was used with a different request' },
   'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is invalid' },
   'rate-limited': { status: 429, title: 'Too many requests' },
-  'overloaded': { status: 503, title: 'The service is overloaded' },
+  overloaded: { status: 503, title: 'The service is overloaded' },
   'deadline-exceeded': { status: 503, title: 'The request did not finish within its deadline' },
   'dependency-unavailable': { status: 503, title: 'A service the request needs is unavailable' },
-  'internal': { status: 500, title: 'Internal error' },
+  internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** A stable error code: a key of {@link PROBLEM_TYPES}. */

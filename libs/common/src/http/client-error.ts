@@ -3,9 +3,15 @@ import { PROBLEM_CONTENT_TYPE, problem } from './problem';
 
 // Built once: the parser's refusals are answered before any request object exists.
 const CLIENT_ERROR_RESPONSES = {
-  headerTooLarge: clientErrorResponse('431 Request Header Fields Too Large', problem('request-header-too-large', 'The request line and headers exceed the server limit')),
+  headerTooLarge: clientErrorResponse(
+    '431 Request Header Fields Too Large',
+    problem('request-header-too-large', 'The request line and headers exceed the server limit'),
+  ),
   malformed: clientErrorResponse('400 Bad Request', problem('validation-failed', 'The HTTP request is malformed')),
-  timeout: clientErrorResponse('408 Request Timeout', problem('request-timeout', 'The request line, headers or body did not arrive in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS)')),
+  timeout: clientErrorResponse(
+    '408 Request Timeout',
+    problem('request-timeout', 'The request line, headers or body did not arrive in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS)'),
+  ),
 };
 
 function clientErrorResponse(statusLine: string, body: object): string {
@@ -26,7 +32,11 @@ function clientErrorResponse(statusLine: string, body: object): string {
 export function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
   const response =
-    error.code === 'HPE_HEADER_OVERFLOW' ? CLIENT_ERROR_RESPONSES.headerTooLarge : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? CLIENT_ERROR_RESPONSES.timeout : CLIENT_ERROR_RESPONSES.malformed;
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? CLIENT_ERROR_RESPONSES.headerTooLarge
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? CLIENT_ERROR_RESPONSES.timeout
+        : CLIENT_ERROR_RESPONSES.malformed;
   socket.end(response);
 }
 

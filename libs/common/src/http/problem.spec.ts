@@ -19,7 +19,10 @@ describe(toProblem.name, () => {
       [pgError('08006', 'connection failure'), 'refused the request for now'],
       [new Error('timeout exceeded when trying to connect'), 'DATABASE_CONNECT_TIMEOUT_MS'],
       [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'DATABASE_CONNECT_TIMEOUT_MS'],
-      [{ name: 'QueryFailedError', message: 'x', driverError: pgError('57014', 'canceling statement due to statement timeout') }, 'DATABASE_STATEMENT_TIMEOUT_MS'],
+      [
+        { name: 'QueryFailedError', message: 'x', driverError: pgError('57014', 'canceling statement due to statement timeout') },
+        'DATABASE_STATEMENT_TIMEOUT_MS',
+      ],
     ];
     for (const [error, detail] of cases) {
       const body = toProblem(error);

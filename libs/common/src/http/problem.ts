@@ -64,9 +64,15 @@ function dependencyUnavailable(error: unknown): string | undefined {
   const e = (error ?? {}) as ErrorLike & { driverError?: ErrorLike };
   const code = e.driverError?.code ?? e.code;
   const message = e.driverError?.message ?? e.message ?? '';
-  if (code === '57014' || code === '55P03') return 'A database statement or lock wait took longer than its timeout (DATABASE_STATEMENT_TIMEOUT_MS); retry later';
+  if (code === '57014' || code === '55P03')
+    return 'A database statement or lock wait took longer than its timeout (DATABASE_STATEMENT_TIMEOUT_MS); retry later';
   if (typeof code === 'string' && /^(08|53|57P)/.test(code)) return 'The database refused the request for now; retry later';
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || /^timeout exceeded when trying to connect|^Connection terminated/.test(message)) {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    /^timeout exceeded when trying to connect|^Connection terminated/.test(message)
+  ) {
     return 'The database could not be reached in time (DATABASE_CONNECT_TIMEOUT_MS); retry later';
   }
   return undefined;
@@ -97,7 +103,8 @@ export function toProblem(error: unknown): ProblemDetails {
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem('unsupported-media-type', 'Send the body as application/json');
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem('payload-too-large', e.message);
   // Fastify decodes the body as UTF-8 before measuring it, so invalid UTF-8 shows up as a length mismatch (Nest re-wraps it, see below).
-  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.message === 'Request body size did not match Content-Length') return problem('malformed-json', 'The body is not valid UTF-8, or its length does not match Content-Length');
+  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.message === 'Request body size did not match Content-Length')
+    return problem('malformed-json', 'The body is not valid UTF-8, or its length does not match Content-Length');
   // Nest re-wraps Fastify's JSON parser errors as HttpException(message, 400), dropping the code.
   const jsonParserMessage = typeof e.message === 'string' && /^Body (is not valid JSON|cannot be empty) when|^Body is not valid JSON but/.test(e.message);
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.name === 'SyntaxError' || jsonParserMessage) {

@@ -8,7 +8,11 @@ type RouteHookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler'
  * `onRoute` hook, which sees each route as it is registered, so a hook can
  * be given to some routes only and the others (the redirect) pay nothing.
  */
-export function appendRouteHook<K extends RouteHookName>(route: RouteOptions, name: K, hook: NonNullable<RouteOptions[K]> extends Array<infer H> | infer H ? H : never): void {
+export function appendRouteHook<K extends RouteHookName>(
+  route: RouteOptions,
+  name: K,
+  hook: NonNullable<RouteOptions[K]> extends Array<infer H> | infer H ? H : never,
+): void {
   const current = route[name] as unknown;
   const hooks = current === undefined ? [] : Array.isArray(current) ? current : [current];
   (route as Record<RouteHookName, unknown>)[name] = [...hooks, hook];

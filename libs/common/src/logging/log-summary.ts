@@ -30,10 +30,13 @@ export class LogSummary {
     if (now - this.lastLogAt >= this.intervalMs) {
       this.flush(now);
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flush(Date.now());
-      }, this.lastLogAt + this.intervalMs - now);
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.flush(Date.now());
+        },
+        this.lastLogAt + this.intervalMs - now,
+      );
       this.timer.unref();
     }
   }

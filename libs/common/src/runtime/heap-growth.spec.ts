@@ -26,7 +26,9 @@ step();
 `;
 
 function majorGcs(percent: number): number {
-  const r = spawnSync(process.execPath, ['--max-semi-space-size=16', '--max-old-space-size=192', '--input-type=module', '-e', CHILD, String(percent)], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=16', '--max-old-space-size=192', '--input-type=module', '-e', CHILD, String(percent)], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return Number(r.stdout.trim().split(' ')[0]);
 }

@@ -6,6 +6,9 @@ describe('instant bounds', () => {
   });
 
   it('have year 0 one millisecond before them and a six-digit year (no RFC 3339 spelling) one millisecond after', () => {
-    expect([MIN_INSTANT_MS - 1, MAX_INSTANT_MS + 1].map((ms) => new Date(ms).toISOString())).toEqual(['0000-12-31T23:59:59.999Z', '+010000-01-01T00:00:00.000Z']);
+    expect([MIN_INSTANT_MS - 1, MAX_INSTANT_MS + 1].map((ms) => new Date(ms).toISOString())).toEqual([
+      '0000-12-31T23:59:59.999Z',
+      '+010000-01-01T00:00:00.000Z',
+    ]);
   });
 });

@@ -21,4 +21,15 @@ export * from './blocked-host.entity';
 export * from './link-audit.entity';
 
 /** Every entity of the schema; later libs append theirs here. */
-export const ENTITIES = [AccountEntity, ApiKeyEntity, LinkEntity, IdempotencyKeyEntity, ClickBatchEntity, LinkClicksHourlyEntity, LinkDimensionDailyEntity, LinkVisitorsDailyEntity, BlockedHostEntity, LinkAuditEntity];
+export const ENTITIES = [
+  AccountEntity,
+  ApiKeyEntity,
+  LinkEntity,
+  IdempotencyKeyEntity,
+  ClickBatchEntity,
+  LinkClicksHourlyEntity,
+  LinkDimensionDailyEntity,
+  LinkVisitorsDailyEntity,
+  BlockedHostEntity,
+  LinkAuditEntity,
+];

@@ -143,7 +143,10 @@ export async function captureMigrations(classes: readonly MigrationClass[], opti
       }
       const { dataSource, dispose } = await options.freshDatabase();
       try {
-        return await captureOnDatabase(dataSource, classes.map((M) => new M()));
+        return await captureOnDatabase(
+          dataSource,
+          classes.map((M) => new M()),
+        );
       } finally {
         await dispose();
       }
@@ -185,11 +188,7 @@ export function inlineParameters(sql: string, parameters: readonly unknown[]): s
   while (i < sql.length) {
     const rest = sql.slice(i);
     const skipped =
-      /^'(?:[^']|'')*'/.exec(rest) ??
-      /^"(?:[^"]|"")*"/.exec(rest) ??
-      /^--[^\n]*/.exec(rest) ??
-      /^\/\*[\s\S]*?\*\//.exec(rest) ??
-      dollarQuoted(rest);
+      /^'(?:[^']|'')*'/.exec(rest) ?? /^"(?:[^"]|"")*"/.exec(rest) ?? /^--[^\n]*/.exec(rest) ?? /^\/\*[\s\S]*?\*\//.exec(rest) ?? dollarQuoted(rest);
     if (skipped) {
       out += skipped[0];
       i += skipped[0].length;
@@ -252,8 +251,14 @@ export function renderMigrationSql(migration: CapturedMigration): string {
 }
 
 function dedent(sql: string): string {
-  const lines = sql.replace(/^\s*\n/, '').replace(/\s+$/, '').split('\n');
-  const indents = lines.slice(1).filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length);
+  const lines = sql
+    .replace(/^\s*\n/, '')
+    .replace(/\s+$/, '')
+    .split('\n');
+  const indents = lines
+    .slice(1)
+    .filter((l) => l.trim())
+    .map((l) => /^ */.exec(l)![0].length);
   const cut = indents.length ? Math.min(...indents) : 0;
   return [lines[0].trim(), ...lines.slice(1).map((l) => l.slice(Math.min(cut, /^ */.exec(l)![0].length)))].join('\n');
 }

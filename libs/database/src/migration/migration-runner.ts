@@ -8,10 +8,11 @@ export const MIGRATION_LOCK_KEY = 7_391_044_201;
 
 /** Thrown when the migration lock or a table lock is not acquired within `lock_timeout`. */
 export class MigrationLockTimeoutError extends Error {
-  constructor(readonly lockTimeoutMs: number, cause: unknown) {
-    super(
-      `could not acquire a lock within lock_timeout=${lockTimeoutMs} ms: another migration run or a long transaction holds it`,
-    );
+  constructor(
+    readonly lockTimeoutMs: number,
+    cause: unknown,
+  ) {
+    super(`could not acquire a lock within lock_timeout=${lockTimeoutMs} ms: another migration run or a long transaction holds it`);
     this.name = 'MigrationLockTimeoutError';
     this.cause = cause;
   }
@@ -114,10 +115,7 @@ const LOCK_NOT_AVAILABLE = '55P03';
  * @throws MigrationLockTimeoutError when every attempt timed out on a lock.
  * @throws the migration's own error (SQL errors) at once, without retry.
  */
-export async function runMigrations(
-  config: AppConfig,
-  log: (message: string) => void = () => undefined,
-): Promise<MigrationRunResult> {
+export async function runMigrations(config: AppConfig, log: (message: string) => void = () => undefined): Promise<MigrationRunResult> {
   const lockTimeoutMs = config.db.migrationLockTimeoutMs;
   let attempt = 0;
   for (;;) {

@@ -46,9 +46,7 @@ export function schemaIncompatibility(
 
 /** Reads the compatibility row, or null when the table does not exist yet. */
 export async function readSchemaCompatibility(query: (sql: string) => Promise<any[]>): Promise<SchemaCompatibility | null> {
-  const rows = await query(
-    `SELECT version, min_code_version FROM schema_compatibility`,
-  ).catch((e: { code?: string }) => {
+  const rows = await query(`SELECT version, min_code_version FROM schema_compatibility`).catch((e: { code?: string }) => {
     if (e.code === '42P01') return [];
     throw e;
   });

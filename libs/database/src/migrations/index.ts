@@ -5,4 +5,10 @@ import { BlocklistAndAudit1764600000000 } from './1764600000000-blocklist-and-au
 import { IdempotencyResponseText1764700000000 } from './1764700000000-idempotency-response-text';
 
 /** Every migration in order. Listed explicitly so the compiled image needs no glob. */
-export const MIGRATIONS = [InitialSchema1764400000000, ClickAnalytics1764500000000, LinksDeletedAnalyticsIndex1764500000001, BlocklistAndAudit1764600000000, IdempotencyResponseText1764700000000];
+export const MIGRATIONS = [
+  InitialSchema1764400000000,
+  ClickAnalytics1764500000000,
+  LinksDeletedAnalyticsIndex1764500000001,
+  BlocklistAndAudit1764600000000,
+  IdempotencyResponseText1764700000000,
+];

@@ -27,7 +27,10 @@ describe(text.name, () => {
 
 describe(targetText.name, () => {
   it('refuses a lone surrogate and leaves U+0000 to the target policy', () => {
-    expect([issues(targetText(), 'https://example.com/\ud800'), issues(targetText(), 'https://example.com/\u0000')]).toEqual([[['', LONE_SURROGATE_DETAIL]], []]);
+    expect([issues(targetText(), 'https://example.com/\ud800'), issues(targetText(), 'https://example.com/\u0000')]).toEqual([
+      [['', LONE_SURROGATE_DETAIL]],
+      [],
+    ]);
   });
 });
 

@@ -42,7 +42,10 @@ describe(decodeCursor.name, () => {
   });
 
   it('names the parameter it is given', () => {
-    expect(refusal(() => decodeCursor('x', '/after'))).toEqual(['cursor-invalid', { errors: [{ pointer: '/after', detail: 'must be the nextCursor value of a previous page' }] }]);
+    expect(refusal(() => decodeCursor('x', '/after'))).toEqual([
+      'cursor-invalid',
+      { errors: [{ pointer: '/after', detail: 'must be the nextCursor value of a previous page' }] },
+    ]);
   });
 });
 

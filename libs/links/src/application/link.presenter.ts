@@ -35,7 +35,13 @@ export function presentLink(link: LinkEntity, domain: ShortDomain, nowMs: number
     maxClicks: link.maxClicks,
     clicks: link.clickTotal,
     state: linkState(
-      { deletedAt: ms(link.deletedAt), disabledAt: ms(link.disabledAt), expiresAt: ms(link.expiresAt), maxClicks: link.maxClicks, clicksConsumed: link.clicksConsumed },
+      {
+        deletedAt: ms(link.deletedAt),
+        disabledAt: ms(link.disabledAt),
+        expiresAt: ms(link.expiresAt),
+        maxClicks: link.maxClicks,
+        clicksConsumed: link.clicksConsumed,
+      },
       nowMs,
     ),
     createdAt: link.createdAt.toISOString(),

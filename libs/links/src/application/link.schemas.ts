@@ -61,7 +61,6 @@ export class RefusedBulkItem {
   }
 }
 
-
 function refusedItem(ctx: z.core.$ZodCatchCtx | undefined): CreateLinkInput {
   // JSON Schema generation calls this without a context, looking for a static
   // default: none, so the item stays documented as createLinkSchema.

@@ -330,7 +330,13 @@ export class LinkService {
     await this.cache.invalidate(row.domain, row.code);
   }
 
-  private async findAccessible(m: EntityManager | null, principal: Principal, code: string, domainHost: string | undefined, forUpdate = false): Promise<LinkRow> {
+  private async findAccessible(
+    m: EntityManager | null,
+    principal: Principal,
+    code: string,
+    domainHost: string | undefined,
+    forUpdate = false,
+  ): Promise<LinkRow> {
     const domain = this.domains.resolve(domainHost);
     const row = await this.repo.find(m, domain.host, code.normalize('NFC'), forUpdate);
     if (!row || !canAccessAccount(principal, row.accountId)) {

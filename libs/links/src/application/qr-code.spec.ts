@@ -9,12 +9,15 @@ describe(renderQrCode.name, () => {
   const texts = ['https://short.example/Ab3dE7x', `https://short.example/${encodeURIComponent('ünïcödé-alias-'.repeat(4))}`];
 
   // Small widths: the reference runs on Jest's own thread, where the library's PNG renderer is many times slower than on a worker.
-  it.each(texts.flatMap((text) => [64, 97].map((width) => [text, width] as const)))('renders the PNG of the qrcode library for %s at %d px, as a Buffer', async (text, width) => {
-    const image = await renderQrCode(text, 'png', width);
-    expect(image.contentType).toBe('image/png');
-    expect(Buffer.isBuffer(image.body)).toBe(true);
-    expect((image.body as Buffer).equals(await QRCode.toBuffer(text, { ...library, width, type: 'png' }))).toBe(true);
-  });
+  it.each(texts.flatMap((text) => [64, 97].map((width) => [text, width] as const)))(
+    'renders the PNG of the qrcode library for %s at %d px, as a Buffer',
+    async (text, width) => {
+      const image = await renderQrCode(text, 'png', width);
+      expect(image.contentType).toBe('image/png');
+      expect(Buffer.isBuffer(image.body)).toBe(true);
+      expect((image.body as Buffer).equals(await QRCode.toBuffer(text, { ...library, width, type: 'png' }))).toBe(true);
+    },
+  );
 
   it('draws the PNG at the asked width, or at 4 pixels per module when the width cannot hold the symbol', async () => {
     const long = `https://short.example/${'x'.repeat(300)}`;
@@ -50,6 +53,8 @@ describe(QrCodeRenderer.name, () => {
       detail: `2 QR codes are being rendered or waiting; retry after ${QR_RENDER_RETRY_AFTER_SECONDS} s`,
       retryAfterSeconds: QR_RENDER_RETRY_AFTER_SECONDS,
     });
-    expect((await renderer.render('https://short.example/4', 'svg', 128)).body).toBe(await QRCode.toString('https://short.example/4', { ...library, width: 128, type: 'svg' }));
+    expect((await renderer.render('https://short.example/4', 'svg', 128)).body).toBe(
+      await QRCode.toString('https://short.example/4', { ...library, width: 128, type: 'svg' }),
+    );
   });
 });

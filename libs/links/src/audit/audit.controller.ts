@@ -31,7 +31,11 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ operationId: 'listLinkAudit', summary: 'List link changes (create, update, delete), newest first (keyset pagination)' })
-  @ApiResponse({ status: 200, type: LinkAuditPageDto, description: 'A page of changes (who, what, when, before and after) and the nextCursor of the following page (null on the last)' })
+  @ApiResponse({
+    status: 200,
+    type: LinkAuditPageDto,
+    description: 'A page of changes (who, what, when, before and after) and the nextCursor of the following page (null on the last)',
+  })
   @ApiResponse({ status: 403, description: 'Only admin keys read the audit trail' })
   list(@Query() query: ListAuditQuery) {
     const q = query as z.infer<typeof listAuditSchema>;

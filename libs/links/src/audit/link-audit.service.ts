@@ -50,7 +50,10 @@ export interface LinkAuditQuery {
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 /** What {@link auditedState} reads of a link. */
-export type AuditedLinkFields = Pick<LinkEntity, 'target' | 'title' | 'tags' | 'redirectType' | 'forwardQuery' | 'expiresAt' | 'maxClicks' | 'disabledAt' | 'deletedAt'>;
+export type AuditedLinkFields = Pick<
+  LinkEntity,
+  'target' | 'title' | 'tags' | 'redirectType' | 'forwardQuery' | 'expiresAt' | 'maxClicks' | 'disabledAt' | 'deletedAt'
+>;
 
 /** The audited state of a link row (or of the values a new row is inserted with). */
 export function auditedState(link: AuditedLinkFields): AuditedLinkState {
@@ -88,7 +91,17 @@ export class LinkAuditService {
     await m.query(
       `INSERT INTO link_audit (link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [after.id, after.domain, after.code, after.accountId, actor.keyId, actor.accountId, action, before ? JSON.stringify(auditedState(before)) : null, JSON.stringify(auditedState(after))],
+      [
+        after.id,
+        after.domain,
+        after.code,
+        after.accountId,
+        actor.keyId,
+        actor.accountId,
+        action,
+        before ? JSON.stringify(auditedState(before)) : null,
+        JSON.stringify(auditedState(after)),
+      ],
     );
   }
 
@@ -115,17 +128,15 @@ export class LinkAuditService {
         ORDER BY link_audit.id DESC LIMIT $${params.length}`,
       params,
     );
-    const page = rows.slice(0, q.limit).map(
-      (r): LinkAuditRecord => ({
-        id: r.id,
-        at: new Date(r.at).toISOString(),
-        action: r.action,
-        link: { id: r.link_id, domain: r.domain, code: r.code, accountId: r.link_account_id },
-        actor: { keyId: r.actor_key_id, accountId: r.actor_account_id },
-        before: r.before,
-        after: r.after,
-      }),
-    );
+    const page = rows.slice(0, q.limit).map((r): LinkAuditRecord => ({
+      id: r.id,
+      at: new Date(r.at).toISOString(),
+      action: r.action,
+      link: { id: r.link_id, domain: r.domain, code: r.code, accountId: r.link_account_id },
+      actor: { keyId: r.actor_key_id, accountId: r.actor_account_id },
+      before: r.before,
+      after: r.after,
+    }));
     const last = page[page.length - 1];
     return { items: page, nextCursor: rows.length > q.limit && last ? encodeAuditCursor(last.id) : null };
   }

@@ -2,8 +2,7 @@ import { DomainError } from '@shortener/common';
 import fc from 'fast-check';
 import { normalizeAlias, RESERVED_PATH_SEGMENTS } from './alias';
 
-const ALPHABET_DETAIL =
-  'An alias is 1 to 64 characters: Unicode letters, decimal digits, "-" and "_", and combining marks after the first character';
+const ALPHABET_DETAIL = 'An alias is 1 to 64 characters: Unicode letters, decimal digits, "-" and "_", and combining marks after the first character';
 
 function refusal(input: string): DomainError {
   try {
@@ -106,15 +105,12 @@ describe(normalizeAlias.name, () => {
     ]);
   });
 
-  it.each(RESERVED_PATH_SEGMENTS.flatMap((s) => [s, s.toUpperCase(), s[0].toUpperCase() + s.slice(1)]))(
-    'C14: refuses %j as reserved',
-    (input) => {
-      const error = refusal(input);
-      expect(error.code).toBe('alias-reserved');
-      expect(error.detail).toBe(`"${input}" is a path the service uses itself`);
-      expect(error.extensions).toEqual({ reserved: [...RESERVED_PATH_SEGMENTS] });
-    },
-  );
+  it.each(RESERVED_PATH_SEGMENTS.flatMap((s) => [s, s.toUpperCase(), s[0].toUpperCase() + s.slice(1)]))('C14: refuses %j as reserved', (input) => {
+    const error = refusal(input);
+    expect(error.code).toBe('alias-reserved');
+    expect(error.detail).toBe(`"${input}" is a path the service uses itself`);
+    expect(error.extensions).toEqual({ reserved: [...RESERVED_PATH_SEGMENTS] });
+  });
 
   it('accepted aliases are NFC, in the alphabet, and survive a URL path round trip', () => {
     fc.assert(

@@ -31,8 +31,7 @@ const ALIAS_SHAPE = /^[\p{L}\p{Nd}_-][\p{L}\p{M}\p{Nd}_-]*$/u;
 // variation selectors (marks) would let two aliases that look the same differ.
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 const ALPHABET_DETAIL =
-  `An alias is 1 to ${MAX_ALIAS_LENGTH} characters: Unicode letters, decimal digits, "-" and "_", ` +
-  'and combining marks after the first character';
+  `An alias is 1 to ${MAX_ALIAS_LENGTH} characters: Unicode letters, decimal digits, "-" and "_", ` + 'and combining marks after the first character';
 
 /**
  * Validates a custom alias (docs/design.md section 4) and returns its stored form.

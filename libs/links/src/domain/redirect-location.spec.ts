@@ -25,12 +25,9 @@ describe(appendForwardedQuery.name, () => {
     expect(appendForwardedQuery(target, rawQuery)).toBe(expected);
   });
 
-  it.each(['https://example.com/p', 'https://example.com/p?', 'https://example.com/p?b=2#f'])(
-    'leaves %j unchanged for an empty query',
-    (target) => {
-      expect(appendForwardedQuery(target, '')).toBe(target);
-    },
-  );
+  it.each(['https://example.com/p', 'https://example.com/p?', 'https://example.com/p?b=2#f'])('leaves %j unchanged for an empty query', (target) => {
+    expect(appendForwardedQuery(target, '')).toBe(target);
+  });
 
   it('forwards the raw query as sent: + and %2B, valueless keys, empty values, repeats, order', () => {
     expect(appendForwardedQuery('https://example.com/s?q=1', 'q=a+b&tag=c%2Bd&flag&empty=&a=2&a=1&%zz')).toBe(
@@ -44,13 +41,10 @@ describe(appendForwardedQuery.name, () => {
     expect(appendForwardedQuery('https://example.com/', `q=${latin1([0xe4])}`)).toBe('https://example.com/?q=%E4');
   });
 
-  it.each(Array.from({ length: 256 }, (_, byte) => byte).filter((byte) => byte !== 0x23))(
-    'byte %i is kept if printable ASCII, else escaped',
-    (byte) => {
-      const expected = byte >= 0x21 && byte <= 0x7e ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-      expect(appendForwardedQuery('https://example.com/', `a=${latin1([byte])}`)).toBe(`https://example.com/?a=${expected}`);
-    },
-  );
+  it.each(Array.from({ length: 256 }, (_, byte) => byte).filter((byte) => byte !== 0x23))('byte %i is kept if printable ASCII, else escaped', (byte) => {
+    const expected = byte >= 0x21 && byte <= 0x7e ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    expect(appendForwardedQuery('https://example.com/', `a=${latin1([byte])}`)).toBe(`https://example.com/?a=${expected}`);
+  });
 
   it('escapes characters above U+00FF as the UTF-8 bytes of their code point', () => {
     expect(appendForwardedQuery('https://example.com/', 'e=€&s=😀')).toBe('https://example.com/?e=%E2%82%AC&s=%F0%9F%98%80');
@@ -72,9 +66,7 @@ describe(appendForwardedQuery.name, () => {
     const byte = fc.integer({ min: 0, max: 0xff }).filter((b) => b !== 0x23);
     fc.assert(
       fc.property(target, fc.array(byte, { minLength: 1 }), ([t, before, after], bytes) => {
-        const escaped = bytes
-          .map((b) => (b >= 0x21 && b <= 0x7e ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
-          .join('');
+        const escaped = bytes.map((b) => (b >= 0x21 && b <= 0x7e ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
         const location = appendForwardedQuery(t, latin1(bytes));
         expect(location).toBe(`${before}${escaped}${after}`);
         expect(location).toMatch(/^[\x21-\x7e]+$/);

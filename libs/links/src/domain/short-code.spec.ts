@@ -9,8 +9,10 @@ const LAST = BigInt(SHORT_CODE_SPACE) - 1n;
 /** The documented construction, written plainly on node:crypto as a model. */
 function referenceCode(key: string, sequenceValue: number): string {
   const round = (r: number, half: number) =>
-    createHmac('sha256', key).update(Buffer.from([r, half >>> 16, (half >>> 8) & 0xff, half & 0xff])).digest().readUInt32BE(0) &
-    0x1fffff;
+    createHmac('sha256', key)
+      .update(Buffer.from([r, half >>> 16, (half >>> 8) & 0xff, half & 0xff]))
+      .digest()
+      .readUInt32BE(0) & 0x1fffff;
   let value = sequenceValue;
   do {
     let left = Math.floor(value / 2 ** 21);
@@ -146,9 +148,7 @@ describe(ShortCodeGenerator.name, () => {
   });
 
   it('refuses a key shorter than 16 characters', () => {
-    expect(() => new ShortCodeGenerator('too-short-key')).toThrow(
-      new RangeError('The short-code key must be at least 16 characters long'),
-    );
+    expect(() => new ShortCodeGenerator('too-short-key')).toThrow(new RangeError('The short-code key must be at least 16 characters long'));
   });
 });
 

@@ -53,7 +53,11 @@ describe(normalizeTarget.name, () => {
       ['C08 A-label host', 'https://xn--bcher-kva.example/stra%C3%9Fe?x=%C3%BC', 'https://xn--bcher-kva.example/stra%C3%9Fe?x=%C3%BC'],
       ['C08 upper-case IDN host', 'https://BÜCHER.Example/', 'https://xn--bcher-kva.example/'],
       ['ß is not folded to ss', 'https://straße.de/', 'https://xn--strae-oqa.de/'],
-      ['Japanese host, path, query, fragment', 'https://例え.テスト/パス?q=値#フラグ', 'https://xn--r8jz45g.xn--zckzah/%E3%83%91%E3%82%B9?q=%E5%80%A4#%E3%83%95%E3%83%A9%E3%82%B0'],
+      [
+        'Japanese host, path, query, fragment',
+        'https://例え.テスト/パス?q=値#フラグ',
+        'https://xn--r8jz45g.xn--zckzah/%E3%83%91%E3%82%B9?q=%E5%80%A4#%E3%83%95%E3%83%A9%E3%82%B0',
+      ],
       ['quotes in the query', `https://example.com/?a='b'&c="d"`, 'https://example.com/?a=%27b%27&c=%22d%22'],
       ['soft hyphen in the path', 'https://example.com/a\u00adb', 'https://example.com/a%C2%ADb'],
       ['mixed-case scheme and host', 'HtTpS://Example.COM/Path', 'https://example.com/Path'],
@@ -125,21 +129,16 @@ describe(normalizeTarget.name, () => {
       expect(normalizeTarget(`${c}https://example.com/page${c}`, policy)).toBe('https://example.com/page');
     });
 
-    it.each(CONTROL_CODES.filter((c) => !WHITESPACE_CONTROL_CODES.includes(c)))(
-      'refuses non-whitespace control %i even around the URL',
-      (code) => {
-        const c = String.fromCharCode(code);
-        expect(refuse(`https://example.com/page${c}`).extensions).toEqual({ codePoint: hex(code), index: 24 });
-        expect(refuse(`${c}https://example.com/page`).extensions).toEqual({ codePoint: hex(code), index: 0 });
-      },
-    );
+    it.each(CONTROL_CODES.filter((c) => !WHITESPACE_CONTROL_CODES.includes(c)))('refuses non-whitespace control %i even around the URL', (code) => {
+      const c = String.fromCharCode(code);
+      expect(refuse(`https://example.com/page${c}`).extensions).toEqual({ codePoint: hex(code), index: 24 });
+      expect(refuse(`${c}https://example.com/page`).extensions).toEqual({ codePoint: hex(code), index: 0 });
+    });
 
     it('reports the index in the untrimmed input', () => {
       const error = refuse('  https://example.com/a\nb');
       expect(error.extensions).toEqual({ codePoint: 'U+000A', index: 23 });
-      expect(error.detail).toBe(
-        'The target URL contains the control character U+000A at index 23; only surrounding whitespace is removed',
-      );
+      expect(error.detail).toBe('The target URL contains the control character U+000A at index 23; only surrounding whitespace is removed');
     });
 
     it('C11: refuses java\\tscript: for its tab, before the parser drops it', () => {

@@ -85,11 +85,10 @@ export function normalizeTarget(input: string, policy: TargetPolicy): string {
   const href = url.href;
   const lengthBytes = Buffer.byteLength(href, 'utf8');
   if (lengthBytes > policy.maxLengthBytes) {
-    throw new DomainError(
-      'target-too-long',
-      `The target URL is ${lengthBytes} bytes long once normalised; the maximum is ${policy.maxLengthBytes} bytes`,
-      { maxLengthBytes: policy.maxLengthBytes, lengthBytes },
-    );
+    throw new DomainError('target-too-long', `The target URL is ${lengthBytes} bytes long once normalised; the maximum is ${policy.maxLengthBytes} bytes`, {
+      maxLengthBytes: policy.maxLengthBytes,
+      lengthBytes,
+    });
   }
   // The input itself when it was normal already: the caller's string is kept and the copy dies young.
   return href === trimmed ? trimmed : href;
@@ -112,9 +111,6 @@ function parseAbsolute(text: string): URL {
     // here instead of resolving against some default.
     return new URL(text);
   } catch {
-    throw new DomainError(
-      'target-invalid',
-      'The target must be an absolute URL that starts with http:// or https://',
-    );
+    throw new DomainError('target-invalid', 'The target must be an absolute URL that starts with http:// or https://');
   }
 }

@@ -80,9 +80,13 @@ export class RedirectService {
     this.visitors = new VisitorHasher(config.clicks.ipSalt);
     this.countryHeader = config.clicks.countryHeader;
     this.overloadedBody = JSON.stringify(
-      problem('overloaded', `${config.links.redirectDbMaxQueued} redirect lookups are already waiting for the database in this process (REDIRECT_DB_MAX_QUEUED); retry later`, {
-        retryAfterSeconds: 1,
-      }),
+      problem(
+        'overloaded',
+        `${config.links.redirectDbMaxQueued} redirect lookups are already waiting for the database in this process (REDIRECT_DB_MAX_QUEUED); retry later`,
+        {
+          retryAfterSeconds: 1,
+        },
+      ),
     );
   }
 
@@ -112,14 +116,24 @@ export class RedirectService {
       if (error instanceof BatchQueueFullError) {
         this.count('overloaded', 'none');
         this.overloads.add(error.message);
-        void reply.code(503).header('retry-after', '1').header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(this.overloadedBody);
+        void reply
+          .code(503)
+          .header('retry-after', '1')
+          .header('cache-control', NO_STORE)
+          .header('content-type', PROBLEM_CONTENT_TYPE)
+          .send(this.overloadedBody);
         return;
       }
       this.count('error', 'none');
       this.failures.add((error as Error)?.message ?? String(error));
       const body = toProblem(error);
       if (body.status === 503) {
-        void reply.code(503).header('retry-after', String(body.retryAfterSeconds ?? 1)).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+        void reply
+          .code(503)
+          .header('retry-after', String(body.retryAfterSeconds ?? 1))
+          .header('cache-control', NO_STORE)
+          .header('content-type', PROBLEM_CONTENT_TYPE)
+          .send(JSON.stringify(body));
         return;
       }
       void reply.code(500).header('cache-control', NO_STORE).header('content-type', PROBLEM_CONTENT_TYPE).send(INTERNAL_BODY);

@@ -68,4 +68,3 @@ export class VisitorHasher extends KeyedSha256 {
     return createHmac('sha256', this.salt).update(address).digest('base64url').slice(0, VISITOR_HASH_LENGTH);
   }
 }
-

@@ -41,7 +41,10 @@ type Observe = (seconds: number) => void;
  *   as exemplar when the request is traced; writes one JSON line (method,
  *   route, status, duration_ms, request_id, trace_id/span_id when traced).
  */
-export function installHttpObservability(app: INestApplicationContext & { getHttpAdapter(): { getInstance(): unknown } }, options: HttpObservabilityOptions = {}): void {
+export function installHttpObservability(
+  app: INestApplicationContext & { getHttpAdapter(): { getInstance(): unknown } },
+  options: HttpObservabilityOptions = {},
+): void {
   useJsonLogger(app);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const metrics = app.get(MetricsService);

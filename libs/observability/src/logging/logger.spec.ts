@@ -9,7 +9,15 @@ function capture(): { stream: Writable; lines: () => Array<Record<string, unknow
       done();
     },
   });
-  return { stream, lines: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    stream,
+    lines: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 describe(createLogger.name, () => {
@@ -19,7 +27,11 @@ describe(createLogger.name, () => {
     const out = capture();
     const sut = createLogger(config, out.stream);
     sut.info(
-      { headers: { authorization: 'Bearer sk_abc_secret', 'x-api-key': 'sk_abc_secret2', accept: '*/*' }, key: 'sk_abc_secret3', body: { apiKey: 'k', name: 'n' } },
+      {
+        headers: { authorization: 'Bearer sk_abc_secret', 'x-api-key': 'sk_abc_secret2', accept: '*/*' },
+        key: 'sk_abc_secret3',
+        body: { apiKey: 'k', name: 'n' },
+      },
       'hello',
     );
     const [{ time, ...line }] = out.lines();

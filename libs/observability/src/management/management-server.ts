@@ -40,8 +40,7 @@ export async function startManagementServer(app: INestApplicationContext, config
   const server = Fastify({ logger: false, forceCloseConnections: true, clientErrorHandler: writeClientErrorProblem });
   recordRouteMethods(server, {});
   const route = { config: { otel: false } };
-  const probe = (reply: FastifyReply, result: ProbeResult) =>
-    reply.code(result.httpStatus).header('cache-control', 'no-store').send(result.body);
+  const probe = (reply: FastifyReply, result: ProbeResult) => reply.code(result.httpStatus).header('cache-control', 'no-store').send(result.body);
 
   server.get('/metrics', route, async (request, reply) => {
     await health.refreshDependencyMetrics();

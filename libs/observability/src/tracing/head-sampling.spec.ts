@@ -8,9 +8,18 @@ describe(headSamplingPolicyFromEnv.name, () => {
     [{}, { parentBased: true, ratio: 1 }],
     [{ OTEL_TRACES_SAMPLER: 'always_on' }, { parentBased: false, ratio: 1 }],
     [{ OTEL_TRACES_SAMPLER: 'always_off' }, { parentBased: false, ratio: 0 }],
-    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }, { parentBased: false, ratio: 0.25 }],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }, { parentBased: true, ratio: 0.01 }],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '7' }, { parentBased: true, ratio: 1 }],
+    [
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' },
+      { parentBased: false, ratio: 0.25 },
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+      { parentBased: true, ratio: 0.01 },
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '7' },
+      { parentBased: true, ratio: 1 },
+    ],
     [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }, { parentBased: true, ratio: 1 }],
     [{ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, { parentBased: true, ratio: 0 }],
     [{ OTEL_TRACES_SAMPLER: 'jaeger_remote' }, { parentBased: true, ratio: 1 }],

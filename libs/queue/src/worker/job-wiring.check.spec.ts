@@ -7,14 +7,27 @@ describe(jobWiringProblems.name, () => {
   const queues = [QUEUES.clicks, QUEUES.maintenance];
 
   it('accepts exactly one handler per job', () => {
-    expect(jobWiringProblems([a, b], [{ job: a, handler: 'A' }, { job: b, handler: 'B' }], queues)).toEqual([]);
+    expect(
+      jobWiringProblems(
+        [a, b],
+        [
+          { job: a, handler: 'A' },
+          { job: b, handler: 'B' },
+        ],
+        queues,
+      ),
+    ).toEqual([]);
   });
 
   it('reports a job with no handler, one with two, an unknown job and a queue without processor, all at once', () => {
     const stray: JobDefinition = { queue: QUEUES.clicks, name: 'stray' };
     const problems = jobWiringProblems(
       [a, b],
-      [{ job: a, handler: 'A1' }, { job: a, handler: 'A2' }, { job: stray, handler: 'S' }],
+      [
+        { job: a, handler: 'A1' },
+        { job: a, handler: 'A2' },
+        { job: stray, handler: 'S' },
+      ],
       [QUEUES.clicks],
     );
     expect(problems).toEqual([

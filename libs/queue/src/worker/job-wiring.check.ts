@@ -25,11 +25,7 @@ const key = (job: JobDefinition) => `${job.queue}/${job.name}`;
  * @param handlers the handlers discovered in the process.
  * @param processedQueues the queues the process runs a BullMQ worker for.
  */
-export function jobWiringProblems(
-  jobs: readonly JobDefinition[],
-  handlers: readonly HandlerRegistration[],
-  processedQueues: readonly string[],
-): string[] {
+export function jobWiringProblems(jobs: readonly JobDefinition[], handlers: readonly HandlerRegistration[], processedQueues: readonly string[]): string[] {
   const problems: string[] = [];
   const byJob = new Map<string, string[]>();
   for (const h of handlers) byJob.set(key(h.job), [...(byJob.get(key(h.job)) ?? []), h.handler]);

@@ -68,7 +68,10 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     await this.connector.connected;
     for (const p of this.processors) {
       // BullMQ rejects a wait cut short by close(): shutdown began, nothing is started.
-      const ready = await p.worker.waitUntilReady().then(() => true, () => false);
+      const ready = await p.worker.waitUntilReady().then(
+        () => true,
+        () => false,
+      );
       if (!ready || this.stopping) return;
       p.worker.run().catch((e: Error) => this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`));
     }
