@@ -52,7 +52,9 @@ const stateDir = () => process.env.OBSERVABILITY_DIR ?? join(tmpdir(), 'shortene
 const pidFile = () => join(stateDir(), 'pids.json');
 
 async function up(argv: readonly string[]): Promise<void> {
-  const log = (line: string) => console.log(`observability: ${line}`);
+  const log = (line: string) => {
+    console.log(`observability: ${line}`);
+  };
   const dir = stateDir();
   if (existsSync(pidFile())) {
     const running = (JSON.parse(readFileSync(pidFile(), 'utf8')) as { pid: number }[]).filter((p) => isAlive(p.pid));

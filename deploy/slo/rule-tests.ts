@@ -129,8 +129,8 @@ export function inputSeries(spec: SloSpec, scenario: Scenario, minutes: number):
       values: counter(scenario.baselineMinutes, before, during, minutes),
     });
   for (const slos of streams.values()) {
-    const { histogram, selector: sel } = slos[0]!.sli;
-    const base = SAMPLE_LABELS[sel]!;
+    const { histogram, selector: sel } = slos[0].sli;
+    const base = SAMPLE_LABELS[sel];
     const serverErrors = slos.filter((s) => s.sli.kind === 'server-errors').map((s) => errorsPerMinute(s, scenario.burnRate));
     const slow = slos.flatMap((s) => (s.sli.kind === 'over-threshold' ? [{ le: s.sli.le, errors: errorsPerMinute(s, scenario.burnRate) }] : []));
     if (serverErrors.length > 1 || new Set(slow.map((s) => s.le)).size !== slow.length) throw new Error(`two SLIs of one kind on ${histogram}${sel}`);
@@ -187,7 +187,7 @@ export function ruleTestFile(spec: SloSpec, scenario: Scenario, ruleFiles: strin
               eval_time: at(m),
               alertname: slo.alerting.name,
               exp_alerts: (['page', 'ticket'] as const)
-                .filter((s) => fire[s] !== null && m >= fire[s]!)
+                .filter((s) => fire[s] !== null && m >= fire[s])
                 .map((s) => {
                   const rule = rules.find((r) => r.labels.severity === s)!;
                   return { exp_labels: rule.labels, exp_annotations: rule.annotations };

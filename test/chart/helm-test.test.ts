@@ -74,7 +74,10 @@ describe('the helm test Pod', () => {
 
   it('creates a link with the bootstrap admin key and passes on a 302 to the target', async () => {
     const api = await standIn((req, res) => {
-      if (req.method === 'POST') return json(res, 201, { code: 'Ab3dE7x', shortUrl: 'https://sho.rt/Ab3dE7x' });
+      if (req.method === 'POST') {
+        json(res, 201, { code: 'Ab3dE7x', shortUrl: 'https://sho.rt/Ab3dE7x' });
+        return;
+      }
       res.writeHead(302, { location: 'https://example.com/helm-test', 'cache-control': 'private, no-store' });
       res.end();
     });
@@ -98,7 +101,10 @@ describe('the helm test Pod', () => {
 
   it('fails when the redirect is not a 302 to the target', async () => {
     const api = await standIn((req, res) => {
-      if (req.method === 'POST') return json(res, 201, { code: 'Ab3dE7x' });
+      if (req.method === 'POST') {
+        json(res, 201, { code: 'Ab3dE7x' });
+        return;
+      }
       res.writeHead(301, { location: 'https://example.com/elsewhere' });
       res.end();
     });
@@ -111,7 +117,9 @@ describe('the helm test Pod', () => {
   });
 
   it('fails when the link cannot be created', async () => {
-    const api = await standIn((_req, res) => json(res, 401, { type: 'https://sho.rt/problems/unauthorized', status: 401 }));
+    const api = await standIn((_req, res) => {
+      json(res, 401, { type: 'https://sho.rt/problems/unauthorized', status: 401 });
+    });
     try {
       const run = await runPod(api.base);
       expect([run.code, run.stderr]).toEqual([1, 'FAIL POST /api/v1/links: 401 {"type":"https://sho.rt/problems/unauthorized","status":401}\n']);

@@ -17,7 +17,7 @@ const schema = JSON.parse(readFileSync(path.join(CHART_DIR, 'values.schema.json'
 function undocumentedKeys(text: string): string[] {
   const lines = text.split('\n');
   const missing: string[] = [];
-  const stack: Array<{ indent: number; key: string }> = [];
+  const stack: { indent: number; key: string }[] = [];
   let listIndent = -1;
   lines.forEach((line, i) => {
     if (!line.trim() || line.trim().startsWith('#')) return;
@@ -67,7 +67,7 @@ describe('values.yaml', () => {
 
 describe('charts/shortener/README.md', () => {
   it('lists every value of values.yaml with its default in the values reference', () => {
-    const leaves: Array<[string, string]> = [];
+    const leaves: [string, string][] = [];
     const walk = (node: Record<string, unknown>, prefix: string) => {
       for (const [k, v] of Object.entries(node)) {
         const key = prefix ? `${prefix}.${k}` : k;
@@ -100,7 +100,7 @@ describe('values.schema.json', () => {
   it('accepts exactly the bootstrap admin keys the app parses', () => {
     const pattern = new RegExp((schema.properties as any).secrets.properties.bootstrapAdminKey.pattern as string);
     const ciKeys = ciValuesFiles()
-      .map((f) => (parse(readFileSync(path.join(CHART_DIR, f), 'utf8')) as any).secrets?.bootstrapAdminKey)
+      .map((f) => parse(readFileSync(path.join(CHART_DIR, f), 'utf8')).secrets?.bootstrapAdminKey)
       .filter(Boolean) as string[];
     expect(ciKeys).toHaveLength(4);
     const candidates = [
@@ -124,7 +124,7 @@ describe('values.schema.json', () => {
 
 const NODE_OPTIONS_PATTERN = (schema.definitions as Record<string, { pattern: string }>).nodeOptions.pattern;
 // [what is wrong, --set or --set-string arguments, Helm 3's line, Helm 4's line(s)]
-const schemaCases: Array<[string, { set?: string[]; setString?: string[] }, string, string]> = [
+const schemaCases: [string, { set?: string[]; setString?: string[] }, string, string][] = [
   [
     'an unknown key',
     { set: ['api.replicas=2'] },
@@ -222,7 +222,7 @@ describe.each([3, 4] as const)('Helm %i refuses invalid values', (major) => {
 
 const failPrefix = 'shortener: invalid values:';
 // [impossible combination, values files, --set, the `fail` line]
-const failCases: Array<[string, string[], string[], string]> = [
+const failCases: [string, string[], string[], string][] = [
   [
     'an existing Secret and an inline secret',
     ['ci/minimal-values.yaml'],

@@ -20,8 +20,8 @@ const container = (o: K8sObject, name: string) => {
   return c;
 };
 const podSpec = (o: K8sObject) => (o.kind === 'Pod' ? o.spec : o.spec.template.spec);
-const portNumber = (c: { ports: Array<{ name: string; containerPort: number }> }, name: string) => c.ports.find((p) => p.name === name)?.containerPort;
-const envValue = (c: { env: Array<{ name: string; value?: string }> }, name: string) => c.env.find((e) => e.name === name)?.value;
+const portNumber = (c: { ports: { name: string; containerPort: number }[] }, name: string) => c.ports.find((p) => p.name === name)?.containerPort;
+const envValue = (c: { env: { name: string; value?: string }[] }, name: string) => c.env.find((e) => e.name === name)?.value;
 const selectorOf = (component: string) => ({
   'app.kubernetes.io/name': 'shortener',
   'app.kubernetes.io/instance': 't',
@@ -534,7 +534,7 @@ describe('monitoring', () => {
       .filter((f) => f.endsWith('.yaml'))
       .sort();
     const groups = rules.flatMap((f) =>
-      (parse(readFileSync(path.join(CHART_DIR, 'files/rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name),
+      (parse(readFileSync(path.join(CHART_DIR, 'files/rules', f), 'utf8')) as { groups: { name: string }[] }).groups.map((g) => g.name),
     );
     const objects = production.filter((o) => o.kind === 'PrometheusRule');
     if (groups.length === 0) {

@@ -1,6 +1,6 @@
 import { DomainError } from '@shortener/common';
 import { PgPools } from '@shortener/database';
-import { AuditedLinkFields, auditedState, createLinkSchema, LinkService } from '@shortener/links';
+import { auditedState, createLinkSchema, LinkService } from '@shortener/links';
 import { DataSource } from 'typeorm';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createdCode, createLink, mintKey } from '../support/links';
@@ -114,7 +114,7 @@ describe('link audit trail', () => {
         ).status,
       ).toBe(200);
     }
-    const all = (await trail(alias)).body.items as Array<{ id: string; after: { url: string } }>;
+    const all = (await trail(alias)).body.items as { id: string; after: { url: string } }[];
     expect(all.map((r) => r.after.url)).toEqual([
       'https://example.com/p4',
       'https://example.com/p3',
@@ -201,7 +201,7 @@ describe('link audit trail', () => {
         disabledAt: row.disabled_at,
         deletedAt: row.deleted_at,
       };
-      expect(record.after).toEqual(auditedState(stored as AuditedLinkFields));
+      expect(record.after).toEqual(auditedState(stored));
       expect(record.after).toEqual({
         url: 'https://example.com/exact',
         title: 'Exact',
@@ -240,7 +240,7 @@ describe('link audit trail', () => {
     const principal = { ...admin, prefix: 'testadmin0001', role: 'admin' as const, rateLimitPerMinute: null };
     const [a, b, refused] = [uniqueAlias('batch'), uniqueAlias('batch'), uniqueAlias('batch-refused')];
     await db.query(`ALTER TABLE link_audit ADD CONSTRAINT audit_test_refuses_batch CHECK (code <> '${refused}') NOT VALID`);
-    const statements: Array<{ name: string; creates: number }> = [];
+    const statements: { name: string; creates: number }[] = [];
     const query = pool.query;
     pool.query = function (this: unknown, ...args: unknown[]) {
       const config = args[0] as { name?: string; values?: unknown[] };
@@ -248,7 +248,7 @@ describe('link audit trail', () => {
       if (config.name === 'shortener_create_link') statements.push({ name: config.name, creates: 1 });
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof pool.query;
-    let outcomes: Array<string | number>;
+    let outcomes: (string | number)[];
     try {
       const create = (body: Record<string, unknown>) =>
         service.create(principal, createLinkSchema.parse(body)).then(

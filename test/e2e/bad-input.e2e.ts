@@ -29,7 +29,7 @@ function refusal(res: Response) {
 }
 
 /** The refusal a test expects: 400 problem+json of `code` with these `errors`. */
-function refused(code: string, errors: Array<{ pointer: string; detail: string }>) {
+function refused(code: string, errors: { pointer: string; detail: string }[]) {
   return { status: 400, contentType: 'application/problem+json', type: `urn:shortener:problem:${code}`, errors };
 }
 
@@ -64,7 +64,7 @@ describe('bad input answers 400 naming the field, never 500', () => {
   it('refuses a lone surrogate in any member of a link create with 400 naming it, and stores nothing', async () => {
     const marker = uniqueAlias('surrogate-create');
     const url = `https://example.com/${marker}`;
-    const cases: Array<[Record<string, unknown>, string, Record<string, string>?]> = [
+    const cases: [Record<string, unknown>, string, Record<string, string>?][] = [
       [{ url: `${url}/\ud800` }, '/url'],
       [{ url, title: 'a\ud800' }, '/title'],
       [{ url, tags: ['ok', '\udc00'] }, '/tags/1'],
@@ -125,11 +125,11 @@ describe('bad input answers 400 naming the field, never 500', () => {
     ];
     const res = await bulk(items, marker);
     expect(res.status).toBe(200);
-    const results = res.body.results as Array<{
+    const results = res.body.results as {
       status: number;
       link?: { url: string; code: string };
       problem?: { type: string; status: number; errors: unknown };
-    }>;
+    }[];
     expect(results.map((r) => [r.status, r.link?.url ?? r.problem?.type, r.problem?.status, r.problem?.errors])).toEqual([
       [201, url(0), undefined, undefined],
       [400, 'urn:shortener:problem:validation-failed', 400, [{ pointer: '/items/1/title', detail: SURROGATE }]],
@@ -271,7 +271,7 @@ describe('bad input answers 400 naming the field, never 500', () => {
 
   it('refuses numbers beyond their bounds and NaN or Infinity spellings with 400 naming the field', async () => {
     const code = await createdCode(api, { url: 'https://example.com/numbers', alias: uniqueAlias('numbers') });
-    const cases: Array<[Method, string, string | undefined, string]> = [
+    const cases: [Method, string, string | undefined, string][] = [
       ['post', '/api/v1/links', '{"url":"https://example.com/","maxClicks":1e400}', '/maxClicks'],
       ['post', '/api/v1/links', '{"url":"https://example.com/","maxClicks":1000000000001}', '/maxClicks'],
       ['post', '/api/v1/links', '{"url":"https://example.com/","maxClicks":1.5}', '/maxClicks'],
@@ -290,7 +290,7 @@ describe('bad input answers 400 naming the field, never 500', () => {
     ];
     for (const [method, path, body, pointer] of cases) {
       const res = await send(method, path, body);
-      const named = [...new Set((res.body.errors as Array<{ pointer: string }>).map((e) => e.pointer))];
+      const named = [...new Set((res.body.errors as { pointer: string }[]).map((e) => e.pointer))];
       expect([method, path, res.status, res.body.type, named]).toEqual([method, path, 400, 'urn:shortener:problem:validation-failed', [pointer]]);
     }
   });
@@ -303,7 +303,9 @@ describe('bad input answers 400 naming the field, never 500', () => {
         .parse((res, done) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => done(null, Buffer.concat(chunks)));
+          res.on('end', () => {
+            done(null, Buffer.concat(chunks));
+          });
         });
     // then() sends a supertest request: these ten are on their way before the list request.
     const images = Array.from({ length: 10 }, () => png().then((r) => r));

@@ -63,7 +63,7 @@ describe('host blocklist', () => {
 
     const listed = await api.http().get('/api/v1/blocklist').set('authorization', api.adminAuth);
     expect(listed.status).toBe(200);
-    const items = listed.body.items as Array<{ host: string; source: string }>;
+    const items = listed.body.items as { host: string; source: string }[];
     expect(items.slice(0, 2)).toEqual([
       { host: 'configured.example', source: 'config', reason: null, createdAt: null, createdByKeyId: null },
       { host: 'wild.example', source: 'config', reason: null, createdAt: null, createdByKeyId: null },

@@ -10,7 +10,9 @@ function rawRequest(port: number, head: Buffer): Promise<string> {
     const socket = connect(port, '127.0.0.1', () => socket.end(head));
     let data = '';
     socket.on('data', (d) => (data += d.toString('latin1')));
-    socket.on('end', () => resolve(data.split('\r\n\r\n')[0]));
+    socket.on('end', () => {
+      resolve(data.split('\r\n\r\n')[0]);
+    });
     socket.on('error', reject);
   });
 }

@@ -14,7 +14,7 @@ describe('URL fidelity (CASES C01-C09)', () => {
     const code = await createdCode(api, { url: target, alias: uniqueAlias('f') });
     const res = await api.http().get(`/${code}${query}`);
     expect(res.status).toBe(302);
-    return res.headers.location as string;
+    return res.headers.location;
   }
 
   it.each([

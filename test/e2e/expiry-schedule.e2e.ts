@@ -15,10 +15,10 @@ jest.setTimeout(60_000);
 describe('expiry', () => {
   const env = { QUEUE_PREFIX: uniqueQueuePrefix('expiry'), EXPIRY_INTERVAL_MS: '1000' };
   let api: TestApi;
-  let workers: TestWorker[] = [];
+  const workers: TestWorker[] = [];
   let maintenance: Queue;
   let db: Client;
-  const sweeps: Array<{ worker: number; id: string }> = [];
+  const sweeps: { worker: number; id: string }[] = [];
   const watch = (w: TestWorker, n: number) =>
     w.workers.workerFor(QUEUES.maintenance).on('completed', (job: Job) => {
       if (job.name === JOBS.expirySweep.name) sweeps.push({ worker: n, id: String(job.id) });
@@ -67,7 +67,7 @@ describe('expiry', () => {
       const { rows } = await db.query<{ expired_at: Date | null }>(`SELECT expired_at FROM links WHERE code = $1`, [code]);
       return { done: rows[0].expired_at !== null, state: rows[0].expired_at };
     });
-    expect((expiredAt as Date).getTime()).toBeGreaterThanOrEqual(expiresAt);
+    expect(expiredAt!.getTime()).toBeGreaterThanOrEqual(expiresAt);
     // The worker's eviction reached this API process through the invalidation bus.
     await waitUntil('the eviction to reach the API', async () => ({
       done: messages.some((m) => m.kind === 'link' && m.code === code && m.domain === 'short.example'),

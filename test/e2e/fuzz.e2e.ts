@@ -73,7 +73,7 @@ const instant = fc
     fraction: fc.boolean(),
   })
   .map(({ offsetMs, zone, fraction }) => {
-    const zoneMinutes = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
+    const zoneMinutes = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
     const local = new Date(Date.now() + offsetMs + zoneMinutes * 60_000).toISOString();
     return `${fraction ? local.slice(0, -1) : local.slice(0, 19)}${zone}`;
   });
@@ -119,7 +119,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   /** Answers to mutated requests by mutation kind (`status type`: count), for the log. */
   const mutationAnswers = new Map<string, Map<string, number>>();
   /** The API's RSS (MiB) after boot and after each test, for the log. */
-  const rssAfter: Array<[string, number]> = [];
+  const rssAfter: [string, number][] = [];
 
   /** Sends one request and checks the property; a violation is kept under `label` plus what went wrong, the first of each kind. */
   async function exchange(label: string, request: RawRequest): Promise<RawResponse | undefined> {
@@ -154,7 +154,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   beforeAll(async () => {
     // The pods' heap sizes: RSS is checked against the pod's budget.
     app = await startCompiledApp('api', {}, { chartHeap: true });
-    rssAfter.push(['boot', rssMiB(app.child.pid as number)]);
+    rssAfter.push(['boot', rssMiB(app.child.pid!)]);
     client = new FuzzHttpClient(app.url);
     db = new Client({ connectionString: databaseUrl(workerDatabaseName()) });
     await db.connect();
@@ -175,8 +175,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
   });
 
   afterEach(() => {
-    if (app?.child.exitCode === null)
-      rssAfter.push([`${expect.getState().currentTestName?.slice(0, 40)}... (${sent} requests)`, rssMiB(app.child.pid as number)]);
+    if (app?.child.exitCode === null) rssAfter.push([`${expect.getState().currentTestName?.slice(0, 40)}... (${sent} requests)`, rssMiB(app.child.pid!)]);
   });
 
   afterAll(async () => {
@@ -243,7 +242,7 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
     const wrong: string[] = [];
     for (const op of withBody) {
       const drafts = requests.draftStream(op, 'nesting ');
-      const cases: Array<[number, Nesting]> = [
+      const cases: [number, Nesting][] = [
         [JSON_MAX_DEPTH, 'array'],
         [JSON_MAX_DEPTH, 'object'],
         [JSON_MAX_DEPTH + 1, 'array'],
@@ -498,8 +497,8 @@ describe(`fuzzing the compiled API from its OpenAPI document (seed ${SEED})`, ()
     // Afterwards, once idle: QR render threads end 1 s after their last render and give their memory back
     // (libs/links/src/application/qr-code.ts), and V8's memory reducer shrinks an idle heap within seconds. Read
     // while a loaded machine still lags behind, the figure was up to 90 MiB higher; a leak stays above the bound.
-    let rss = rssMiB(app.child.pid as number);
-    for (const settled = Date.now() + 15_000; rss >= MAX_RSS_MIB && Date.now() < settled; rss = rssMiB(app.child.pid as number)) {
+    let rss = rssMiB(app.child.pid!);
+    for (const settled = Date.now() + 15_000; rss >= MAX_RSS_MIB && Date.now() < settled; rss = rssMiB(app.child.pid!)) {
       await new Promise((r) => setTimeout(r, 500));
     }
     console.log(

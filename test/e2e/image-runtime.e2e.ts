@@ -112,7 +112,9 @@ async function terminate(proc: SandboxedProcess): Promise<{ code: number | null;
   const pid = await proc.nodePid();
   const started = Date.now();
   process.kill(pid, 'SIGTERM');
-  const deadline = setTimeout(() => proc.kill(), SHUTDOWN_TIMEOUT_MS + 10_000);
+  const deadline = setTimeout(() => {
+    proc.kill();
+  }, SHUTDOWN_TIMEOUT_MS + 10_000);
   const exit = await proc.exited;
   clearTimeout(deadline);
   return { ...exit, withinTimeout: Date.now() - started < SHUTDOWN_TIMEOUT_MS };
@@ -355,7 +357,9 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
       await ready(managementPort, worker, 'the worker');
     }, 90_000);
 
-    afterAll(() => worker?.kill());
+    afterAll(() => {
+      worker?.kill();
+    });
 
     it('starts as uid 1000, PID 1 of its sandbox, and serves its metrics', async () => {
       const pid = await worker.nodePid();

@@ -76,7 +76,9 @@ describe('bulk create and QR codes', () => {
       .parse((res, cb) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
+        res.on('end', () => {
+          cb(null, Buffer.concat(chunks));
+        });
       });
     expect(png.status).toBe(200);
     expect(png.headers['content-type']).toBe('image/png');

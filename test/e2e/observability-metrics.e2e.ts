@@ -74,7 +74,9 @@ describe('HTTP metrics and request ids (API)', () => {
       );
       let text = '';
       socket.on('data', (d) => (text += d.toString()));
-      socket.on('end', () => resolve(text));
+      socket.on('end', () => {
+        resolve(text);
+      });
       socket.on('error', reject);
     });
     expect([big.split('\r\n')[0], JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))]).toEqual([

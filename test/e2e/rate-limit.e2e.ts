@@ -32,7 +32,7 @@ function expectRetryAfter(res: Response, policy: string): void {
 
 describe('C24: per client address on the API', () => {
   const N = 5;
-  const spoofs: Array<[string, (i: number) => Record<string, string>]> = [
+  const spoofs: [string, (i: number) => Record<string, string>][] = [
     ['X-Forwarded-For', (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` })],
     ['X-Real-IP', (i) => ({ 'x-real-ip': `198.51.100.${i + 1}` })],
     ['Forwarded: for=', (i) => ({ forwarded: `for=198.51.100.${i + 1};proto=https, for="[2001:db8:${i + 1}::1]"` })],
@@ -65,7 +65,7 @@ describe('C24: per client address on the API', () => {
         expectRetryAfter(res, 'client');
       }
       // Read from the database: the API itself now refuses this client too.
-      const stored: Array<{ target: string }> = await api.app.get(DataSource).query('SELECT target FROM links WHERE $1 = ANY(tags) ORDER BY target', [tag]);
+      const stored: { target: string }[] = await api.app.get(DataSource).query('SELECT target FROM links WHERE $1 = ANY(tags) ORDER BY target', [tag]);
       expect(stored.map((l) => l.target)).toEqual([0, 1, 2, 3, 4].map((i) => `https://example.com/c24/${i}`));
       expect(await counterValue(api, 'rateLimited', { limiter: 'client' })).toBe(5);
       expect(await counterValue(api, 'rateLimited', { limiter: 'api_key' })).toBe(0);
@@ -79,7 +79,7 @@ describe('C24: per client address on the API', () => {
     try {
       const create = async (headers: Record<string, string>) =>
         (await api.http().post('/api/v1/links').set('authorization', api.adminAuth).set(headers).send({ url: 'https://example.com/proxied' })).status;
-      const statuses: Array<[string, number]> = [];
+      const statuses: [string, number][] = [];
       const step = async (label: string, headers: Record<string, string>) => statuses.push([label, await create(headers)]);
       await step('A 1', { 'x-forwarded-for': '203.0.113.7' });
       await step('A 2', { 'x-forwarded-for': '203.0.113.7' });

@@ -109,7 +109,7 @@ describe('authentication before parsing, bounded bodies, nesting cap (in-process
     expect(body.length).toBeGreaterThan(1_500_000);
     const created = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).set('content-type', 'application/json').send(body);
     expect(created.status).toBe(200);
-    expect((created.body.results as Array<{ status: number }>).filter((r) => r.status === 201)).toHaveLength(1000);
+    expect((created.body.results as { status: number }[]).filter((r) => r.status === 201)).toHaveLength(1000);
     const huge = JSON.stringify({ items: [{ url: `https://example.com/${'x'.repeat(10 * 1024 * 1024)}` }] });
     const refused = await api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).set('content-type', 'application/json').send(huge);
     expectProblem(refused, 413, 'payload-too-large');
@@ -273,7 +273,9 @@ describe('one request cannot take the API down (compiled API)', () => {
             socket.write(body);
           }
         });
-        socket.on('close', () => resolve(text));
+        socket.on('close', () => {
+          resolve(text);
+        });
         socket.on('error', () => undefined);
         socket.setTimeout(5_000, () => socket.destroy());
         socket.write(

@@ -209,7 +209,7 @@ describe('security headers, CORS, body limits and JSON only', () => {
     const bulk = () => api.http().post('/api/v1/links/bulk').set('authorization', api.adminAuth).set('idempotency-key', marker).send({ items });
     const res = await bulk();
     expect(res.status).toBe(200);
-    const results = res.body.results as Array<{ status: number; link?: { url: string; code: string }; problem?: { type: string; errors?: unknown } }>;
+    const results = res.body.results as { status: number; link?: { url: string; code: string }; problem?: { type: string; errors?: unknown } }[];
     expect(results.map((r) => [r.status, r.link?.url ?? r.problem?.type, r.problem?.errors])).toEqual([
       [201, url(0), undefined],
       // The unknown member's name cannot be stored as it is (the result is kept for the Idempotency-Key): U+FFFD stands for U+0000.

@@ -18,14 +18,18 @@ function get(agent: Agent, url: URL): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'GET' }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ kind: 'response', status: res.statusCode ?? 0, connection: res.headers.connection }));
-      res.on('error', (e) => resolve({ kind: 'lost', error: e.message }));
+      res.on('end', () => {
+        resolve({ kind: 'response', status: res.statusCode ?? 0, connection: res.headers.connection });
+      });
+      res.on('error', (e) => {
+        resolve({ kind: 'lost', error: e.message });
+      });
     });
     // Refused at connect: the server no longer accepts connections, so the
     // request never reached it (a load balancer sends it to another pod).
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      resolve(e.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'lost', error: `${e.code}: ${e.message}` }),
-    );
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      resolve(e.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'lost', error: `${e.code}: ${e.message}` });
+    });
     req.end();
   });
 }

@@ -34,7 +34,7 @@ interface Started {
   child: ChildProcess;
   url: string;
   managementUrl: string;
-  logLines(): Array<Record<string, unknown>>;
+  logLines(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -47,7 +47,11 @@ async function startLive(name: 'api' | 'worker', overrides: Record<string, strin
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...WAITING_ENV, ...overrides }) };
   const child = spawn(process.execPath, [path.join(REPO_ROOT, `dist/apps/${name}/src/main.js`)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, logLines } = captureOutput(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const managementUrl = `http://127.0.0.1:${managementPort}`;
   const started: Started = {
     child,
@@ -125,13 +129,17 @@ async function forward(port: number, target: { host: string; port: number }): Pr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => {
+      resolve();
+    });
   });
   return {
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }
@@ -160,7 +168,7 @@ const connectorLines = (app: Started) => app.logLines().filter((l) => l.context 
 
 describe('a start that waits for PostgreSQL', () => {
   const started: Started[] = [];
-  const forwarders: Array<{ close(): Promise<void> }> = [];
+  const forwarders: { close(): Promise<void> }[] = [];
   let clicks: Queue | undefined;
   afterEach(async () => {
     await Promise.all(started.splice(0).map((a) => a.stop()));

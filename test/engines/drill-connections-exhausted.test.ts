@@ -223,6 +223,6 @@ describe('drill: PostgreSQL connections exhausted', () => {
       `a process started while every slot was taken: ${settled === 'ready' ? `ready ${Math.round(readyMs)} ms after a slot freed` : `not ready ${Math.round(readyMs)} ms after a slot freed`}`,
     );
     expect(settled).toBe('ready');
-    expect((await create(late as CompiledApp, 'https://example.com/drill/connections/late')).status).toBe(201);
+    expect((await create(late!, 'https://example.com/drill/connections/late')).status).toBe(201);
   });
 });

@@ -225,7 +225,7 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
     });
     const tookMs = performance.now() - started;
     await released;
-    const results = ((await res.json()) as { results: Array<{ status: number }> }).results;
+    const results = ((await res.json()) as { results: { status: number }[] }).results;
     console.log(`bulk create of 1,000 answered ${res.status} after ${tookMs.toFixed(0)} ms (idle bound ${BODY_TIMEOUT_MS} ms)`);
     expect(tookMs).toBeGreaterThan(BODY_TIMEOUT_MS);
     expect([res.status, results.filter((r) => r.status === 201).length]).toEqual([200, 1000]);
@@ -404,10 +404,14 @@ function fetchStatus(url: string, localAddress: string): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { localAddress, agent: false, timeout: 2_000 }, (res) => {
       res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('end', () => {
+        resolve(res.statusCode ?? 0);
+      });
     });
     req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(0));
+    req.once('error', () => {
+      resolve(0);
+    });
     req.end();
   });
 }

@@ -148,7 +148,9 @@ function responseBytes(url: string): Promise<number> {
     get(url, { agent: false, timeout: 10_000 }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.once('end', () => resolve(bytes));
+      res.once('end', () => {
+        resolve(bytes);
+      });
       res.once('error', reject);
     })
       .once('timeout', function (this: { destroy(e: Error): void }) {

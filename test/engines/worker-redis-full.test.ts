@@ -43,9 +43,9 @@ describe('the worker against a queue Redis out of memory', () => {
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       await admin.config('SET', 'maxmemory', '1');
       const linesBefore = worker.logLines().length;
-      const ticksBefore = cpuTicks(worker.child.pid as number);
+      const ticksBefore = cpuTicks(worker.child.pid!);
       await new Promise((r) => setTimeout(r, 6_000));
-      const ticks = cpuTicks(worker.child.pid as number) - ticksBefore;
+      const ticks = cpuTicks(worker.child.pid!) - ticksBefore;
       const lines = worker
         .logLines()
         .slice(linesBefore)

@@ -22,7 +22,9 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => {
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

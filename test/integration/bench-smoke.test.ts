@@ -55,7 +55,9 @@ function runBench(outDir: string): Promise<{ code: number | null; stdout: string
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => {
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -78,7 +80,9 @@ describe('npm run bench -- --smoke', () => {
     result = await runBench(outDir);
   }, 240_000);
 
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(outDir, { recursive: true, force: true });
+  });
 
   it('exits 0', () => {
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-4000) }).toEqual({ code: 0, stderr: '' });

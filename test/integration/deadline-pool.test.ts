@@ -76,7 +76,9 @@ describe(DeadlinePool.name, () => {
       try {
         await client.query('BEGIN');
         await client.query(`INSERT INTO ${table} (id) VALUES (1)`);
-        await new Promise((r) => deadline.signal.addEventListener('abort', r, { once: true }));
+        await new Promise((r) => {
+          deadline.signal.addEventListener('abort', r, { once: true });
+        });
         const commit = await client.query('COMMIT').then(
           () => 'committed',
           (e: unknown) => e,

@@ -110,10 +110,14 @@ describe('rollup idempotency', () => {
     const metrics = worker.app.get(MetricsService);
     const exhausted = async () => (await metrics.jobsExhausted.get()).values.find((v) => v.labels.name === JOBS.clickBatch.name)?.value ?? 0;
     const before = await exhausted();
-    await clicks.add(JOBS.clickBatch.name, { v: 99, batchId: 'future', clicks: [] } as unknown as ClickBatchJobData, {
-      ...CLICK_BATCH_JOB_OPTIONS,
-      jobId: 'future-format',
-    });
+    await clicks.add(
+      JOBS.clickBatch.name,
+      { v: 99, batchId: 'future', clicks: [] },
+      {
+        ...CLICK_BATCH_JOB_OPTIONS,
+        jobId: 'future-format',
+      },
+    );
     await waitUntil('the job to fail', async () => {
       const state = await clicks.getJobState('future-format');
       return { done: state === 'failed', state };

@@ -44,7 +44,9 @@ describe.each([
     generated = filesUnder(out).map((f) => relative(out, f));
   }, 60_000);
 
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it(`writes ${count} files, each identical to the committed one byte for byte`, () => {
     expect(generated).toHaveLength(count);

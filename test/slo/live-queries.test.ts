@@ -99,7 +99,9 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
   }
 
   // Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
-  beforeAll(() => ensurePrometheus(), 600_000);
+  beforeAll(() => {
+    ensurePrometheus();
+  }, 600_000);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'slo-live-'));

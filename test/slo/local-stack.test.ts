@@ -10,7 +10,9 @@ import type { RuleFile } from '../../deploy/slo/rules';
 import { run } from './support/exec';
 
 // Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
-beforeAll(() => ensurePrometheus(), 600_000);
+beforeAll(() => {
+  ensurePrometheus();
+}, 600_000);
 
 describe(prometheusConfig.name, () => {
   it.each([1, 15])('passes promtool check config at a %i s interval, with every rule file', async (seconds) => {
@@ -80,7 +82,7 @@ describe(startPrometheus.name, () => {
     expect((await query('scrape_duration_seconds{job="prometheus"}')).length).toBe(1);
     await pollUntil('the alert rules to evaluate', async () => (await query('ALERTS{alertname="ShortenerTargetMissing"}')).length === 2, 20_000);
     const alerts = (await query('ALERTS{alertname="ShortenerTargetMissing"}')).map((s) => s.metric);
-    expect(alerts.sort((a, b) => a.job!.localeCompare(b.job!))).toEqual([
+    expect(alerts.sort((a, b) => a.job.localeCompare(b.job))).toEqual([
       { __name__: 'ALERTS', alertname: 'ShortenerTargetMissing', alertstate: 'pending', job: 'shortener-api', severity: 'page' },
       { __name__: 'ALERTS', alertname: 'ShortenerTargetMissing', alertstate: 'pending', job: 'shortener-worker', severity: 'page' },
     ]);

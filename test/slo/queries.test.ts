@@ -10,7 +10,9 @@ import { collectQueries, dashboardQueries, expandVariables, grafanaExpansion, va
 import { run } from './support/exec';
 
 // Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
-beforeAll(() => ensurePrometheus(), 600_000);
+beforeAll(() => {
+  ensurePrometheus();
+}, 600_000);
 
 describe(grafanaExpansion.name, () => {
   it('gives $__rate_interval four scrape intervals, or one interval plus one scrape if longer', () => {

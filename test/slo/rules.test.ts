@@ -16,7 +16,9 @@ const ruleFile = (name: string) => parse(readFileSync(join(RULES, name), 'utf8')
 const alerts = () => ['slo-alerts.yaml', 'operational-alerts.yaml'].flatMap((f) => ruleFile(f).groups.flatMap((g) => g.rules as AlertingRule[]));
 
 // Installs Debian's prometheus package on a fresh machine (apt-get can take minutes).
-beforeAll(() => ensurePrometheus(), 600_000);
+beforeAll(() => {
+  ensurePrometheus();
+}, 600_000);
 
 describe('promtool check rules', () => {
   it.each([
@@ -46,9 +48,9 @@ describe('Sloth-compatible recordings', () => {
         `sloth-slo-meta-recordings-shortener-${s}`,
       ]),
     );
-    const sli = groups[0]!.rules.map((r) => ('record' in r ? `${r.record} ${r.labels?.sloth_window}` : ''));
+    const sli = groups[0].rules.map((r) => ('record' in r ? `${r.record} ${r.labels?.sloth_window}` : ''));
     expect(sli).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'].map((w) => `slo:sli_error:ratio_rate${w} ${w}`));
-    expect(groups[1]!.rules.map((r) => ('record' in r ? r.record : ''))).toEqual([
+    expect(groups[1].rules.map((r) => ('record' in r ? r.record : ''))).toEqual([
       'slo:objective:ratio',
       'slo:error_budget:ratio',
       'slo:time_period:days',
@@ -57,7 +59,7 @@ describe('Sloth-compatible recordings', () => {
       'slo:period_error_budget_remaining:ratio',
       'sloth_slo_info',
     ]);
-    expect(groups[1]!.rules.slice(0, 3).map((r) => r.expr)).toEqual(['vector(0.999)', 'vector(0.001)', 'vector(30)']);
+    expect(groups[1].rules.slice(0, 3).map((r) => r.expr)).toEqual(['vector(0.999)', 'vector(0.001)', 'vector(30)']);
     for (const g of groups) {
       for (const r of g.rules) {
         const slo = g.name.replace(/^sloth-slo-(sli|meta)-recordings-shortener-/, '');
@@ -98,11 +100,11 @@ describe('burn-rate alerts', () => {
       ]),
     );
     const windows = (a: AlertingRule) => [...a.expr.matchAll(/ratio_rate(\w+)\{[^}]*\} > \(([\d.]+) \* ([\d.]+)\)/g)].map((m) => `${m[1]}>${m[2]}*${m[3]}`);
-    expect(windows(slo[0]!)).toEqual(['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001']);
-    expect(windows(slo[1]!)).toEqual(['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001']);
-    expect(windows(slo[2]!)).toEqual(['5m>14.4*0.01', '1h>14.4*0.01', '30m>6*0.01', '6h>6*0.01']);
-    expect(windows(slo[4]!)).toEqual(['5m>14.4*0.005', '1h>14.4*0.005', '30m>6*0.005', '6h>6*0.005']);
-    expect(slo[7]!.labels).toEqual({
+    expect(windows(slo[0])).toEqual(['5m>14.4*0.001', '1h>14.4*0.001', '30m>6*0.001', '6h>6*0.001']);
+    expect(windows(slo[1])).toEqual(['2h>3*0.001', '1d>3*0.001', '6h>1*0.001', '3d>1*0.001']);
+    expect(windows(slo[2])).toEqual(['5m>14.4*0.01', '1h>14.4*0.01', '30m>6*0.01', '6h>6*0.01']);
+    expect(windows(slo[4])).toEqual(['5m>14.4*0.005', '1h>14.4*0.005', '30m>6*0.005', '6h>6*0.005']);
+    expect(slo[7].labels).toEqual({
       category: 'freshness',
       severity: 'ticket',
       sloth_id: 'shortener-click-freshness',

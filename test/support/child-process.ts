@@ -9,7 +9,7 @@ export interface CapturedOutput {
   /** Everything written to stdout and stderr so far, interleaved. */
   output(): string;
   /** stdout lines that parse as JSON (pino and the migration runner log JSON); a line still being written is skipped. */
-  logLines(): Array<Record<string, unknown>>;
+  logLines(): Record<string, unknown>[];
 }
 
 /** Collects a child's stdout and stderr (spawned with both piped). */
@@ -44,7 +44,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      server.close(() => {
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
     });
   });
 }
@@ -90,7 +92,10 @@ export async function startChildApp(
     output,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         child.once('exit', (code) => {
           clearTimeout(timer);

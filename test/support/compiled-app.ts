@@ -28,7 +28,7 @@ export interface CompiledApp {
   /** Everything written to stdout and stderr so far. */
   output(): string;
   /** stdout lines that parse as JSON (the pino log lines). */
-  logLines(): Array<Record<string, unknown>>;
+  logLines(): Record<string, unknown>[];
   /** Resolves once the process exited: its exit code, or the signal that ended it. */
   exited: Promise<number | NodeJS.Signals | null>;
   /** SIGTERM, then what {@link exited} resolves with; SIGKILL if it is still running after `timeoutMs`. */
@@ -69,7 +69,11 @@ export async function startCompiledApp(
   const child = spawn(command, commandArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   options.spawned?.(child);
   const { output, logLines } = captureOutput(child);
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve(signal ?? code);
+    }),
+  );
   const managementUrl = `http://127.0.0.1:${managementPort}`;
   const app: CompiledApp = {
     child,

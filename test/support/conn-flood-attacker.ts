@@ -86,7 +86,10 @@ function run(options: FloodOptions): Promise<FloodReport> {
         settle();
       });
       socket.once('close', () => {
-        if (!connectedAt) return settle();
+        if (!connectedAt) {
+          settle();
+          return;
+        }
         open.delete(socket);
         if (tearingDown) return;
         report.closedByServer += 1;

@@ -181,10 +181,10 @@ export async function alertHolds(
   scrapes: readonly string[],
   metric: string,
   target: Record<string, string>,
-  firing: ReadonlyArray<Record<string, string>>,
+  firing: readonly Record<string, string>[],
 ): Promise<{ ok: boolean; output: string }> {
   const rules = parse(readFileSync(path.join(REPO_ROOT, 'deploy/prometheus/rules/operational-alerts.yaml'), 'utf8')) as {
-    groups: Array<{ rules: Array<{ alert?: string; expr: string }> }>;
+    groups: { rules: { alert?: string; expr: string }[] }[];
   };
   const rule = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === alert);
   if (!rule) throw new Error(`no alert ${alert} in operational-alerts.yaml`);
@@ -192,12 +192,12 @@ export async function alertHolds(
     `{${Object.entries(labels)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(',')}}`;
-  const series = new Map<string, Array<number | undefined>>();
+  const series = new Map<string, (number | undefined)[]>();
   scrapes.forEach((text, i) => {
     for (const sample of samplesOf(text, metric)) {
       const key = `${metric}${labelText({ ...target, ...sample.labels })}`;
       if (!series.has(key)) series.set(key, new Array<number | undefined>(scrapes.length).fill(undefined));
-      (series.get(key) as Array<number | undefined>)[i] = sample.value;
+      series.get(key)![i] = sample.value;
     }
   });
   const interval = `${SCRAPE_INTERVAL_SECONDS}s`;

@@ -73,7 +73,7 @@ export class FuzzHttpClient {
         settled = true;
         clearTimeout(timer);
         if (error) reject(Object.assign(error, { reusedSocket: req.reusedSocket && !answered }));
-        else resolve(response as RawResponse);
+        else resolve(response!);
       };
       const req = http.request(
         { host: this.origin.hostname, port: this.origin.port, method: request.method.toUpperCase(), path: request.path, headers, agent: this.agent },
@@ -81,8 +81,12 @@ export class FuzzHttpClient {
           answered = true;
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (e) => settle(e));
+          res.on('end', () => {
+            settle(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+          });
+          res.on('error', (e) => {
+            settle(e);
+          });
         },
       );
       const timer = setTimeout(() => {
@@ -90,7 +94,9 @@ export class FuzzHttpClient {
         settle(new Error(`no complete answer within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       // A server that answers before reading the whole body may close while it is still being written: the answer counts.
-      req.on('error', (e) => settle(e));
+      req.on('error', (e) => {
+        settle(e);
+      });
       req.end(body);
     });
   }

@@ -181,7 +181,9 @@ export function prepareRuntimeTree(): RuntimeTree {
     stagingDir,
     installed: install.installed,
     installLog: install.log,
-    remove: () => rmSync(stagingDir, { recursive: true, force: true }),
+    remove: () => {
+      rmSync(stagingDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -306,7 +308,7 @@ export interface SandboxedProcess {
   bwrap: ChildProcess;
   output(): string;
   /** stdout lines that parse as JSON (pino and the migration runner log JSON). */
-  logLines(): Array<Record<string, unknown>>;
+  logLines(): Record<string, unknown>[];
   /** bwrap's exit: node's exit code (bwrap passes it on), or the signal that ended bwrap. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Host PID of the sandboxed node process (polls until it exists). */
@@ -357,7 +359,9 @@ export function startSandboxed(bwrap: string, tree: RuntimeTree, args: string[],
   const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, logLines } = captureOutput(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    }),
   );
   let pid: number | undefined;
   const findNode = (): number | undefined => descendants(child.pid!).find((p) => cmdline(p)[0] === 'node');
@@ -400,9 +404,11 @@ export async function runSandboxed(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; logLines: Array<Record<string, unknown>> }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; logLines: Record<string, unknown>[] }> {
   const run = startSandboxed(bwrap, tree, args, env);
-  const timer = setTimeout(() => run.kill(), timeoutMs);
+  const timer = setTimeout(() => {
+    run.kill();
+  }, timeoutMs);
   const { code, signal } = await run.exited;
   clearTimeout(timer);
   return { code, signal, output: run.output(), logLines: run.logLines() };

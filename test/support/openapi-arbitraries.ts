@@ -11,7 +11,7 @@ import fc from 'fast-check';
  */
 
 /** A JSON Schema (2020-12) object, as found in an OpenAPI 3.1 document. */
-export type JsonSchema = { [keyword: string]: unknown };
+export type JsonSchema = Record<string, unknown>;
 
 /** The parts of an OpenAPI 3.1 document this module reads. */
 export interface OpenApiDocument {
@@ -59,10 +59,10 @@ export function isJsonMediaType(mediaType: string): boolean {
 export function operationsOf(doc: OpenApiDocument): OpenApiOperation[] {
   return Object.entries(doc.paths).flatMap(([path, rawItem]) => {
     const item = dereference(doc, rawItem) as Record<string, unknown>;
-    const shared = (item.parameters ?? []) as Array<Record<string, unknown>>;
+    const shared = (item.parameters ?? []) as Record<string, unknown>[];
     return METHODS.filter((m) => item[m] !== undefined).map((method): OpenApiOperation => {
       const op = item[method] as Record<string, unknown>;
-      const own = (op.parameters ?? []) as Array<Record<string, unknown>>;
+      const own = (op.parameters ?? []) as Record<string, unknown>[];
       // An operation's parameter overrides a path-level one of the same name and location (OpenAPI 3.1 section 4.8.9).
       const byId = new Map<string, Record<string, unknown>>();
       for (const p of [...shared, ...own]) byId.set(`${p.in as string}:${p.name as string}`, p);
@@ -315,7 +315,7 @@ export function slotsOf(value: unknown, schema: JsonSchema | undefined, options:
   if (value === null || typeof value !== 'object') return [];
   const s = branchFor(value, schema);
   const properties = s?.properties as Record<string, JsonSchema> | undefined;
-  const entries: Array<[string, unknown, JsonSchema | undefined]> = Array.isArray(value)
+  const entries: [string, unknown, JsonSchema | undefined][] = Array.isArray(value)
     ? value.map((v, i) => [String(i), v, s?.items as JsonSchema | undefined])
     : Object.entries(value).map(([k, v]) => [k, v, properties?.[k]]);
   if (options.absent && !Array.isArray(value) && properties) {

@@ -58,7 +58,7 @@ export interface ValidRequest {
   /** Path parameter values, not yet percent-encoded. */
   pathParams: Record<string, string>;
   /** Query parameters in order, values not yet percent-encoded (an array parameter repeats its name). */
-  query: Array<[string, string]>;
+  query: [string, string][];
   /** Every header field: the base ones, the operation's header parameters, `content-type` with a body. */
   headers: Record<string, string>;
   body?: { mediaType: string; value: unknown };
@@ -201,7 +201,7 @@ export class OpenApiRequests {
     const pathParams: Record<string, string> = {};
     for (const [name, value] of Object.entries(draft.pathParams))
       pathParams[name] = String(await this.valueOf(value instanceof ResourceValue ? value : this.settle(op, value)));
-    const query: Array<[string, string]> = [];
+    const query: [string, string][] = [];
     for (const [name, value] of Object.entries(draft.query)) {
       const v = this.settle(op, value);
       for (const item of Array.isArray(v) ? v : [v]) query.push([name, typeof item === 'string' ? item : JSON.stringify(item)]);

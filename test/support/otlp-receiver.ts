@@ -15,7 +15,7 @@ export interface ReceivedSpan {
   /** OTLP `SpanKind`: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
   attributes: Record<string, unknown>;
-  links: Array<{ traceId: string; spanId: string }>;
+  links: { traceId: string; spanId: string }[];
 }
 
 /** An OTLP/HTTP trace receiver inside the test process. */
@@ -26,7 +26,12 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+interface AnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+}
 
 function value(v: AnyValue | undefined): unknown {
   if (!v) return undefined;
@@ -36,7 +41,7 @@ function value(v: AnyValue | undefined): unknown {
   return v.doubleValue;
 }
 
-const attrs = (list: Array<{ key: string; value: AnyValue }> | undefined): Record<string, unknown> =>
+const attrs = (list: { key: string; value: AnyValue }[] | undefined): Record<string, unknown> =>
   Object.fromEntries((list ?? []).map((a) => [a.key, value(a.value)]));
 
 /**
@@ -81,6 +86,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }

@@ -37,7 +37,9 @@ function accepts(port: number): Promise<boolean> {
       socket.destroy();
       resolve(true);
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 
@@ -54,7 +56,9 @@ function redisPongs(port: number): Promise<boolean> {
       socket.destroy();
       resolve(d.toString().startsWith('+PONG'));
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 

@@ -49,7 +49,9 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
+      c.once('exit', () => {
+        resolve();
+      });
       c.kill('SIGKILL');
     });
   };

@@ -104,15 +104,24 @@ export function rawExchange(port: number, steps: RawStep[], options: { deadlineM
       });
     };
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('end', () => finish('end'));
+    socket.once('end', () => {
+      finish('end');
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (!connectedAt) return reject(error);
+      if (!connectedAt) {
+        reject(error);
+        return;
+      }
       finish(error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : 'end');
     });
-    socket.once('close', () => finish('end'));
+    socket.once('close', () => {
+      finish('end');
+    });
     socket.once('connect', async () => {
       connectedAt = performance.now();
-      deadline = setTimeout(() => finish('timeout'), options.deadlineMs);
+      deadline = setTimeout(() => {
+        finish('timeout');
+      }, options.deadlineMs);
       for (const step of steps) {
         if (settled || socket.destroyed) return;
         if (typeof step === 'object' && 'pauseMs' in step) {
@@ -214,14 +223,20 @@ export function startRedirectProbe(options: {
       };
       const req = request({ host: '127.0.0.1', port, path, method: 'GET', localAddress, agent: false }, (res) => {
         res.resume();
-        res.once('end', () => settle(res.statusCode === expectStatus ? null : `status ${res.statusCode}`));
-        res.once('error', (e: NodeJS.ErrnoException) => settle(e.code ?? e.message));
+        res.once('end', () => {
+          settle(res.statusCode === expectStatus ? null : `status ${res.statusCode}`);
+        });
+        res.once('error', (e: NodeJS.ErrnoException) => {
+          settle(e.code ?? e.message);
+        });
       });
       const timer = setTimeout(() => {
         settle('timeout');
         req.destroy();
       }, timeoutMs);
-      req.once('error', (e: NodeJS.ErrnoException) => settle(e.code ?? e.message));
+      req.once('error', (e: NodeJS.ErrnoException) => {
+        settle(e.code ?? e.message);
+      });
       req.end();
     });
   const tick = () => {
@@ -230,7 +245,9 @@ export function startRedirectProbe(options: {
     inFlight.add(p);
   };
   const interval = setInterval(tick, intervalMs);
-  const cap = setTimeout(() => clearInterval(interval), maxDurationMs);
+  const cap = setTimeout(() => {
+    clearInterval(interval);
+  }, maxDurationMs);
   return {
     stop: async () => {
       clearInterval(interval);
@@ -321,7 +338,9 @@ export function startProcessSampler(pid: number, intervalMs = 250, maxDurationMs
   };
   sample();
   const interval = setInterval(sample, intervalMs);
-  const cap = setTimeout(() => clearInterval(interval), maxDurationMs);
+  const cap = setTimeout(() => {
+    clearInterval(interval);
+  }, maxDurationMs);
   return {
     stop: () => {
       clearInterval(interval);
@@ -400,8 +419,12 @@ export async function runSlowHttpTest(
   const killer = setTimeout(() => child.kill('SIGKILL'), (durationS + 30) * 1_000);
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  }).finally(() => clearTimeout(killer));
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+  }).finally(() => {
+    clearTimeout(killer);
+  });
   // Its status blocks are coloured for a terminal.
   const plain = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const last: Record<string, number> = {};
@@ -534,7 +557,10 @@ export function openKeptConnection(port: number, localAddress?: string): Promise
         close: () => socket.destroy(),
         request: (raw, timeoutMs = 5_000) =>
           new Promise<RawResponse>((done, fail) => {
-            if (ended) return fail(new Error('the server closed the connection'));
+            if (ended) {
+              fail(new Error('the server closed the connection'));
+              return;
+            }
             buffer = Buffer.alloc(0);
             const timer = setTimeout(() => {
               waiter = null;

@@ -45,7 +45,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => {
+      resolve();
+    });
   });
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('the proxy has no address');
@@ -67,7 +69,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     close: () =>
       new Promise<void>((resolve) => {
         resetAll();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

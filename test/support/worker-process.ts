@@ -27,7 +27,11 @@ export async function startWorkerProcess(overrides: Record<string, string> = {})
   if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run npm run build first`);
   const child = spawn(process.execPath, [WORKER_MAIN], { cwd: ROOT, env: { ...process.env, ...testEnv(overrides) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output } = captureOutput(child);
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve(signal ?? code);
+    }),
+  );
   await waitUntil(
     'the worker process to start',
     async () => {

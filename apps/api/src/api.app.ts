@@ -26,7 +26,6 @@ import {
   jsonTooDeep,
   serverTimeoutOptions,
 } from '@shortener/security';
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { ApiModule } from './api.module';
@@ -70,7 +69,9 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // headers) get a problem too, not Fastify's ad-hoc JSON.
     clientErrorHandler: writeClientErrorProblem,
     // Errors of Fastify's router (a path with broken percent-encoding) too.
-    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error),
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      sendProblem(request, reply, error);
+    },
     logger: false,
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
@@ -97,14 +98,22 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   // Nesting is checked on the text, before JSON.parse builds a tree.
   const maxDepth = config.http.jsonMaxDepth;
   const jsonOrNothing = (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
-    if (body.length === 0) return done(null, undefined);
-    if (jsonNestingExceeds(body, maxDepth)) return done(jsonTooDeep(maxDepth));
-    json(request, body, (err, value) => (err && isJson(body) ? done(new DomainError('validation-failed', FORBIDDEN_KEYS)) : done(err, value)));
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    if (jsonNestingExceeds(body, maxDepth)) {
+      done(jsonTooDeep(maxDepth));
+      return;
+    }
+    json(request, body, (err, value) => {
+      err && isJson(body) ? done(new DomainError('validation-failed', FORBIDDEN_KEYS)) : done(err, value);
+    });
   };
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonOrNothing);
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonOrNothing);
-  installConnectionLimits(app.getHttpServer() as Server, config, app.get<Logger>(ROOT_LOGGER));
+  installConnectionLimits(app.getHttpServer(), config, app.get<Logger>(ROOT_LOGGER));
   // Before any route is registered: these hook routes as they are added.
   installBodyLimits(fastify, config);
   installLingeringClose(fastify, ['/api']);

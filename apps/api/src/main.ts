@@ -10,7 +10,6 @@
 import { setHeapGrowingPercent } from '@shortener/common';
 import { ConfigError, loadConfig } from '@shortener/config';
 import { installGracefulShutdown, ProcessLifecycle, ROOT_LOGGER, startManagementServer } from '@shortener/observability';
-import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { createApiApp } from './api.app';
 
@@ -20,7 +19,7 @@ async function bootstrap(): Promise<void> {
   const app = await createApiApp(config);
   await app.init();
   const management = await startManagementServer(app, config);
-  installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, httpServer: app.getHttpServer() as Server, management });
+  installGracefulShutdown(app, { timeoutMs: config.shutdownTimeoutMs, httpServer: app.getHttpServer(), management });
   await app.listen({ host: config.http.host, port: config.http.port, backlog: config.http.listenBacklog });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -29,7 +29,7 @@ const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 function promTargets(queries: readonly Query[]): cog.Builder<cog.Dataquery>[] {
   return queries.map((q, i) => {
-    const b = new prometheus.DataqueryBuilder().refId(REF_IDS[i]!).datasource(PROMETHEUS).expr(q.expr);
+    const b = new prometheus.DataqueryBuilder().refId(REF_IDS[i]).datasource(PROMETHEUS).expr(q.expr);
     if (q.legend !== undefined) b.legendFormat(q.legend);
     if (q.instant) b.instant();
     else b.range();

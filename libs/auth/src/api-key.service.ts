@@ -69,7 +69,9 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
   }
 
   onModuleInit(): void {
-    this.unsubscribe = this.bus.subscribe((m) => this.onInvalidation(m));
+    this.unsubscribe = this.bus.subscribe((m) => {
+      this.onInvalidation(m);
+    });
   }
 
   onModuleDestroy(): void {

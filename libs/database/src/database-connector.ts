@@ -88,7 +88,11 @@ export class DatabaseConnector implements OnModuleInit, OnApplicationShutdown {
     this.connected = new Promise((resolve) => (this.resolveConnected = resolve));
     this.failures = new LogSummary(this.logger, 'PostgreSQL not connected yet, retrying', CONNECT_LOG_SUMMARY_MS);
     this.configurationFailures = new LogSummary(
-      { warn: (m) => this.logger.error(m) },
+      {
+        warn: (m) => {
+          this.logger.error(m);
+        },
+      },
       'PostgreSQL refuses the configured connection, retrying',
       CONNECT_LOG_SUMMARY_MS,
     );

@@ -27,8 +27,12 @@ function cancelRunningStatement(client: PoolClient): void {
   const { host, port } = target.connectionParameters;
   // @types/pg leaves out the protocol calls node-postgres' own Client#cancel makes.
   const connection = new pg.Connection() as unknown as ProtocolConnection;
-  connection.on('error', () => connection.end());
-  connection.on('connect', () => connection.cancel(target.processID!, target.secretKey!));
+  connection.on('error', () => {
+    connection.end();
+  });
+  connection.on('connect', () => {
+    connection.cancel(target.processID!, target.secretKey!);
+  });
   if (host.startsWith('/')) connection.connect(`${host}/.s.PGSQL.${port}`);
   else connection.connect(port, host);
 }
@@ -53,7 +57,7 @@ function watchCheckout(client: PoolClient, deadline: RequestDeadline, release: (
     if (deadline.expired && !ENDS_WITHOUT_COMMIT.test(text)) {
       const error = deadline.signal.reason as Error;
       if (typeof last === 'function') {
-        process.nextTick(last as (e: Error) => void, error);
+        process.nextTick(last, error);
         return undefined;
       }
       return Promise.reject(error);
@@ -84,7 +88,7 @@ function watchCheckout(client: PoolClient, deadline: RequestDeadline, release: (
       // Back to the prototype's query: the next checkout may belong to no request.
       delete (client as unknown as { query?: QueryFn }).query;
     }
-    return release(error);
+    release(error);
   };
   (client as unknown as { release: typeof end }).release = end;
   return end;
@@ -114,9 +118,16 @@ export class DeadlinePool extends pg.Pool {
   override connect(callback: Callback): void;
   override connect(callback?: Callback): Promise<PoolClient> | void {
     const deadline = currentDeadline();
-    if (!deadline) return callback ? super.connect(callback as never) : super.connect();
+    if (!deadline) {
+      callback ? super.connect(callback as never) : super.connect();
+      return;
+    }
     if (!callback) {
-      return new Promise<PoolClient>((resolve, reject) => this.connect((error, client) => (error ? reject(error) : resolve(client!))));
+      return new Promise<PoolClient>((resolve, reject) => {
+        this.connect((error, client) => {
+          error ? reject(error) : resolve(client!);
+        });
+      });
     }
     if (deadline.expired) {
       process.nextTick(callback, deadline.signal.reason as Error);
@@ -134,7 +145,10 @@ export class DeadlinePool extends pg.Pool {
         if (!error) release();
         return;
       }
-      if (error) return callback(error);
+      if (error) {
+        callback(error);
+        return;
+      }
       callback(undefined, client, watchCheckout(client!, deadline, release));
     }) as never);
   }

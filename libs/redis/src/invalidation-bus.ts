@@ -41,7 +41,7 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
   private subscribedOnce = false;
   private markSubscribed!: () => void;
   /** Resolves once the first SUBSCRIBE succeeded (tests that boot an app in-process wait for it). */
-  readonly subscribed: Promise<void> = new Promise((resolve) => (this.markSubscribed = resolve));
+  readonly subscribed = new Promise<void>((resolve) => (this.markSubscribed = resolve));
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -82,7 +82,9 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
         this.subscribedOnce = true;
         this.markSubscribed();
       },
-      (e: Error) => this.logger.warn(`bus subscribe failed: ${e.message}`),
+      (e: Error) => {
+        this.logger.warn(`bus subscribe failed: ${e.message}`);
+      },
     );
   }
 

@@ -171,7 +171,7 @@ export function findLoneSurrogate(value: unknown, skipMembers: ReadonlySet<strin
 }
 
 function findString(value: unknown, matches: (s: string) => boolean, skipMembers: ReadonlySet<string>): string | null {
-  const stack: Array<[unknown, string]> = [[value, '']];
+  const stack: [unknown, string][] = [[value, '']];
   while (stack.length > 0) {
     const [current, pointer] = stack.pop()!;
     if (typeof current === 'string') {
@@ -209,7 +209,8 @@ const refuseUnstorableText: preValidationHookHandler = function refuseUnstorable
       const pointer = rule.find(value, inBody ? rule.skipInBody : undefined);
       if (pointer !== null) {
         const detail = `${rule.detail} (${part})`;
-        return done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
+        done(new DomainError('validation-failed', `${pointer}: ${detail}`, { errors: [{ pointer, detail }] }));
+        return;
       }
     }
   }

@@ -26,7 +26,7 @@ export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024, bytesPerSecond: 8 *
  * requests themselves. A connection that finds the bucket empty stops
  * reading and just waits out the linger time.
  */
-const drainBudget = { tokens: LINGER.bytesPerSecond as number, refilledAt: Date.now() };
+const drainBudget = { tokens: LINGER.bytesPerSecond, refilledAt: Date.now() };
 
 function takeDrainBudget(bytes: number): boolean {
   const now = Date.now();
@@ -210,7 +210,10 @@ export function installBulkBodyPace(fastify: FastifyInstance, config: AppConfig)
         paidUntil = Math.max(paidUntil, now - 1_000) + chunk.length / bytesPerMs;
         const wait = paidUntil - now;
         if (wait <= 0) callback(null, chunk);
-        else setTimeout(() => callback(null, chunk), wait);
+        else
+          setTimeout(() => {
+            callback(null, chunk);
+          }, wait);
       },
     }) as Transform & { receivedEncodedLength: number };
     // Fastify compares this with Content-Length (the bytes that came off the socket).
@@ -316,7 +319,9 @@ function lingerOnClose(request: IncomingMessage): void {
     if (this.writable) this.end();
     const close = () => this.destroy();
     const timer = setTimeout(close, LINGER.maxMs).unref();
-    this.once('close', () => clearTimeout(timer));
+    this.once('close', () => {
+      clearTimeout(timer);
+    });
     if (request.complete) close();
     else request.once('end', close);
   };

@@ -174,7 +174,7 @@ export class RateLimitService {
     if (quota <= 0) return null;
     let limiter = this.keyLimiters.get(quota);
     if (!limiter) {
-      limiter = this.sharedLimiter('api-key', quota) as RateLimiterAbstract;
+      limiter = this.sharedLimiter('api-key', quota)!;
       this.keyLimiters.set(quota, limiter);
     }
     return limiter;

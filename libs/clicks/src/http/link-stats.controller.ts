@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '@shortener/auth';
 import { createZodDto } from 'nestjs-zod';
-import { linkStatsQuerySchema, linkStatsResponseSchema, LinkStatsQuery, LinkStatsResponse } from '../stats/link-stats.schemas';
+import { linkStatsQuerySchema, linkStatsResponseSchema, LinkStatsResponse } from '../stats/link-stats.schemas';
 import { LinkStatsService } from '../stats/link-stats.service';
 
 class LinkStatsQueryDto extends createZodDto(linkStatsQuerySchema) {}
@@ -30,6 +30,6 @@ export class LinkStatsController {
   @ApiOkResponse({ type: LinkStatsResponseDto, description: 'Totals, the time series and the top lists of the range' })
   @ApiNotFoundResponse({ description: 'No such link on this domain, or it belongs to another account' })
   get(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() query: LinkStatsQueryDto): Promise<LinkStatsResponse> {
-    return this.stats.stats(principal, code, query as LinkStatsQuery);
+    return this.stats.stats(principal, code, query);
   }
 }

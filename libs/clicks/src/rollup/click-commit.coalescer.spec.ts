@@ -15,7 +15,7 @@ const batch = (batchId: string, clicks: number): ClickBatchInput => ({
  */
 function recorder(poison: string[] = []) {
   const transactions: string[][] = [];
-  const held: Array<() => void> = [];
+  const held: (() => void)[] = [];
   const commit = async (batches: readonly ClickBatchInput[]): Promise<ClickRollupResult[]> => {
     const ids = batches.map((b) => b.batchId);
     transactions.push(ids);

@@ -154,9 +154,14 @@ export class ClickCommitCoalescer {
   private async run(group: Waiting[], clicks: number): Promise<void> {
     try {
       const results = await this.traced(group, clicks, () => this.commit(group.map((w) => w.batch)));
-      group.forEach((w, i) => w.resolve(results[i]));
+      group.forEach((w, i) => {
+        w.resolve(results[i]);
+      });
     } catch (error) {
-      if (group.length === 1) return group[0].reject(error);
+      if (group.length === 1) {
+        group[0].reject(error);
+        return;
+      }
       this.logger.warn(`a transaction of ${group.length} click batches failed (${(error as Error)?.message}); committing them one by one`);
       for (const w of group) {
         try {

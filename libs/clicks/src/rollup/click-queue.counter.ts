@@ -24,7 +24,9 @@ export class ClickQueueCounter implements OnApplicationShutdown {
 
   /** Subtracts `clicks`; never throws. */
   async remove(clicks: number): Promise<void> {
-    await removeQueuedClicks(this.queue, clicks).catch((e: Error) => this.warnings.add(`not lowered by ${clicks}: ${e.message}`));
+    await removeQueuedClicks(this.queue, clicks).catch((e: Error) => {
+      this.warnings.add(`not lowered by ${clicks}: ${e.message}`);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

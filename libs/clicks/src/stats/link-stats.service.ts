@@ -98,7 +98,7 @@ export class LinkStatsService {
     };
   }
 
-  private series(range: StatsRange, rows: Array<{ ms: string; human: string; bot: string }>): LinkStatsResponse['series'] {
+  private series(range: StatsRange, rows: { ms: string; human: string; bot: string }[]): LinkStatsResponse['series'] {
     const size = bucketMs(range.granularity);
     const points = Array.from({ length: range.points }, (_, i) => ({ start: new Date(range.start + i * size).toISOString(), humanClicks: 0, botClicks: 0 }));
     for (const r of rows) {

@@ -86,11 +86,11 @@ export class VisitorHllStore {
    *   when the hashes were all counted already (the stored bytes stand).
    * @throws Error when Redis fails or refuses stored bytes that are not an HLL.
    */
-  async add(updates: readonly HllUpdate[]): Promise<Array<Buffer | null>> {
+  async add(updates: readonly HllUpdate[]): Promise<(Buffer | null)[]> {
     if (updates.length === 0) return [];
     const key = `${this.prefix}{${randomUUID()}}`;
-    const calls: Array<{ count: number; args: Array<string | Buffer | number> }> = [];
-    let call: { count: number; args: Array<string | Buffer | number> } | undefined;
+    const calls: { count: number; args: (string | Buffer | number)[] }[] = [];
+    let call: { count: number; args: (string | Buffer | number)[] } | undefined;
     for (const u of updates) {
       if (!call || call.count >= MERGE_ADD_MAX_HLLS || call.args.length + 2 + u.visitorHashes.length > MERGE_ADD_MAX_ARGS) {
         calls.push((call = { count: 0, args: [] }));
@@ -102,10 +102,10 @@ export class VisitorHllStore {
     const pipeline = this.redis.pipeline();
     for (const c of calls) (pipeline as any).shortenerHllMergeAddBuffer(key, c.count, c.args);
     const results = (await pipeline.exec()) ?? [];
-    const out: Array<Buffer | null> = [];
+    const out: (Buffer | null)[] = [];
     results.forEach(([error, bytes], i) => {
       if (error) throw new Error(`HLL update (call ${i}) failed: ${error.message}`);
-      for (const b of bytes as Array<Buffer | null>) out.push(b ?? null);
+      for (const b of bytes as (Buffer | null)[]) out.push(b ?? null);
     });
     if (out.length !== updates.length) throw new Error(`HLL update answered ${out.length} HLLs for ${updates.length}`);
     return out;

@@ -5,11 +5,13 @@ const tick = () => new Promise((r) => setImmediate(r));
 /** A batch runner that records its batches and answers when told to (the real one is PostgreSQL, tested end to end). */
 function recorder<O>(answer: (item: string) => BatchOutcome<O>) {
   const batches: string[][] = [];
-  const pending: Array<() => void> = [];
+  const pending: (() => void)[] = [];
   const run = (items: string[]) =>
     new Promise<BatchOutcome<O>[]>((resolve) => {
       batches.push(items);
-      pending.push(() => resolve(items.map(answer)));
+      pending.push(() => {
+        resolve(items.map(answer));
+      });
     });
   /** Answers the oldest running batch, and lets the batcher start the next one (scheduled for the turn after). */
   const release = async () => {

@@ -61,7 +61,7 @@ export class Batcher<I, O> {
     for (const name of ['maxBatch', 'maxInFlight', 'maxQueued'] as const) {
       const value = options[name];
       if (name === 'maxQueued' && value === undefined) continue;
-      if (!Number.isInteger(value) || (value as number) < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+      if (!Number.isInteger(value) || value! < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
   }
 

@@ -39,7 +39,10 @@ export async function installLoadShedding(app: NestFastifyApplication, maxEventL
   }, sampleIntervalMs);
   timer.unref();
   fastify.addHook('onRequest', function shedUnderPressure(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
-    if (delayMs <= maxEventLoopDelayMs) return done();
+    if (delayMs <= maxEventLoopDelayMs) {
+      done();
+      return;
+    }
     void reply.code(503).header('retry-after', String(SHED_RETRY_AFTER_SECONDS)).header('content-type', PROBLEM_CONTENT_TYPE).send(OVERLOADED_BODY);
   });
   fastify.addHook('onClose', (_instance: FastifyInstance, done: () => void) => {

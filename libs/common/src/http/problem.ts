@@ -95,7 +95,7 @@ export function toProblem(error: unknown): ProblemDetails {
   }
   const e = (error ?? {}) as ErrorLike;
   if (e.name === 'ZodValidationException' && typeof e.getResponse === 'function') {
-    const zodError = (error as { getZodError?: () => { issues: Array<{ path: PropertyKey[]; message: string }> } }).getZodError?.();
+    const zodError = (error as { getZodError?: () => { issues: { path: PropertyKey[]; message: string }[] } }).getZodError?.();
     const errors = (zodError?.issues ?? []).map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, detail: i.message }));
     return problem('validation-failed', errors.map((x) => `${x.pointer}: ${x.detail}`).join('; '), { errors });
   }

@@ -39,7 +39,9 @@ class Deadline implements RequestDeadline {
 
   constructor(readonly budgetMs: number) {
     this.expiresAt = performance.now() + budgetMs;
-    this.timer = setTimeout(() => this.controller.abort(new DeadlineExceededError(budgetMs)), budgetMs);
+    this.timer = setTimeout(() => {
+      this.controller.abort(new DeadlineExceededError(budgetMs));
+    }, budgetMs);
     this.timer.unref();
   }
 
@@ -119,7 +121,9 @@ export function installRequestDeadline(fastify: FastifyInstance, budgetMs: numbe
   const start = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const deadline = new Deadline(budgetMs);
     (request as unknown as Record<symbol, Deadline>)[DEADLINE] = deadline;
-    reply.raw.once('close', () => deadline.finish());
+    reply.raw.once('close', () => {
+      deadline.finish();
+    });
     deadlines.run(deadline, done);
   };
   fastify.addHook('onRoute', (route: RouteOptions) => {

@@ -11,7 +11,7 @@ type RouteHookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler'
 export function appendRouteHook<K extends RouteHookName>(
   route: RouteOptions,
   name: K,
-  hook: NonNullable<RouteOptions[K]> extends Array<infer H> | infer H ? H : never,
+  hook: NonNullable<RouteOptions[K]> extends (infer H)[] | infer H ? H : never,
 ): void {
   const current = route[name] as unknown;
   const hooks = current === undefined ? [] : Array.isArray(current) ? current : [current];

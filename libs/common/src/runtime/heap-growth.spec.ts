@@ -36,7 +36,9 @@ function majorGcs(percent: number): number {
 describe(setHeapGrowingPercent.name, () => {
   it('refuses what is not an integer from 0 to the maximum', () => {
     for (const bad of [-1, 1.5, MAX_HEAP_GROWING_PERCENT + 1, Number.NaN]) {
-      expect(() => setHeapGrowingPercent(bad)).toThrow(new RangeError(`heap growing percent must be an integer from 0 to 400, got ${bad}`));
+      expect(() => {
+        setHeapGrowingPercent(bad);
+      }).toThrow(new RangeError(`heap growing percent must be an integer from 0 to 400, got ${bad}`));
     }
   });
 

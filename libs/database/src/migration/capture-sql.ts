@@ -247,7 +247,7 @@ export function renderMigrationSql(migration: CapturedMigration): string {
   ];
   const body = migration.statements.map((s) => `${dedent(inlineParameters(s.sql, s.parameters)).replace(/;\s*$/, '')};`);
   const bookkeeping = ['-- recorded by TypeORM after the statements above', `${bookkeepingStatement(migration.name)};`];
-  return `${[...header, '', ...body.flatMap((b) => [b, '']), ...bookkeeping, ''].join('\n')}`;
+  return [...header, '', ...body.flatMap((b) => [b, '']), ...bookkeeping, ''].join('\n');
 }
 
 function dedent(sql: string): string {

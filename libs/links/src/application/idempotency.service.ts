@@ -56,7 +56,7 @@ export class IdempotencyService {
     return this.dataSource.transaction(async (m) => {
       const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked', [accountId, key]);
       if (!locked) throw new DomainError('idempotency-key-in-flight', 'Retry once the first request with this key has finished');
-      const rows: Array<{ request_hash: Buffer; status_code: number; response_body: unknown; response_text: string | null }> = await m.query(
+      const rows: { request_hash: Buffer; status_code: number; response_body: unknown; response_text: string | null }[] = await m.query(
         `SELECT request_hash, status_code, response_body, response_text FROM idempotency_keys
           WHERE account_id = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)`,
         [accountId, key, IDEMPOTENCY_RETENTION_HOURS],

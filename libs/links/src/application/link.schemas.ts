@@ -79,7 +79,7 @@ function refusedItem(ctx: z.core.$ZodCatchCtx | undefined): CreateLinkInput {
 export const bulkCreateLinksSchema = z.object({ items: z.array(createLinkSchema.catch(refusedItem)).min(1).max(MAX_BULK_ITEMS) }).strict();
 /** The parsed bulk body: each item created from, or refused. */
 export interface BulkCreateLinksInput {
-  items: Array<CreateLinkInput | RefusedBulkItem>;
+  items: (CreateLinkInput | RefusedBulkItem)[];
 }
 
 /** `GET /api/v1/links/{code}/qr` query. */

@@ -38,7 +38,7 @@ export class AuditController {
   })
   @ApiResponse({ status: 403, description: 'Only admin keys read the audit trail' })
   list(@Query() query: ListAuditQuery) {
-    const q = query as z.infer<typeof listAuditSchema>;
+    const q = query;
     const link = q.link === undefined ? undefined : { domain: this.domains.resolve(q.domain).host, code: q.link.normalize('NFC') };
     return this.audit.list({ link, cursor: q.cursor, limit: q.limit });
   }

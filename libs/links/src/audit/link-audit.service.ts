@@ -122,7 +122,7 @@ export class LinkAuditService {
     }
     params.push(q.limit + 1);
     // ORDER BY names the column: a bare `id` would be the text output column.
-    const rows: Array<Record<string, any>> = await this.dataSource.query(
+    const rows: Record<string, any>[] = await this.dataSource.query(
       `SELECT id::text AS id, link_id::text AS link_id, domain, code, link_account_id, actor_key_id, actor_account_id, action, before, after, at
          FROM link_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY link_audit.id DESC LIMIT $${params.length}`,

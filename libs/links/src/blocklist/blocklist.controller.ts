@@ -41,7 +41,7 @@ export class BlocklistController {
   @ApiResponse({ status: 201, type: BlocklistEntryDto, description: 'The new entry, with the host in canonical form (lower case, IDNA A-labels)' })
   @ApiResponse({ status: 200, type: BlocklistEntryDto, description: 'The host was already blocked through this API: the existing entry, unchanged' })
   async add(@CurrentPrincipal() principal: Principal, @Body() body: AddBlockedHostDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    const input = body as z.infer<typeof addBlockedHostSchema>;
+    const input = body;
     const { entry, created } = await this.blocklist.add(principal, input.host, input.reason ?? null);
     void reply.status(created ? 201 : 200);
     return entry;

@@ -75,7 +75,9 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = this.bus.subscribe((m) => {
       if (m.kind === 'blocklist' || m.kind === 'reset' || m.kind === 'all') void this.reload();
     });
-    this.connector.runOnceConnected('blocklist load', async () => this.apply(await this.loadStored()));
+    this.connector.runOnceConnected('blocklist load', async () => {
+      this.apply(await this.loadStored());
+    });
     this.timer = setInterval(() => void this.reload(), REFRESH_INTERVAL_MS);
     this.timer.unref();
   }

@@ -137,6 +137,6 @@ function toBase62(value: number): string {
 
 function fromBase62(code: string): number {
   let value = 0;
-  for (const c of code) value = value * RADIX + (DIGIT_VALUE.get(c) as number);
+  for (const c of code) value = value * RADIX + DIGIT_VALUE.get(c)!;
   return value;
 }

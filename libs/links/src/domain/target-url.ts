@@ -11,11 +11,11 @@ import { canonicalHost, isHostBlocked, isOneOfHosts } from './host-name';
  * Host lists are compared as by {@link canonicalHost} and read once per
  * array: build a policy once from configuration and do not mutate it.
  */
-export type TargetPolicy = {
+export interface TargetPolicy {
   ownHosts: readonly string[];
   blockedHosts: readonly string[];
   maxLengthBytes: number;
-};
+}
 
 /** The only schemes a target may use, as the URL parser writes them. */
 export const ALLOWED_TARGET_SCHEMES: readonly string[] = Object.freeze(['http:', 'https:']);

@@ -83,7 +83,7 @@ export class LinksController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.links.create(principal, body as never, idempotencyKey);
+    const result = await this.links.create(principal, body, idempotencyKey);
     void reply.status(result.status);
     if (result.replayed) void reply.header('idempotent-replayed', 'true');
     if (result.status >= 400) void reply.header('content-type', PROBLEM_CONTENT_TYPE);
@@ -107,7 +107,7 @@ export class LinksController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.links.createBulk(principal, body as never, idempotencyKey);
+    const result = await this.links.createBulk(principal, body, idempotencyKey);
     if (result.replayed) void reply.header('idempotent-replayed', 'true');
     return result.body;
   }
@@ -119,7 +119,7 @@ export class LinksController {
   @ApiResponse({ status: 200, description: 'The QR code image', content: { 'image/png': {}, 'image/svg+xml': { schema: { type: 'string' } } } })
   @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   async qr(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Query() q: QrCodeQuery, @Res({ passthrough: true }) reply: FastifyReply) {
-    const query = q as unknown as { format: 'png' | 'svg'; size: number; domain?: string };
+    const query = q;
     const image = await renderQrCode(await this.links.shortUrlOf(principal, code, query.domain), query.format, query.size);
     void reply.header('content-type', image.contentType).header('cache-control', 'private, max-age=300');
     return image.body;
@@ -129,7 +129,7 @@ export class LinksController {
   @ApiOperation({ operationId: 'listLinks', summary: 'List links, newest first (keyset pagination)' })
   @ApiResponse({ status: 200, type: LinkPageDto, description: 'A page of links and the nextCursor of the following page (null on the last)' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListLinksQuery) {
-    return this.links.list(principal, query as never);
+    return this.links.list(principal, query);
   }
 
   @Get(':code')
@@ -151,7 +151,7 @@ export class LinksController {
   @ApiResponse({ status: 404, description: 'No such link on this domain, or it belongs to another account' })
   @ApiResponse({ status: 410, description: 'The link is deleted' })
   update(@CurrentPrincipal() principal: Principal, @Param('code') code: string, @Body() body: UpdateLinkDto, @Query() q: LinkAddressQuery) {
-    return this.links.update(principal, code, body as never, q.domain);
+    return this.links.update(principal, code, body, q.domain);
   }
 
   @Delete(':code')

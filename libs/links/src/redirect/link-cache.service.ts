@@ -119,7 +119,9 @@ export class LinkCacheService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.bus.subscribe((m) => this.onInvalidation(m));
+    this.bus.subscribe((m) => {
+      this.onInvalidation(m);
+    });
   }
 
   /**
@@ -167,7 +169,9 @@ export class LinkCacheService implements OnModuleInit {
   async invalidate(domain: string, code: string): Promise<void> {
     const cleared = (this.redis as any)
       .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), INVALIDATION_MARKER_MS)
-      .catch((e: Error) => this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${e.message}`));
+      .catch((e: Error) => {
+        this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${e.message}`);
+      });
     await Promise.all([cleared, this.bus.publish({ kind: 'link', domain, code })]);
   }
 

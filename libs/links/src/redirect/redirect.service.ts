@@ -144,7 +144,10 @@ export class RedirectService {
     let code = (request.params as { code: string }).code;
     if (NON_ASCII.test(code)) code = code.normalize('NFC');
     // PostgreSQL text cannot hold U+0000: no code has it, and looking one up would fail.
-    if (code.includes('\u0000')) return this.refuse(reply, 404, 'not_found', 'none');
+    if (code.includes('\u0000')) {
+      this.refuse(reply, 404, 'not_found', 'none');
+      return;
+    }
     const domain = this.domains.forRequestHost(request.hostname).host;
     const lookup = this.cache.get(domain, code);
     if ('then' in lookup) return lookup.then((l: CacheLookup) => this.respond(request, reply, l.snapshot, l.layer));
@@ -152,15 +155,30 @@ export class RedirectService {
   }
 
   private respond(request: FastifyRequest, reply: FastifyReply, link: RedirectSnapshot | null, layer: CacheLayer): Promise<void> | void {
-    if (link === null) return this.refuse(reply, 404, 'not_found', layer);
+    if (link === null) {
+      this.refuse(reply, 404, 'not_found', layer);
+      return;
+    }
     const now = this.clock.now();
-    if (link.unavailable || (link.expiresAt !== null && now >= link.expiresAt)) return this.refuse(reply, 410, 'gone', layer);
-    if (this.blocklist.blocksRedirect(link)) return this.refuse(reply, 410, 'gone', layer);
-    if (!link.limited) return this.redirect(request, reply, link, layer, now);
+    if (link.unavailable || (link.expiresAt !== null && now >= link.expiresAt)) {
+      this.refuse(reply, 410, 'gone', layer);
+      return;
+    }
+    if (this.blocklist.blocksRedirect(link)) {
+      this.refuse(reply, 410, 'gone', layer);
+      return;
+    }
+    if (!link.limited) {
+      this.redirect(request, reply, link, layer, now);
+      return;
+    }
     const consumes = request.method === 'GET' && !isPreviewBot(request.headers['user-agent']);
     return this.pools.write.query(consumes ? CONSUME_SQL : REMAINING_SQL, [link.id]).then(({ rowCount }) => {
-      if (!rowCount) return this.refuse(reply, 410, 'gone', 'db');
-      return this.redirect(request, reply, link, layer, now);
+      if (!rowCount) {
+        this.refuse(reply, 410, 'gone', 'db');
+        return;
+      }
+      this.redirect(request, reply, link, layer, now);
     });
   }
 

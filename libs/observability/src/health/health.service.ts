@@ -177,8 +177,8 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** @param pgStatement the PostgreSQL round trip to check with; `SELECT 1` by default. */
-  private dependencyChecks(pgStatement?: () => Promise<unknown>): Array<() => Promise<HealthIndicatorResult>> {
-    const checks: Array<() => Promise<HealthIndicatorResult>> = [];
+  private dependencyChecks(pgStatement?: () => Promise<unknown>): (() => Promise<HealthIndicatorResult>)[] {
+    const checks: (() => Promise<HealthIndicatorResult>)[] = [];
     const worker = this.config.role === 'worker';
     if (this.dataSource) {
       const ds = this.dataSource;
@@ -259,7 +259,7 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
     return this.ownQueueRedis;
   }
 
-  private async run(checks: Array<() => Promise<HealthIndicatorResult>>): Promise<ProbeResult> {
+  private async run(checks: (() => Promise<HealthIndicatorResult>)[]): Promise<ProbeResult> {
     let result: HealthCheckResult;
     try {
       result = await this.terminus.check(checks);

@@ -20,10 +20,14 @@ export class TimeoutError extends Error {
 export function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(what, timeoutMs)), timeoutMs);
+    timer = setTimeout(() => {
+      reject(new TimeoutError(what, timeoutMs));
+    }, timeoutMs);
     timer.unref();
   });
   // A late rejection of the losing work must not surface as unhandled.
   work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
 }

@@ -85,7 +85,9 @@ export function installHttpObservability(
       let observe = children.get(key);
       if (!observe) {
         const child = metrics.httpRequestDuration.labels(method, route, String(status));
-        observe = (s) => child.observe(s);
+        observe = (s) => {
+          child.observe(s);
+        };
         children.set(key, observe);
       }
       observe(seconds);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, REDACTED } from './logger';
 
-function capture(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   let text = '';
   const stream = new Writable({
     write(chunk, _enc, done) {

@@ -50,9 +50,9 @@ export async function startManagementServer(app: INestApplicationContext, config
   server.get('/health/live', route, async (_request, reply) => probe(reply, await health.live()));
   server.get('/health/startup', route, async (_request, reply) => probe(reply, await health.startup()));
   server.get('/health/ready', route, async (_request, reply) => probe(reply, await health.ready()));
-  server.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new DomainError('not-found', `${request.method} ${request.url.split('?')[0]} is not served on the management port`)),
-  );
+  server.setNotFoundHandler((request, reply) => {
+    sendProblem(request, reply, new DomainError('not-found', `${request.method} ${request.url.split('?')[0]} is not served on the management port`));
+  });
 
   await server.listen({ host: config.management.host, port: config.management.port });
   const address = server.server.address();

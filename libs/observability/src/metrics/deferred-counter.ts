@@ -16,7 +16,7 @@ class DeferredChild implements CounterChild {
   }
 }
 
-const childrenOf = new WeakMap<Counter<string>, DeferredChild[]>();
+const childrenOf = new WeakMap<Counter, DeferredChild[]>();
 
 /**
  * A prom-client counter whose series may be counted through
@@ -29,10 +29,10 @@ export function deferredCounter<T extends string>(config: Omit<CounterConfigurat
   const counter = new Counter<T>({
     ...config,
     collect() {
-      flushDeferredCounts(this as unknown as Counter<string>);
+      flushDeferredCounts(this);
     },
   });
-  childrenOf.set(counter as unknown as Counter<string>, []);
+  childrenOf.set(counter, []);
   return counter;
 }
 
@@ -50,7 +50,7 @@ export function deferredCounter<T extends string>(config: Omit<CounterConfigurat
  * @throws Error when the counter was not made by {@link deferredCounter} (its counts would never be read)
  */
 export function deferredCounterChild<T extends string>(counter: Counter<T>, labels: Record<T, string>): CounterChild {
-  const children = childrenOf.get(counter as unknown as Counter<string>);
+  const children = childrenOf.get(counter);
   if (!children) throw new Error('deferredCounterChild needs a counter made by deferredCounter()');
   const child = new DeferredChild(labels);
   children.push(child);
@@ -58,7 +58,7 @@ export function deferredCounterChild<T extends string>(counter: Counter<T>, labe
 }
 
 /** Hands the pending counts of a counter's deferred children to prom-client. */
-function flushDeferredCounts(counter: Counter<string>): void {
+function flushDeferredCounts(counter: Counter): void {
   const children = childrenOf.get(counter)!;
   for (const child of children) {
     if (child.pending === 0) continue;

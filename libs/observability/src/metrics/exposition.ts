@@ -70,9 +70,9 @@ export function formatPrometheusText(metrics: MetricObjectWithValues<MetricValue
     const type = String(metric.type);
     const name = type === 'counter' && !metric.name.endsWith('_total') ? `${metric.name}_total` : metric.name;
     out.push(`# HELP ${name} ${escapeHelp(metric.help)}`, `# TYPE ${name} ${type}`);
-    for (const value of metric.values as Array<MetricValue<string> & { metricName?: string }>) {
+    for (const value of metric.values as (MetricValue<string> & { metricName?: string })[]) {
       const sample = type === 'counter' ? name : (value.metricName ?? name);
-      out.push(`${sample}${formatLabels(value.labels as Record<string, string | number>)} ${formatValue(value.value)}`);
+      out.push(`${sample}${formatLabels(value.labels)} ${formatValue(value.value)}`);
     }
   }
   return `${out.join('\n')}\n`;

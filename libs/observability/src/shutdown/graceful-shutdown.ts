@@ -121,7 +121,11 @@ function defaultExit(listeners: Map<NodeJS.Signals, () => void>): (code: number,
 async function drainHttpServer(server: Server, lifecycle: ProcessLifecycle, deadline: number): Promise<void> {
   if (server.listening) Server.prototype.close.call(server);
   for (;;) {
-    const open = await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+    const open = await new Promise<number>((resolve) =>
+      server.getConnections((err, n) => {
+        resolve(err ? 0 : n);
+      }),
+    );
     if (open === 0) return;
     if (performance.now() - lifecycle.lastRequestAt >= QUIET_MS) return;
     if (Date.now() >= deadline) return;

@@ -3,7 +3,9 @@
 // need not share a module instance.
 const SLOT = Symbol.for('shortener.tracing.shutdown');
 
-type Slot = { [SLOT]?: () => Promise<void> };
+interface Slot {
+  [SLOT]?: () => Promise<void>;
+}
 
 /** Called by the tracing register script with the SDK's shutdown (flushes spans). */
 export function setTracingShutdown(shutdown: () => Promise<void>): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { ALL_JOBS, JobDefinition } from '../queues.contract';
+import { ALL_JOBS } from '../queues.contract';
 import { HandlesJob, JobHandler } from './job-handler.decorator';
 import { JobWiringError, jobWiringProblems } from './job-wiring.check';
 
@@ -27,7 +27,7 @@ export class JobHandlerRegistry implements OnModuleInit {
     const found = this.discovery
       .getProviders({ metadataKey: HandlesJob.KEY })
       .filter((w) => w.instance)
-      .map((w) => ({ job: this.discovery.getMetadataByDecorator(HandlesJob, w) as JobDefinition, instance: w.instance as JobHandler, handler: w.name }));
+      .map((w) => ({ job: this.discovery.getMetadataByDecorator(HandlesJob, w)!, instance: w.instance as JobHandler, handler: w.name }));
     const problems = jobWiringProblems(ALL_JOBS, found, this.processedQueues);
     if (problems.length > 0) throw new JobWiringError(problems);
     for (const f of found) this.handlers.set(`${f.job.queue}/${f.job.name}`, f.instance);

@@ -66,7 +66,9 @@ export class QueueWorkersModule {
             const logger = new Logger('Queue');
             for (const q of handles) {
               const errors = new LogSummary(logger, `queue ${q.name} error`, LOG_SUMMARY_MS);
-              q.on('error', (e: Error) => errors.add(e.message));
+              q.on('error', (e: Error) => {
+                errors.add(e.message);
+              });
             }
             return handles;
           },

@@ -17,7 +17,9 @@ const GAUGE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'pa
 /** At shutdown, how long a worker's blocking connection may take to finish reconnecting before the workers are closed. */
 export const RECONNECT_SETTLE_MS = 5_000;
 
-type BlockingClient = { status: string };
+interface BlockingClient {
+  status: string;
+}
 // BullMQ keeps the blocking connection protected; only its ioredis status is read.
 const blockingClient = (w: Worker) => (w as unknown as { blockingConnection?: { client: Promise<BlockingClient> } }).blockingConnection?.client;
 
@@ -48,7 +50,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
    * PostgreSQL or the queue Redis has not been reached, and when the process
    * shuts down first.
    */
-  readonly started: Promise<void> = new Promise((resolve) => (this.markStarted = resolve));
+  readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
 
   constructor(
     @Inject(QUEUE_PROCESSORS) private readonly processors: JobDispatcher[],
@@ -73,7 +75,9 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
         () => false,
       );
       if (!ready || this.stopping) return;
-      p.worker.run().catch((e: Error) => this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`));
+      p.worker.run().catch((e: Error) => {
+        this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`);
+      });
     }
     this.markStarted();
   }
@@ -85,7 +89,17 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     for (const p of this.processors) {
       const pending = blockingClient(p.worker);
       if (!pending) continue;
-      const client = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(0, deadline - Date.now())).unref())]);
+      const client = await Promise.race([
+        pending,
+        new Promise<undefined>((r) =>
+          setTimeout(
+            () => {
+              r(undefined);
+            },
+            Math.max(0, deadline - Date.now()),
+          ).unref(),
+        ),
+      ]);
       while (client && client.status === 'reconnecting' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     }
   }
