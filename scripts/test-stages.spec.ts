@@ -41,6 +41,7 @@ describe('npm test stages', () => {
   });
 
   it('gives every Jest project of jest.config.js to exactly one stage', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.config.js is CommonJS, read the way Jest itself loads it
     const projects = (require(path.join(__dirname, '../jest.config.js')) as { projects: { displayName: string }[] }).projects.map((p) => p.displayName);
     expect(STAGES.flatMap((s) => s.projects).sort()).toEqual([...projects].sort());
   });

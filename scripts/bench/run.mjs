@@ -27,7 +27,7 @@
 //            LRU-hit rounds with this tree's, at least 5 each; alone it runs only the baseline and
 //            those rounds, on 10k links unless --scales or --rows say otherwise)
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';

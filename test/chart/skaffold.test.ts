@@ -9,7 +9,6 @@ import { find, helm, render, ROOT } from './support/helm';
 // it points at exists: the Dockerfile and its stage, the chart, its values,
 // and the Services the dev profile forwards.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Skaffold = any;
 const config: Skaffold = parse(readFileSync(path.join(ROOT, 'skaffold.yaml'), 'utf8'));
 const schema = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/schemas/skaffold-v4beta14.json'), 'utf8')) as object;

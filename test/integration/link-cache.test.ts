@@ -53,7 +53,7 @@ describe(LinkCacheService.name, () => {
     redis = createCacheRedis(config);
     await new Promise((r) => redis.once('ready', r));
     bus = new InvalidationBus(config, redis);
-    await bus.onModuleInit();
+    bus.onModuleInit();
     const { rows } = await pool.query(`INSERT INTO accounts (name) VALUES ('cache test') RETURNING id`);
     accountId = rows[0].id;
   });
@@ -81,7 +81,7 @@ describe(LinkCacheService.name, () => {
     const code = await insertLink('https://example.com/coalesce');
     const { pools, count } = countingPools(pool);
     const sut = newCache(pools);
-    const results = await Promise.all(Array.from({ length: 50 }, () => sut.get('short.example', code)));
+    const results = await Promise.all(Array.from({ length: 50 }, () => Promise.resolve(sut.get('short.example', code))));
     expect(new Set(results.map((r) => r.snapshot?.target))).toEqual(new Set(['https://example.com/coalesce']));
     expect(count()).toBe(1);
   });
@@ -91,13 +91,13 @@ describe(LinkCacheService.name, () => {
     const unknown = `batch-unknown-${Date.now().toString(36)}`;
     const { pools, count } = countingPools(pool);
     const sut = newCache(pools);
-    const results = await Promise.all([...codes, unknown].map((code) => sut.get('short.example', code)));
+    const results = await Promise.all([...codes, unknown].map((code) => Promise.resolve(sut.get('short.example', code))));
     expect(results.map((r) => r.snapshot?.target ?? null)).toEqual([...codes.map((_, i) => `https://example.com/batch/${i}`), null]);
     expect(results.map((r) => r.layer)).toEqual(Array(41).fill('db'));
     expect(count()).toBe(1);
     // The batch filled Redis: another process finds every one there.
     const other = newCache(pools);
-    const again = await Promise.all([...codes, unknown].map((code) => other.get('short.example', code)));
+    const again = await Promise.all([...codes, unknown].map((code) => Promise.resolve(other.get('short.example', code))));
     expect(again.map((r) => r.layer)).toEqual(Array(41).fill('redis'));
     expect(count()).toBe(1);
   });
@@ -109,14 +109,14 @@ describe(LinkCacheService.name, () => {
     const { pools } = countingPools(pool);
     const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
     try {
-      const results = await Promise.all([...codes, unknown].map((code) => sut.get('short.example', code)));
+      const results = await Promise.all([...codes, unknown].map((code) => Promise.resolve(sut.get('short.example', code))));
       expect(results.map((r) => r.layer)).toEqual(Array(6).fill('db'));
     } finally {
       client.disconnect();
     }
     // MGET with 6 keys; EVAL with script, key count, 12 keys (value and marker of each) and 12 arguments (value and TTL).
     expect(writes.flatMap(commandsOf)).toEqual(['mget/7', 'eval/27']);
-    const again = await Promise.all([...codes, unknown].map((code) => newCache(pools).get('short.example', code)));
+    const again = await Promise.all([...codes, unknown].map((code) => Promise.resolve(newCache(pools).get('short.example', code))));
     expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
       ...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]),
       ['redis', null],

@@ -117,20 +117,23 @@ export function rawExchange(port: number, steps: RawStep[], options: { deadlineM
     socket.once('close', () => {
       finish('end');
     });
-    socket.once('connect', async () => {
-      connectedAt = performance.now();
-      deadline = setTimeout(() => {
-        finish('timeout');
-      }, options.deadlineMs);
-      for (const step of steps) {
-        if (settled || socket.destroyed) return;
-        if (typeof step === 'object' && 'pauseMs' in step) {
-          await new Promise((r) => setTimeout(r, step.pauseMs));
-        } else {
-          socket.write(step);
-          lastWriteAt = performance.now();
+    // The steps run after the connection; a step that throws fails the whole request.
+    socket.once('connect', () => {
+      (async () => {
+        connectedAt = performance.now();
+        deadline = setTimeout(() => {
+          finish('timeout');
+        }, options.deadlineMs);
+        for (const step of steps) {
+          if (settled || socket.destroyed) return;
+          if (typeof step === 'object' && 'pauseMs' in step) {
+            await new Promise((r) => setTimeout(r, step.pauseMs));
+          } else {
+            socket.write(step);
+            lastWriteAt = performance.now();
+          }
         }
-      }
+      })().catch(reject);
     });
   });
 }

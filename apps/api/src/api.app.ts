@@ -106,8 +106,10 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
       done(jsonTooDeep(maxDepth));
       return;
     }
-    json(request, body, (err, value) => {
-      err && isJson(body) ? done(new DomainError('validation-failed', FORBIDDEN_KEYS)) : done(err, value);
+    // The default parser in its callback form: it answers through `done` and returns nothing to await.
+    void json(request, body, (err, value) => {
+      if (err && isJson(body)) done(new DomainError('validation-failed', FORBIDDEN_KEYS));
+      else done(err, value);
     });
   };
   fastify.removeContentTypeParser('application/json');

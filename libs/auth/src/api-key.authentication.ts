@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { appendRouteHook, DomainError, isUnderPath, sendProblem } from '@shortener/common';
 import { clientAddressKey, RateLimitService } from '@shortener/security';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { ApiKeyService } from './api-key.service';
 import { Principal } from './principal';
 
@@ -36,7 +36,7 @@ export function installApiKeyAuthentication(app: NestFastifyApplication): void {
   const keys = app.get(ApiKeyService);
   const limits = app.get(RateLimitService);
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
-  const authenticate: onRequestHookHandler = async function authenticate(request: AuthenticatedRequest, reply: FastifyReply) {
+  const authenticate: onRequestAsyncHookHandler = async function authenticate(request: AuthenticatedRequest, reply: FastifyReply) {
     try {
       request.principal = await authenticatedPrincipal(request, reply, keys, limits);
     } catch (error) {

@@ -119,13 +119,15 @@ export class DeadlinePool extends pg.Pool {
   override connect(callback?: Callback): Promise<PoolClient> | void {
     const deadline = currentDeadline();
     if (!deadline) {
-      callback ? super.connect(callback as never) : super.connect();
+      if (!callback) return super.connect();
+      super.connect(callback as never);
       return;
     }
     if (!callback) {
       return new Promise<PoolClient>((resolve, reject) => {
         this.connect((error, client) => {
-          error ? reject(error) : resolve(client!);
+          if (error) reject(error);
+          else resolve(client!);
         });
       });
     }

@@ -144,7 +144,7 @@ type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boole
  */
 export function gateIncomingRequests(policy: HeadSamplingPolicy): boolean {
   // Required here, after the SDK started, so the instrumentation has patched it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose: a top-level import would take http before the instrumentation patched it
   const http = require('http') as typeof import('http');
   const proto = http.Server.prototype as unknown as { emit: Emit };
   const instrumented = proto.emit as Emit & { __original?: Emit };
