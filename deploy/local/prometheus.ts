@@ -69,7 +69,7 @@ export function hasCommand(cmd: string): boolean {
  * and stops the server its maintainer scripts may start on :9090, which would
  * hold the port and load none of our rules.
  */
-export function ensurePrometheus(log: (line: string) => void = () => {}): void {
+export function ensurePrometheus(log: (line: string) => void = () => undefined): void {
   if (!hasCommand('prometheus') || !hasCommand('promtool')) {
     if (process.getuid?.() !== 0) throw new Error('prometheus is not installed: run `apt-get install -y prometheus` as root');
     log('installing Debian package prometheus');
@@ -104,7 +104,8 @@ export function freePort(): Promise<number> {
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
       srv.close(() => {
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'));
+        if (typeof address === 'object' && address) resolve(address.port);
+        else reject(new Error('no port'));
       });
     });
   });
@@ -120,7 +121,8 @@ export async function pollUntil(what: string, check: () => Promise<boolean>, tim
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

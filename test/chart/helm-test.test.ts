@@ -26,7 +26,7 @@ async function standIn(answer: (req: Seen, res: ServerResponse) => void): Promis
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
-    req.on('data', (chunk) => (body += chunk));
+    req.on('data', (chunk) => (body += String(chunk)));
     req.on('end', () => {
       const s = { method: req.method!, url: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], body };
       seen.push(s);

@@ -305,7 +305,7 @@ describe('OpenAPI document', () => {
 
   it('describes the bulk create results, and a real mix of created and refused items satisfies it', async () => {
     const schema = doc.paths['/api/v1/links/bulk'].post.responses['200'].content['application/json'].schema;
-    expect(schema.properties.results.items.oneOf.map((o: Json) => (Object.values(o.properties) as Json[]).map((p) => p.$ref ?? p.type))).toEqual([
+    expect(schema.properties.results.items.oneOf.map((o: Json) => Object.values<Json>(o.properties).map((p) => p.$ref ?? p.type))).toEqual([
       ['integer', '#/components/schemas/LinkDto'],
       ['integer', '#/components/schemas/Problem'],
     ]);

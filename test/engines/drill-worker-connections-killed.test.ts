@@ -53,7 +53,7 @@ describe("drill: the worker's PostgreSQL connections ended mid-commit", () => {
         const { rows } = await db.query(
           `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'shortener-worker'`,
         );
-        ended += rows[0].n;
+        ended += Number(rows[0].n);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();

@@ -109,7 +109,7 @@ export function dereference(doc: unknown, value: unknown, seen: string[] = []): 
   const { $ref, ...rest } = value as Record<string, unknown>;
   const own = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, dereference(doc, v, seen)]));
   if ($ref === undefined) return own;
-  if (typeof $ref !== 'string' || !$ref.startsWith('#/')) throw new Error(`unsupported $ref ${String($ref)}`);
+  if (typeof $ref !== 'string' || !$ref.startsWith('#/')) throw new Error(`unsupported $ref ${JSON.stringify($ref)}`);
   if (seen.includes($ref)) throw new Error(`circular $ref ${[...seen, $ref].join(' -> ')}`);
   let target: unknown = doc;
   for (const token of $ref.slice(2).split('/')) {

@@ -83,7 +83,7 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
+    if (c?.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     await exited;

@@ -47,7 +47,7 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
   };
   const stop = async () => {
     const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (c?.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => {
         resolve();

@@ -25,7 +25,7 @@ export const CONFIGURATION_SQLSTATES: Readonly<Record<string, string>> = {
  * (`28P01`, `53300`, ...) or the socket error code (`ECONNREFUSED`, ...).
  */
 export function describeConnectError(error: unknown): string {
-  const e = error as { message?: string; code?: unknown };
+  const e = error as { message?: string; code?: unknown } | null | undefined;
   const message = e?.message || String(error);
   return typeof e?.code === 'string' && !message.includes(e.code) ? `${message} (${e.code})` : message;
 }
@@ -205,7 +205,7 @@ export class DatabaseConnector implements OnModuleInit, OnApplicationShutdown {
   }
 
   private recordFailure(error: unknown): void {
-    const code = (error as { code?: unknown })?.code;
+    const code = (error as { code?: unknown } | null | undefined)?.code;
     const hint = typeof code === 'string' ? CONFIGURATION_SQLSTATES[code] : undefined;
     this.lastError = describeConnectError(error);
     if (hint) this.configurationFailures.add(`${this.lastError}: ${hint}`);

@@ -44,6 +44,7 @@ function cancelRunningStatement(client: PoolClient): void {
  * @returns the release function that ends the checkout (and the watch).
  */
 function watchCheckout(client: PoolClient, deadline: RequestDeadline, release: (error?: Error | boolean) => void): (error?: Error | boolean) => void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the original method, applied with its `this` by the wrapper below
   const query = client.query as unknown as QueryFn;
   let running = 0;
   const onExpired = () => {
@@ -160,4 +161,4 @@ export class DeadlinePool extends pg.Pool {
  * The `pg` module as TypeORM's `driver` option wants it, with
  * {@link DeadlinePool} as its `Pool`: everything else is `pg` itself.
  */
-export const DEADLINE_PG_DRIVER: typeof pg = Object.create(pg, { Pool: { value: DeadlinePool } });
+export const DEADLINE_PG_DRIVER = Object.create(pg, { Pool: { value: DeadlinePool } }) as typeof pg;

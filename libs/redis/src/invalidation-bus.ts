@@ -82,8 +82,8 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
         this.subscribedOnce = true;
         this.markSubscribed();
       },
-      (e: Error) => {
-        this.logger.warn(`bus subscribe failed: ${e.message}`);
+      (e: unknown) => {
+        this.logger.warn(`bus subscribe failed: ${e instanceof Error ? e.message : String(e)}`);
       },
     );
   }

@@ -146,7 +146,7 @@ export class RateLimitService {
   // Only reachable if both Redis and the insurance limiter fail (a bug): an
   // API that refuses every request would be worse than one unlimited request.
   private failOpen(error: unknown): null {
-    this.logger.error(`rate limiter failed, request let through: ${(error as Error)?.message ?? String(error)}`);
+    this.logger.error(`rate limiter failed, request let through: ${(error as Error | null | undefined)?.message ?? String(error)}`);
     return null;
   }
 

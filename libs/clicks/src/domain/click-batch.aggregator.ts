@@ -97,7 +97,7 @@ export function aggregateClicks(clicks: readonly ClickInput[], classifier = new 
     h.human += 1;
     const dayStart = Math.floor(click.at / DAY_MS) * DAY_MS;
     let day = link.days.get(dayStart);
-    if (!day) link.days.set(dayStart, (day = { start: dayStart, values: SORTED_DIMENSIONS.map(() => new Map()), hashes: new Set() }));
+    if (!day) link.days.set(dayStart, (day = { start: dayStart, values: SORTED_DIMENSIONS.map(() => new Map<string, number>()), hashes: new Set() }));
     for (let i = 0; i < CLICK_DIMENSIONS.length; i++) {
       const counts = day.values[dimensionIndex[i]];
       const value = values[CLICK_DIMENSIONS[i]];

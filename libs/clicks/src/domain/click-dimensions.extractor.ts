@@ -79,8 +79,8 @@ export class ClickClassifier {
       byReferrer = byCountry = undefined;
     }
     result = classifyClick(click);
-    if (!byReferrer) this.memo.set(ua, (byReferrer = new Map()));
-    if (!byCountry) byReferrer.set(referrer, (byCountry = new Map()));
+    if (!byReferrer) this.memo.set(ua, (byReferrer = new Map<string, Map<string, ClassifiedClick>>()));
+    if (!byCountry) byReferrer.set(referrer, (byCountry = new Map<string, ClassifiedClick>()));
     byCountry.set(country, result);
     this.entries += 1;
     return result;

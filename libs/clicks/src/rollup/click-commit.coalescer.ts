@@ -162,7 +162,7 @@ export class ClickCommitCoalescer {
         group[0].reject(error);
         return;
       }
-      this.logger.warn(`a transaction of ${group.length} click batches failed (${(error as Error)?.message}); committing them one by one`);
+      this.logger.warn(`a transaction of ${group.length} click batches failed (${(error as Error | null | undefined)?.message}); committing them one by one`);
       for (const w of group) {
         try {
           const [result] = await this.traced([w], w.batch.clicks.length, () => this.commit([w.batch]));

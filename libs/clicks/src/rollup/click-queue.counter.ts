@@ -24,8 +24,8 @@ export class ClickQueueCounter implements OnApplicationShutdown {
 
   /** Subtracts `clicks`; never throws. */
   async remove(clicks: number): Promise<void> {
-    await removeQueuedClicks(this.queue, clicks).catch((e: Error) => {
-      this.warnings.add(`not lowered by ${clicks}: ${e.message}`);
+    await removeQueuedClicks(this.queue, clicks).catch((e: unknown) => {
+      this.warnings.add(`not lowered by ${clicks}: ${e instanceof Error ? e.message : String(e)}`);
     });
   }
 

@@ -47,7 +47,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, except
     body = problem('payload-too-large', `The body is larger than ${limit} bytes (${setting})`, { limitBytes: limit });
   }
   if (body.status === 500) {
-    logger?.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
+    logger?.error(`${request.method} ${request.url}: ${(exception as Error | null | undefined)?.stack ?? String(exception)}`);
   }
   // RFC 9110 section 11.6.1 and RFC 6750 section 3: a 401 names the scheme to use.
   if (body.status === 401) void reply.header('www-authenticate', 'Bearer realm="shortener"');

@@ -14,7 +14,7 @@ export function appendRouteHook<K extends RouteHookName>(
   hook: NonNullable<RouteOptions[K]> extends (infer H)[] | infer H ? H : never,
 ): void {
   const current = route[name] as unknown;
-  const hooks = current === undefined ? [] : Array.isArray(current) ? current : [current];
+  const hooks: unknown[] = current === undefined ? [] : Array.isArray(current) ? (current as unknown[]) : [current];
   (route as Record<RouteHookName, unknown>)[name] = [...hooks, hook];
 }
 

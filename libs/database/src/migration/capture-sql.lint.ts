@@ -71,6 +71,7 @@ async function runSquawk(bin: string, args: string[]): Promise<SquawkViolation[]
   // Exit status 1 only means "violations found"; the JSON on stdout is the verdict.
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve, reject) => {
     execFile(bin, args, { maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- execFile's error is an Error; @types/node declares it through Omit<>, which the rule does not follow
       if (error && typeof error.code !== 'number') reject(error);
       else resolve({ stdout: out, stderr: err, code: error ? Number(error.code) : 0 });
     });

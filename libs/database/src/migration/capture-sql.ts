@@ -164,6 +164,7 @@ export function sqlLiteral(value: unknown): string {
   if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'`;
   if (Array.isArray(value)) return escapeLiteral(arrayLiteral(value));
   if (typeof value === 'object') return escapeLiteral(JSON.stringify(value));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above: a string, symbol or function is left
   return escapeLiteral(String(value));
 }
 
@@ -171,6 +172,7 @@ function arrayLiteral(values: readonly unknown[]): string {
   const items = values.map((v) => {
     if (v === null || v === undefined) return 'NULL';
     if (Array.isArray(v)) return arrayLiteral(v);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects go through JSON.stringify: String() sees only primitives
     const text = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
     return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   });

@@ -46,8 +46,8 @@ export function schemaIncompatibility(
 
 /** Reads the compatibility row, or null when the table does not exist yet. */
 export async function readSchemaCompatibility(query: (sql: string) => Promise<any[]>): Promise<SchemaCompatibility | null> {
-  const rows = await query(`SELECT version, min_code_version FROM schema_compatibility`).catch((e: { code?: string }) => {
-    if (e.code === '42P01') return [];
+  const rows = await query(`SELECT version, min_code_version FROM schema_compatibility`).catch((e: unknown) => {
+    if (typeof e === 'object' && e !== null && 'code' in e && e.code === '42P01') return [];
     throw e;
   });
   return rows.length ? { version: Number(rows[0].version), minCodeVersion: Number(rows[0].min_code_version) } : null;

@@ -50,7 +50,7 @@ const INSTANT_RANGE_DETAIL = 'must be between 0001-01-01T00:00:00Z and 9999-12-3
  * `0001-01-01T00:00:00+01:00` in year 0.
  */
 export function instant(): z.ZodISODateTime {
-  return z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z', abort: true }).refine((s) => {
+  return z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp with an offset, e.g. 2030-01-01T00:00:00Z', abort: true }).refine((s) => {
     const ms = Date.parse(s);
     return ms >= MIN_INSTANT_MS && ms <= MAX_INSTANT_MS;
   }, INSTANT_RANGE_DETAIL);

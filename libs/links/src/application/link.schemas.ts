@@ -65,8 +65,10 @@ function refusedItem(ctx: z.core.$ZodCatchCtx | undefined): CreateLinkInput {
   // JSON Schema generation calls this without a context, looking for a static
   // default: none, so the item stays documented as createLinkSchema.
   if (ctx === undefined) return undefined as never;
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- ctx.error has the finalized issues (path, message); ctx.issues, its replacement, has raw ones
   const issues = ctx.error.issues.map((i) => ({ pointer: jsonPointer(i.path), detail: i.message }));
   // A value of the schema's output type in zod's eyes; BulkCreateLinksInput says what it really is.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- ctx.input, kept beside ctx.error above (ctx.value is its replacement)
   return new RefusedBulkItem(ctx.input, issues) as unknown as CreateLinkInput;
 }
 

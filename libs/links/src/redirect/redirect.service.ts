@@ -125,12 +125,12 @@ export class RedirectService {
         return;
       }
       this.count('error', 'none');
-      this.failures.add((error as Error)?.message ?? String(error));
+      this.failures.add((error as Error | null | undefined)?.message ?? String(error));
       const body = toProblem(error);
       if (body.status === 503) {
         void reply
           .code(503)
-          .header('retry-after', String(body.retryAfterSeconds ?? 1))
+          .header('retry-after', String(typeof body.retryAfterSeconds === 'number' ? body.retryAfterSeconds : 1))
           .header('cache-control', NO_STORE)
           .header('content-type', PROBLEM_CONTENT_TYPE)
           .send(JSON.stringify(body));
@@ -214,7 +214,7 @@ export class RedirectService {
     this.clicks.record({
       linkId: link.id,
       at: now,
-      referrerHost: m && m[1] ? m[1].toLowerCase() : null,
+      referrerHost: m?.[1] ? m[1].toLowerCase() : null,
       userAgent: typeof headers['user-agent'] === 'string' ? headers['user-agent'] : null,
       visitorHash: this.visitors.hash(request.ip),
       country: typeof country === 'string' && COUNTRY.test(country) ? country.toUpperCase() : null,

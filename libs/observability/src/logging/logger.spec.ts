@@ -5,7 +5,7 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[] }
   let text = '';
   const stream = new Writable({
     write(chunk, _enc, done) {
-      text += chunk.toString();
+      text += String(chunk);
       done();
     },
   });

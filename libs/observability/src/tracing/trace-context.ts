@@ -12,7 +12,7 @@ export function activeSampledSpanContext(): SpanContext | undefined {
   const span = trace.getSpan(context.active());
   if (!span) return undefined;
   const sc = span.spanContext();
-  return (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? sc : undefined;
+  return (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc : undefined;
 }
 
 /**

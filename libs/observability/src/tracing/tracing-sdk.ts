@@ -148,7 +148,7 @@ export function gateIncomingRequests(policy: HeadSamplingPolicy): boolean {
   const http = require('http') as typeof import('http');
   const proto = http.Server.prototype as unknown as { emit: Emit };
   const instrumented = proto.emit as Emit & { __original?: Emit };
-  if (!isWrapped(instrumented) || typeof instrumented.__original !== 'function') return false;
+  if (!isWrapped(proto.emit) || typeof instrumented.__original !== 'function') return false;
   const original = instrumented.__original;
   proto.emit = function gatedEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request') {

@@ -27,7 +27,7 @@ export class JobHandlerRegistry implements OnModuleInit {
     const found = this.discovery
       .getProviders({ metadataKey: HandlesJob.KEY })
       .filter((w) => w.instance)
-      .map((w) => ({ job: this.discovery.getMetadataByDecorator(HandlesJob, w)!, instance: w.instance as JobHandler, handler: w.name }));
+      .map((w) => ({ job: this.discovery.getMetadataByDecorator(HandlesJob, w)!, instance: w.instance as JobHandler, handler: w.name as string }));
     const problems = jobWiringProblems(ALL_JOBS, found, this.processedQueues);
     if (problems.length > 0) throw new JobWiringError(problems);
     for (const f of found) this.handlers.set(`${f.job.queue}/${f.job.name}`, f.instance);

@@ -62,7 +62,7 @@ export abstract class JobDispatcher extends WorkerHost {
    * summary (at most one line per {@link LOG_SUMMARY_MS}).
    */
   @OnWorkerEvent('failed')
-  onFailed(job: Job | undefined, error: Error): void {
+  onFailed(job: Job | undefined, error: Error | undefined): void {
     if (!job) return;
     const exhausted = error?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const line = `job ${job.queueName}/${job.name} ${job.id} failed (attempt ${job.attemptsMade}${exhausted ? ', exhausted' : ''}): ${error?.message}`;

@@ -75,8 +75,8 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
         () => false,
       );
       if (!ready || this.stopping) return;
-      p.worker.run().catch((e: Error) => {
-        this.logger.error(`worker of ${p.worker.name} stopped: ${e.message}`);
+      p.worker.run().catch((e: unknown) => {
+        this.logger.error(`worker of ${p.worker.name} stopped: ${e instanceof Error ? e.message : String(e)}`);
       });
     }
     this.markStarted();
@@ -100,7 +100,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
           ).unref(),
         ),
       ]);
-      while (client && client.status === 'reconnecting' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (client?.status === 'reconnecting' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     }
   }
 
