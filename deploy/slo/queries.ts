@@ -72,7 +72,7 @@ const VARIABLE = /\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)\]\]|\$(\w+)/g;
  * dashboard's variables (name to the value a panel sees).
  */
 export function expandVariables(expr: string, expansion: Expansion, values: Record<string, string>): string {
-  const known = { ...BUILTINS(expansion), ...values, ...expansion.variables };
+  const known: Record<string, string | undefined> = { ...BUILTINS(expansion), ...values, ...expansion.variables };
   return expr.replace(VARIABLE, (match, braced?: string, bracketed?: string, bare?: string) => {
     const name = (braced ?? bracketed ?? bare)!;
     const value = known[name];

@@ -124,7 +124,7 @@ export const SPEC: SloSpec = {
 
 // The thresholds must be bucket boundaries of the histograms, or `le` would
 // select no series and the SLI would silently read as 100% bad.
-const BUCKETS: Record<string, readonly number[]> = {
+const BUCKETS: Partial<Record<string, readonly number[]>> = {
   [METRICS.httpRequestDuration]: HTTP_DURATION_BUCKETS,
   [METRICS.clickIngestLag]: INGEST_LAG_BUCKETS,
 };

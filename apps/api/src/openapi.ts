@@ -267,7 +267,7 @@ function useProblemResponses(document: OpenAPIObject): void {
     for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
       const operation = item[method];
       if (!operation) continue;
-      const responses: Responses = (operation.responses ??= {});
+      const responses: Responses = ((operation as { responses?: Responses }).responses ??= {});
       const implied: number[] = [];
       if ((operation.security ?? document.security ?? []).length > 0) implied.push(401, 429, 503);
       if ((operation.parameters ?? []).length > 0 || operation.requestBody) implied.push(400);

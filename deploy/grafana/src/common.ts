@@ -214,7 +214,7 @@ export function render(b: dashboard.DashboardBuilder): string {
   let id = 0;
   for (const panel of built.panels ?? []) {
     panel.id = ++id;
-    for (const inner of (panel as dashboard.RowPanel).panels ?? []) inner.id = ++id;
+    for (const inner of (panel as Partial<dashboard.RowPanel>).panels ?? []) inner.id = ++id;
   }
   return `${JSON.stringify(built, null, 2)}\n`;
 }

@@ -97,7 +97,7 @@ export async function installHttpHardening(app: NestFastifyApplication, config: 
   const sendApiHeaders = copyHeaders(apiHeaders);
   const sendDocsHeaders = copyHeaders(docsHeaders);
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const url = route.url ?? '';
+    const url = (route.url as string | undefined) ?? '';
     if (!isUnderPath(url, API_PREFIX)) return;
     appendRouteHook(route, 'onRequest', isUnderPath(url, DOCS_PREFIX) ? sendDocsHeaders : sendApiHeaders);
     appendRouteHook(route, 'preValidation', refuseUnstorableText);

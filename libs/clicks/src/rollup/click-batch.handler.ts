@@ -32,7 +32,9 @@ export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRol
     const data = job.data;
     const problem = payloadProblem(data);
     if (problem) {
-      await this.queued.remove(Array.isArray(data?.clicks) ? data.clicks.length : 0);
+      // The payload comes from Redis: it may be anything, which payloadProblem just said it is.
+      const clicks: unknown = (data as ClickBatchJobData | undefined)?.clicks;
+      await this.queued.remove(Array.isArray(clicks) ? clicks.length : 0);
       throw new UnrecoverableError(`click batch ${job.id}: ${problem}`);
     }
     // The transaction's span links to the sampled redirects it counts (docs/design.md section 7).
@@ -43,11 +45,11 @@ export class ClickBatchHandler implements JobHandler<ClickBatchJobData, ClickRol
 }
 
 /** Why a payload cannot be processed, or null. */
-export function payloadProblem(data: ClickBatchJobData): string | null {
+export function payloadProblem(data: ClickBatchJobData | undefined): string | null {
   if (data?.v !== CLICK_BATCH_VERSION) return `unknown payload version ${String(data?.v)}`;
   if (typeof data.batchId !== 'string' || data.batchId.length < 1 || data.batchId.length > 64) return 'invalid batch id';
   if (!Array.isArray(data.clicks) || data.clicks.length > CLICK_BATCH_MAX_CLICKS) return 'clicks missing or above the cap';
-  for (const c of data.clicks) {
+  for (const c of data.clicks as readonly (ClickBatchJobData['clicks'][number] | null | undefined)[]) {
     if (typeof c?.linkId !== 'string' || !validLinkId(c.linkId) || !Number.isFinite(c.at) || typeof c.visitorHash !== 'string') {
       return 'malformed click';
     }

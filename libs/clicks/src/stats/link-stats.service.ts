@@ -64,7 +64,7 @@ export class LinkStatsService {
       domain.host,
       code.normalize('NFC'),
     ]);
-    const link = links[0];
+    const link = links.at(0);
     if (!link || !canAccessAccount(principal, link.account_id)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
     const range = planStatsRange(q, this.clock);
     const db = this.pools.read;

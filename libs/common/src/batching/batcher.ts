@@ -135,7 +135,7 @@ export class Batcher<I, O> {
     try {
       const outcomes = await this.run(batch.map((w) => w.item));
       batch.forEach((w, i) => {
-        const outcome = outcomes[i];
+        const outcome = outcomes.at(i);
         if (outcome === undefined) w.reject(new Error('the batch returned no outcome for this item'));
         else if ('error' in outcome) w.reject(outcome.error);
         else w.resolve(outcome.value);

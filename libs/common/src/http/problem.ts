@@ -114,7 +114,7 @@ export function toProblem(error: unknown): ProblemDetails {
   // The router refuses a path parameter over its maxParamLength with 414; its message is the whole URL, never echoed.
   if (status === 414) return problem('uri-too-long', 'A path segment is longer than the server accepts');
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = STATUS_CODES[status];
+    const code = STATUS_CODES[status] as ProblemCode | undefined;
     if (code) return problem(code, typeof e.message === 'string' ? e.message : undefined);
     // RFC 9457 section 4.2.1: about:blank's title is the status's reason phrase.
     return { type: 'about:blank', title: HTTP_REASONS[status] ?? 'Client error', status };

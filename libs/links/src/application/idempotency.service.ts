@@ -95,7 +95,11 @@ export class IdempotencyService {
 
 /** JSON with object keys sorted, so equal bodies give equal fingerprints whatever their key order. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object') {
+    // undefined for undefined, a function or a symbol, whatever lib.d.ts says.
+    const text = JSON.stringify(value) as string | undefined;
+    return text ?? 'null';
+  }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)

@@ -269,7 +269,7 @@ export class LinkService {
     });
     const page = rows.slice(0, q.limit);
     const now = this.clock.now();
-    const last = page[page.length - 1];
+    const last = page.at(-1);
     return {
       items: page.map((r) => presentLink(r, this.domains.byName(r.domain), now)),
       nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAtMicros: last.createdAtMicros, id: last.id }) : null,

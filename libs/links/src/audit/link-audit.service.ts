@@ -137,7 +137,7 @@ export class LinkAuditService {
       before: r.before,
       after: r.after,
     }));
-    const last = page[page.length - 1];
+    const last = page.at(-1);
     return { items: page, nextCursor: rows.length > q.limit && last ? encodeAuditCursor(last.id) : null };
   }
 }

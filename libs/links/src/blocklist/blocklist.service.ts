@@ -183,6 +183,7 @@ export class BlocklistService implements OnModuleInit, OnModuleDestroy {
           // Keeps the last list; the next message or the periodic refresh retries.
           this.logger.error(`blocklist reload failed: ${(e as Error).message}`);
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by a reload requested while this one awaited
       } while (this.reloadAgain);
     })().finally(() => {
       this.loading = null;

@@ -193,7 +193,7 @@ export class LinkCacheService implements OnModuleInit {
     const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
     const outcomes: BatchOutcome<CacheLookup | null>[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
-      const raw = cached === null ? null : cached[i];
+      const raw = cached === null ? null : cached.at(i);
       outcomes[i] = { value: null };
       if (raw === null || raw === undefined) {
         this.redisMiss.inc();

@@ -26,7 +26,9 @@ export class RedirectRoute implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    // Before the HTTP server exists (and in the worker) the host has no adapter, or one of another kind.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+    const fastify = adapter?.getInstance<Partial<FastifyInstance> | undefined>();
     // The worker composes no HTTP server.
     if (!fastify || typeof fastify.route !== 'function') return;
     fastify.route({

@@ -268,7 +268,7 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
       if (!(e instanceof ServiceUnavailableException)) throw e;
       result = e.getResponse() as HealthCheckResult;
     }
-    const details = (result.details ?? {}) as Record<string, CheckDetails>;
+    const details = ((result.details as HealthCheckResult['details'] | undefined) ?? {}) as Record<string, CheckDetails>;
     const down = Object.values(details).filter((d) => d.status === 'down');
     const failed = down.some((d) => d.critical) || result.status === 'shutting_down';
     return {

@@ -70,7 +70,7 @@ export async function reconcileQueuedClicks(queue: Queue): Promise<boolean> {
 export async function oldestQueuedAt(queue: Queue): Promise<number | null> {
   const client = await redisOf(queue);
   // BullMQ adds at the left of the wait list and takes from the right.
-  const [id] = await client.lrange(queue.keys.wait, -1, -1);
+  const id = (await client.lrange(queue.keys.wait, -1, -1)).at(0);
   if (id === undefined) return null;
   const timestamp = await client.hget(queue.toKey(id), 'timestamp');
   const at = timestamp === null ? NaN : Number(timestamp);

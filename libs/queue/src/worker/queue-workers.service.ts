@@ -120,7 +120,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     this.refreshing = true;
     try {
       for (const q of this.queues) {
-        const counts = await q.getJobCounts(...GAUGE_STATES, 'prioritized');
+        const counts: Partial<Record<string, number>> = await q.getJobCounts(...GAUGE_STATES, 'prioritized');
         for (const state of GAUGE_STATES) {
           // Prioritized jobs are waiting jobs with a priority.
           const value = (counts[state] ?? 0) + (state === 'waiting' ? (counts.prioritized ?? 0) : 0);
