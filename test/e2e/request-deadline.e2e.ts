@@ -80,7 +80,9 @@ describe('the request deadline (HTTP_REQUEST_DEADLINE_MS)', () => {
     let waiting: { rows: unknown[] };
     let timedCreate: Awaited<ReturnType<typeof timed>>;
     try {
-      timedCreate = await timed(() => api.http().post('/api/v1/links').set('Authorization', api.adminAuth).send({ url: 'https://example.com/deadline/create', alias }));
+      timedCreate = await timed(() =>
+        api.http().post('/api/v1/links').set('Authorization', api.adminAuth).send({ url: 'https://example.com/deadline/create', alias }),
+      );
       waiting = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'shortener-api' AND wait_event_type = 'Lock'`);
     } finally {
       await locker.query('ROLLBACK');

@@ -116,9 +116,19 @@ function earliestDeadline(batch: PendingCreate[]): RequestDeadline | undefined {
 
 /** One create as a record of CREATE_LINKS_SQL's input. */
 const createInput = ({ link: l, actor }: PendingCreate) => ({
-  domain: l.domain, code: l.code, account_id: l.accountId, target: l.target, title: l.title, tags: l.tags,
-  redirect_type: l.redirectType, forward_query: l.forwardQuery, is_alias: l.isAlias, expires_at: l.expiresAt, max_clicks: l.maxClicks,
-  actor_key_id: actor.keyId, actor_account_id: actor.accountId,
+  domain: l.domain,
+  code: l.code,
+  account_id: l.accountId,
+  target: l.target,
+  title: l.title,
+  tags: l.tags,
+  redirect_type: l.redirectType,
+  forward_query: l.forwardQuery,
+  is_alias: l.isAlias,
+  expires_at: l.expiresAt,
+  max_clicks: l.maxClicks,
+  actor_key_id: actor.keyId,
+  actor_account_id: actor.accountId,
 });
 
 /**
@@ -270,8 +280,19 @@ export class LinkRepository {
 
   private async createOne(m: EntityManager | null, { link: l, actor }: PendingCreate): Promise<LinkRow | null> {
     const values = [
-      l.domain, l.code, l.accountId, l.target, l.title, l.tags, l.redirectType, l.forwardQuery, l.isAlias, l.expiresAt, l.maxClicks,
-      actor.keyId, actor.accountId,
+      l.domain,
+      l.code,
+      l.accountId,
+      l.target,
+      l.title,
+      l.tags,
+      l.redirectType,
+      l.forwardQuery,
+      l.isAlias,
+      l.expiresAt,
+      l.maxClicks,
+      actor.keyId,
+      actor.accountId,
     ];
     const rows: Record<string, any>[] = m
       ? await m.query(CREATE_LINK_SQL, values)
@@ -318,10 +339,10 @@ export class LinkRepository {
 
   /** The link of (domain, code), locked for update when `forUpdate`. */
   async find(m: EntityManager | null, domain: string, code: string, forUpdate = false): Promise<LinkRow | null> {
-    const rows = await (m ?? this.dataSource.manager).query(
-      `SELECT ${COLUMNS} FROM links WHERE domain = $1 AND code = $2${forUpdate ? ' FOR UPDATE' : ''}`,
-      [domain, code],
-    );
+    const rows = await (m ?? this.dataSource.manager).query(`SELECT ${COLUMNS} FROM links WHERE domain = $1 AND code = $2${forUpdate ? ' FOR UPDATE' : ''}`, [
+      domain,
+      code,
+    ]);
     return rows.length ? toEntity(rows[0]) : null;
   }
 
@@ -329,10 +350,9 @@ export class LinkRepository {
   async update(m: EntityManager, id: string, changes: Record<string, unknown>): Promise<LinkRow> {
     const names = Object.keys(changes);
     const sets = names.map((n, i) => `${n} = $${i + 2}`);
-    const rows = await m.query(
-      `UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, ...names.map((n) => changes[n])],
-    ).then(returnedRows);
+    const rows = await m
+      .query(`UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, [id, ...names.map((n) => changes[n])])
+      .then(returnedRows);
     return toEntity(rows[0]);
   }
 
@@ -354,7 +374,9 @@ export class LinkRepository {
     if (q.state === 'exhausted') where.push('deleted_at IS NULL AND max_clicks IS NOT NULL AND clicks_consumed >= max_clicks');
     if (q.state === 'disabled') where.push('deleted_at IS NULL AND disabled_at IS NOT NULL');
     if (q.state === 'active') {
-      where.push('deleted_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (max_clicks IS NULL OR clicks_consumed < max_clicks)');
+      where.push(
+        'deleted_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (max_clicks IS NULL OR clicks_consumed < max_clicks)',
+      );
     }
     if (q.text) where.push(`(target || ' ' || coalesce(title, '')) ILIKE ${p(`%${escapeLike(q.text)}%`)}`);
     const rows = await this.dataSource.query(
