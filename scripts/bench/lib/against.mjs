@@ -27,13 +27,18 @@ function run(cmd, args, { cwd, what }) {
 }
 
 /** Migration file names and contents of a tree, keyed by name. */
+/** A source's text without its layout: whitespace and trailing commas, which a formatter changes and a schema does not. */
+function layoutFree(text) {
+  return text.replace(/\s+/g, '').replace(/,([\])}])/g, '$1');
+}
+
 function migrations(tree) {
   const dir = path.join(tree, MIGRATIONS_DIR);
   if (!existsSync(dir)) return new Map();
   return new Map(
     readdirSync(dir)
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
-      .map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]),
+      .map((f) => [f, layoutFree(readFileSync(path.join(dir, f), 'utf8'))]),
   );
 }
 

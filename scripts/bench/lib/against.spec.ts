@@ -42,7 +42,13 @@ describe('bench --against figures', () => {
         return path.join(root, name);
       };
       const a = tree('a', { '1-init.ts': 'x', '2-more.ts': 'y' });
+      // Laid out differently (a formatter's line breaks and trailing commas), the same migrations.
       const b = tree('b', { '1-init.ts': 'x', '2-more.ts': 'y' });
+      const formatted = tree('f', { '1-init.ts': 'x\n', '2-more.ts': 'y' });
+      expect(
+        migrationDifference(tree('g', { '1-init.ts': 'f(a, b)', '2-more.ts': 'y' }), tree('h', { '1-init.ts': 'f(\n  a,\n  b,\n)', '2-more.ts': 'y' })),
+      ).toBeNull();
+      expect(migrationDifference(a, formatted)).toBeNull();
       const c = tree('c', { '1-init.ts': 'x2', '3-other.ts': 'z' });
       expect(migrationDifference(a, b)).toBeNull();
       expect(migrationDifference(a, c)).toBe('only in this tree: 2-more.ts; only in the other ref: 3-other.ts; changed: 1-init.ts');
