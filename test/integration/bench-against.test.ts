@@ -105,8 +105,9 @@ describe('npm run bench -- --smoke --against HEAD', () => {
 });
 
 describe('npm run bench -- --against <a ref with other migrations>', () => {
-  // The parent of the last commit that touched the migrations has other ones (unless history is shallow).
-  const touched = git('log', '-1', '--format=%H', '--', 'libs/database/src/migrations');
+  // The parent of the last commit that added a migration has other ones (unless history is shallow); a commit that
+  // only laid them out anew (a formatter) does not count, as the bench compares them without their layout.
+  const touched = git('log', '-1', '--diff-filter=A', '--format=%H', '--', 'libs/database/src/migrations');
   const parent = touched ? git('rev-parse', '--verify', '--quiet', `${touched}~1`) : '';
   const differs = parent !== '' && spawnSync('git', ['diff', '--quiet', parent, '--', 'libs/database/src/migrations'], { cwd: REPO_ROOT }).status === 1;
 
