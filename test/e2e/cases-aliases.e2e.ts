@@ -4,8 +4,8 @@ import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLink, createdCode, mintKey, pathOf } from '../support/links';
 import { expectProblem } from '../support/problem';
 
-/** CASES.md C13-C17: aliases. */
-describe('aliases (CASES C13-C17)', () => {
+/** docs/cases.md C13-C17: aliases. */
+describe('aliases (docs/cases.md C13-C17)', () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi();

@@ -17,8 +17,8 @@ function rawRequest(port: number, head: Buffer): Promise<string> {
   });
 }
 
-/** CASES.md C18-C23: redirect behaviour. */
-describe('redirect behaviour (CASES C18-C23)', () => {
+/** docs/cases.md C18-C23: redirect behaviour. */
+describe('redirect behaviour (docs/cases.md C18-C23)', () => {
   let api: TestApi;
   let replica: ChildApp;
   beforeAll(async () => {

@@ -2,8 +2,8 @@ import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLink, createdCode } from '../support/links';
 import { expectProblem } from '../support/problem';
 
-/** CASES.md C10-C12: refused targets are a 400 problem and nothing is stored. */
-describe('refused targets (CASES C10-C12)', () => {
+/** docs/cases.md C10-C12: refused targets are a 400 problem and nothing is stored. */
+describe('refused targets (docs/cases.md C10-C12)', () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi();

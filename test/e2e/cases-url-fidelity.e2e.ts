@@ -2,8 +2,8 @@ import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLink, createdCode } from '../support/links';
 import { expectProblem } from '../support/problem';
 
-/** CASES.md C01-C09: the Location header is the stored target, unchanged. */
-describe('URL fidelity (CASES C01-C09)', () => {
+/** docs/cases.md C01-C09: the Location header is the stored target, unchanged. */
+describe('URL fidelity (docs/cases.md C01-C09)', () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi();

@@ -22,7 +22,7 @@ import { ADMIN_URL, databaseUrl, REDIS_URL, runId, templateDatabaseName, TEST_AD
 import { waitFor } from '../support/wait';
 
 /**
- * Issue 6, the image's runtime contract without Docker: the production tree
+ * The image's runtime contract without Docker: the production tree
  * (`npm ci --omit=dev` + dist + package.json, laid out as
  * deploy/docker/Dockerfile lays out /app) runs under bubblewrap as uid 1000
  * with a read-only root and a tmpfs /tmp: the migration Job's command against

@@ -3,7 +3,7 @@ import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLink, createdCode, mintKey } from '../support/links';
 import { expectProblem } from '../support/problem';
 
-/** The links REST API (docs/design.md section 3) beyond the CASES table. */
+/** The links REST API (docs/design.md section 3) beyond the input cases (docs/cases.md). */
 describe('links API', () => {
   let api: TestApi;
   beforeAll(async () => {

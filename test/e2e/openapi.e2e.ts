@@ -153,7 +153,7 @@ describe('OpenAPI document', () => {
     expect(dtos.map((dto) => dto.name)).toEqual(expect.arrayContaining(['CreateLinkDto', 'UpdateLinkDto', 'MintApiKeyDto']));
     for (const dto of dtos) expect({ [dto.name]: doc.components.schemas[dto.name] }).toEqual({ [dto.name]: zodInputSchema(dto.schema) });
     expect(doc.components.schemas.UpdateLinkDto).toEqual(zodInputSchema(updateLinkSchema));
-    // A bare nullable primitive stays a type array (nestjs-zod issue 473 turned it into an array of booleans).
+    // A bare nullable primitive stays a type array (a nestjs-zod version turned it into an array of booleans).
     expect(doc.components.schemas.UpdateLinkDto.properties.forwardQuery).toEqual({ type: ['boolean', 'null'] });
   });
 

@@ -10,7 +10,7 @@ import { counterValue, isolatedRedis, parseRateLimit } from '../support/security
 import { waitFor } from '../support/wait';
 
 /**
- * Rate limits (docs/design.md section 9, CASES.md C24): per client address and
+ * Rate limits (docs/design.md section 9, docs/cases.md C24): per client address and
  * per API key on the API, per address on failed authentication, per address
  * on redirects; 429 problem+json with Retry-After and the RateLimit-Policy /
  * RateLimit fields. The client address is the socket peer, or the right-most

@@ -187,7 +187,7 @@ describe('security headers, CORS, body limits and JSON only', () => {
       { pointer: '/link', detail: 'must not contain U+0000 (query parameter)' },
     ]);
     expectProblem(await api.http().get('/a%00b'), 404, 'link-not-found');
-    // Targets keep their own, more precise problem (CASES C11).
+    // Targets keep their own, more precise problem (docs/cases.md C11).
     expectProblem(
       await api.http().post('/api/v1/links').set('authorization', auth).send({ url: 'https://example.com/\u0000' }),
       400,

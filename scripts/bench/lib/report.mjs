@@ -74,7 +74,7 @@ export function formatTable(results) {
 }
 
 /**
- * Issue 7's targets against the results. A line whose figure was not measured
+ * The bench's targets against the results. A line whose figure was not measured
  * (e.g. no 10M scale in this run) is reported as skipped, not failed.
  * @returns {{text: string, failed: string[]}}
  */
