@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { runSmokeBench } from '../support/bench-run';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { REPO_ROOT } from '../support/child-process';
-import { ADMIN_URL, REDIS_URL } from '../support/test-env';
 
 /**
  * `npm run bench -- --against <ref>` (scripts/bench/lib/against.mjs): the
@@ -10,23 +10,7 @@ import { ADMIN_URL, REDIS_URL } from '../support/test-env';
  * the worktree removed afterwards. Smoke mode (1 s rounds) against HEAD;
  * speed is not checked. Needs the compiled apps (`npm run build`).
  */
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', 'bench', '--', '--smoke', '--no-build', '--admin-url', ADMIN_URL, '--redis-url', REDIS_URL, ...args], {
-      cwd: REPO_ROOT,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runBench = (args: string[]) => runSmokeBench(args);
 
 const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
 

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
+import { runSmokeBench } from '../support/bench-run';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/child-process';
-import { ADMIN_URL, REDIS_URL } from '../support/test-env';
 
 /**
  * `npm run bench -- --smoke` as CI runs it: the whole bench on
@@ -43,23 +41,7 @@ interface AbuseResults {
   };
 }
 
-function runBench(outDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', 'bench', '--', '--smoke', '--no-build', '--admin-url', ADMIN_URL, '--redis-url', REDIS_URL, '--out', outDir], {
-      cwd: REPO_ROOT,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runBench = (outDir: string) => runSmokeBench(['--out', outDir]);
 
 /** The table's body rows as cells (Markdown pipes, header and separator skipped). */
 function tableRows(stdout: string): string[][] {
