@@ -544,7 +544,7 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
   // Time for the slow connections to open and the first large bodies to arrive before the measured runs.
   const settle = opts.smoke ? 1 : 3;
   const off = { runs: [], lagSeconds: 0, rssMiB: 0 };
-  const on = { runs: [], lagSeconds: 0, rssMiB: 0, scrapes: 0, summaries: [], cpuSeconds: 0, seconds: 0 };
+  const on = { runs: [], lagSeconds: 0, rssMiB: 0, heapBytes: 0, externalBytes: 0, scrapes: 0, summaries: [], cpuSeconds: 0, seconds: 0 };
   const measured = (m) => {
     lag.fold(m.before);
     lag.fold(m.after);
@@ -555,6 +555,7 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
   const spread = (runs) =>
     runs.length > 1 ? `median of ${runs.length}: ${runs.map((r) => Math.round(redirectsPerSecond(r.load))).join(', ')} redirects/s` : '';
   const ms = (seconds) => `${(seconds * 1000).toFixed(0)} ms`;
+  const mib = (bytes) => Math.round(bytes / 1024 / 1024);
   let child = null;
   let sampler = null;
   let phase = 'before the first round';
@@ -622,6 +623,8 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
       const taken = await lag.take();
       on.lagSeconds = Math.max(on.lagSeconds, taken.seconds);
       on.scrapes += taken.scrapes;
+      on.heapBytes = Math.max(on.heapBytes, taken.heapBytes);
+      on.externalBytes = Math.max(on.externalBytes, taken.externalBytes);
       on.cpuSeconds += cpuSeconds(child.pid) - cpu0;
       on.seconds += (Date.now() - mixStarted) / 1000;
       on.summaries.push(await child.stop());
@@ -650,7 +653,7 @@ async function abuseRows({ db, sinkPort, codesFile, results }) {
           `${((abuse.on.rps / abuse.off.rps) * 100).toFixed(0)}% of the rate without`,
           spread(on.runs),
           `largest event-loop delay ${ms(on.lagSeconds)} under the mix (${on.scrapes} scrapes)`,
-          `API RSS ${Math.round(on.rssMiB)} MiB at most (${Math.round(abuse.off.rssMiB)} MiB before the first mix)`,
+          `API RSS ${Math.round(on.rssMiB)} MiB at most (${Math.round(abuse.off.rssMiB)} MiB before the first mix), V8 heap ${mib(on.heapBytes)} MiB and external memory ${mib(on.externalBytes)} MiB at most`,
         ]
           .filter(Boolean)
           .join('; '),

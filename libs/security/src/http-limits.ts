@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 export const BULK_BODY_ROUTE_CONFIG = { bulkBody: true } as const;
 
 /** How long (ms) and how much (bytes) of an unread upload is drained before closing (see {@link installLingeringClose}). */
-export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024, bytesPerSecond: 8 * 1024 * 1024 } as const;
+export const LINGER = { maxMs: 2_000, maxBytes: 1024 * 1024, bytesPerSecond: 2 * 1024 * 1024 } as const;
 
 /**
  * What all lingering connections of the process may still discard: a
@@ -264,7 +264,7 @@ export function bodyLimitOf(config: AppConfig, bulk: boolean): { bytes: number; 
  *
  * 1. the response carries `Connection: close`;
  * 2. the rest of the upload is read and discarded, 1 MiB at most
- *    ({@link LINGER}) and 8 MiB a second for the whole process; after the
+ *    ({@link LINGER}) and 2 MiB a second for the whole process; after the
  *    response is written the server
  *    half-closes (FIN) and closes once the upload is complete or 2 s have
  *    passed.

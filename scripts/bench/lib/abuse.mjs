@@ -86,22 +86,30 @@ export function startAbuse(o) {
 
 /** prom-client's default metric: the largest event-loop delay since its previous collection (the histogram is reset on each scrape). */
 const LAG_MAX = 'nodejs_eventloop_lag_max_seconds';
+/** prom-client's default metrics: V8's heap as reserved (`heapTotal`) and memory outside it held by JS objects (`external`, Buffers included). */
+const HEAP_TOTAL = 'nodejs_heap_size_total_bytes';
+const EXTERNAL = 'nodejs_external_memory_bytes';
 
 /**
  * Largest event-loop delay of a process over a span of time, in seconds, from
  * its `/metrics` (prom-client's `nodejs_eventloop_lag_max_seconds`, which
- * covers the time since the previous scrape). It scrapes every `intervalMs`;
- * any other scrape of the process in between must be passed to `fold`, since
- * it took its interval's maximum with it.
+ * covers the time since the previous scrape), and the largest V8 heap and
+ * external memory its scrapes saw, in bytes (where the RSS goes). It scrapes
+ * every `intervalMs`; any other scrape of the process in between must be
+ * passed to `fold`, since it took its interval's maximum delay with it.
  */
 export function eventLoopWatch(port, intervalMs = 500) {
   let max = 0;
+  let heapBytes = 0;
+  let externalBytes = 0;
   let scrapes = 0;
   let busy = false;
   const fold = (samples) => {
     if (!samples) return;
     scrapes += 1;
     max = Math.max(max, sum(samples, LAG_MAX));
+    heapBytes = Math.max(heapBytes, sum(samples, HEAP_TOTAL));
+    externalBytes = Math.max(externalBytes, sum(samples, EXTERNAL));
   };
   const timer = setInterval(() => {
     if (busy) return;
@@ -112,11 +120,13 @@ export function eventLoopWatch(port, intervalMs = 500) {
   }, intervalMs);
   return {
     fold,
-    /** Scrapes once more (the last interval), returns the maximum so far in seconds and starts a new span. */
+    /** Scrapes once more (the last interval), returns the maxima so far (delay in seconds, memory in bytes) and starts a new span. */
     async take() {
       await scrape(port, { timeoutMs: 5_000 }).then(fold, () => undefined);
-      const result = { seconds: max, scrapes };
+      const result = { seconds: max, heapBytes, externalBytes, scrapes };
       max = 0;
+      heapBytes = 0;
+      externalBytes = 0;
       scrapes = 0;
       return result;
     },
