@@ -150,9 +150,10 @@ describe('per API key', () => {
 });
 
 describe('per client address on failed authentication', () => {
+  const env = isolatedRedis({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3', TRUSTED_PROXIES: LOOPBACK_PROXY });
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi(isolatedRedis({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3', TRUSTED_PROXIES: LOOPBACK_PROXY }));
+    api = await startTestApi(env);
   });
   afterAll(() => api.close());
 
@@ -176,6 +177,27 @@ describe('per client address on failed authentication', () => {
     const bystander = await api.http().get('/api/v1/links').set({ 'x-forwarded-for': '203.0.113.67' }).set('authorization', api.adminAuth);
     expect(bystander.status).toBe(200);
     expect(await counterValue(api, 'rateLimited', { limiter: 'auth_failure' })).toBe(2);
+  });
+
+  it('an address over its limit is refused from memory until its window ends, without a Redis round trip: deleting its counter changes nothing', async () => {
+    const attacker = { 'x-forwarded-for': '203.0.113.68' };
+    const wrongKey = () => api.http().get('/api/v1/links').set(attacker).set('authorization', 'Bearer sk_guessguess_0123456789abcdefghijklmnopqrstuvwx');
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await wrongKey()).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+
+    const redis = api.app.get<Redis>(CACHE_REDIS);
+    const pattern = `${env.REDIS_KEY_PREFIX}rl:auth-failure*203.0.113.68*`;
+    const counters = await redis.keys(pattern);
+    expect(counters).toHaveLength(1);
+    expect(await redis.del(...counters)).toBe(1);
+
+    const refused = await wrongKey();
+    expectProblem(refused, 429, 'rate-limited');
+    expectRetryAfter(refused, 'auth-failures');
+    expect((await api.http().get('/api/v1/links').set(attacker).set('authorization', api.adminAuth)).status).toBe(429);
+    // Neither refusal looked up or counted anything in Redis.
+    expect(await redis.keys(pattern)).toEqual([]);
   });
 });
 

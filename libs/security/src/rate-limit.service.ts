@@ -5,6 +5,7 @@ import { MetricsService } from '@shortener/observability';
 import { CACHE_REDIS } from '@shortener/redis';
 import type { FastifyReply } from 'fastify';
 import Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import {
   formatRateLimit,
@@ -29,6 +30,9 @@ export interface RateLimitedKey {
 /** The window of every API limit (the configuration is per minute). */
 const API_WINDOW_SECONDS = 60;
 
+/** Client addresses one process remembers as refused for failed authentications (the least recently refused go first). */
+const AUTH_BLOCKED_MAX_ADDRESSES = 100_000;
+
 /** Policy names as sent in `RateLimit-Policy` / `RateLimit` and in the problem's `violated-policies`. */
 export const POLICY_NAMES = { apiKey: 'api-key', client: 'client', authFailures: 'auth-failures', redirect: 'redirect' } as const;
 
@@ -49,7 +53,9 @@ interface Verdict {
  * - per API key: the key's `rateLimitPerMinute`, else `RATE_LIMIT_API_PER_MINUTE`;
  * - per client address: `RATE_LIMIT_CLIENT_PER_MINUTE` over the API;
  * - per client address on failed authentication: `RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`
- *   failures, after which the address is refused before its key is even looked up.
+ *   failures, after which the address is refused before its key is even looked up,
+ *   from the process's memory once it has seen the address over the limit (no Redis
+ *   round trip per refused request until the window ends).
  *
  * Windows are fixed, 60 s from the first request of a window. A limit of 0
  * means no limit. Client addresses are {@link clientAddressKey} values (IPv6 by /64).
@@ -69,6 +75,12 @@ export class RateLimitService {
   private readonly authPolicy: QuotaPolicy;
   private readonly authLimiter: RateLimiterAbstract | null;
   private readonly authPolicyHeader: string;
+  /**
+   * Addresses this process found over `RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`,
+   * each until its window ends (epoch ms): their requests are refused from
+   * memory, so a flood of wrong keys costs no Redis round trip per request.
+   */
+  private readonly authBlocked = new LRUCache<string, number>({ max: AUTH_BLOCKED_MAX_ADDRESSES });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,8 +104,13 @@ export class RateLimitService {
    */
   async assertAuthenticationAllowed(reply: FastifyReply, client: string): Promise<void> {
     if (!this.authLimiter) return;
-    const res = await this.authLimiter.get(client).catch(() => null);
+    const blockedUntil = this.authBlocked.get(client);
+    const res =
+      blockedUntil === undefined
+        ? await this.authLimiter.get(client).catch(() => null)
+        : new RateLimiterRes(0, Math.max(0, blockedUntil - Date.now()), this.authPolicy.quota);
     if (!res || res.consumedPoints < this.authPolicy.quota) return;
+    this.blockAuthentication(client, res);
     const verdict: Verdict = { limiter: 'auth_failure', policy: this.authPolicy, res, allowed: false };
     this.setHeaders(reply, [verdict], this.authPolicyHeader);
     this.refuse([verdict], 'Too many failed authentications from this client address');
@@ -107,7 +124,14 @@ export class RateLimitService {
   async recordAuthenticationFailure(reply: FastifyReply, client: string): Promise<void> {
     if (!this.authLimiter) return;
     const res = await this.authLimiter.penalty(client).catch((e: unknown) => this.failOpen(e));
-    if (res) this.setHeaders(reply, [{ limiter: 'auth_failure', policy: this.authPolicy, res, allowed: true }], this.authPolicyHeader);
+    if (!res) return;
+    if (res.consumedPoints >= this.authPolicy.quota) this.blockAuthentication(client, res);
+    this.setHeaders(reply, [{ limiter: 'auth_failure', policy: this.authPolicy, res, allowed: true }], this.authPolicyHeader);
+  }
+
+  /** Remembers `client` as refused until the end of the window `res` reports. */
+  private blockAuthentication(client: string, res: RateLimiterRes): void {
+    if (res.msBeforeNext > 0) this.authBlocked.set(client, Date.now() + res.msBeforeNext, { ttl: res.msBeforeNext });
   }
 
   /**
