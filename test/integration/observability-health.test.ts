@@ -1,9 +1,9 @@
-import { Global, INestApplicationContext, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { ConfigModule } from '@shortener/config';
-import { DatabaseConnector, DatabaseModule } from '@shortener/database';
-import { HEALTH_CHECK_TIMEOUT_MS, HealthService, ObservabilityModule, ProcessLifecycle } from '@shortener/observability';
-import { CACHE_REDIS, createCacheRedis } from '@shortener/redis';
+import { DatabaseConnectionModule, DatabaseConnector } from '@shortener/database';
+import { HEALTH_CHECK_TIMEOUT_MS, HealthModule, HealthService, ProcessLifecycle } from '@shortener/observability';
+import { CACHE_REDIS, createCacheRedis, InvalidationBus } from '@shortener/redis';
 import Redis from 'ioredis';
 import { SilentPeer, startSilentPeer } from '../support/silent-peer';
 import { testConfig } from '../support/test-env';
@@ -30,12 +30,14 @@ describe(HealthService.name, () => {
     cache = createCacheRedis(config);
     cache.on('error', () => undefined);
     // The cache client alone (the invalidation bus would wait for its SUBSCRIBE forever).
-    @Global()
-    @Module({ providers: [{ provide: CACHE_REDIS, useValue: cache }], exports: [CACHE_REDIS] })
-    class SilentRedisModule {}
-    @Module({ imports: [ConfigModule.forRoot(config), ObservabilityModule, DatabaseModule.forRoot(), SilentRedisModule] })
-    class HealthTestModule {}
-    app = await NestFactory.createApplicationContext(HealthTestModule, { logger: false });
+    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), DatabaseConnectionModule.forRoot(), HealthModule] })
+      .overrideProvider(CACHE_REDIS)
+      .useValue(cache)
+      .overrideProvider(InvalidationBus)
+      .useValue(null)
+      .compile();
+    moduleRef.useLogger(false);
+    app = moduleRef;
     await app.init();
     await app.get(DatabaseConnector).ready();
     app.get(ProcessLifecycle).markReady();

@@ -1,11 +1,18 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConfigModule } from '@shortener/config';
-import { DatabaseModule } from '@shortener/database';
-import { ObservabilityModule } from '@shortener/observability';
-import { HandlesJob, JOBS, JobDispatcher, JobWiringError, PROCESSED_QUEUE_HANDLES, QUEUE_PROCESSORS, QueueModule, QueueWorkersModule } from '@shortener/queue';
+import { DatabaseConnectionModule } from '@shortener/database';
+import {
+  HandlesJob,
+  JOBS,
+  JobDispatcher,
+  JobWiringError,
+  PROCESSED_QUEUE_HANDLES,
+  QUEUE_PROCESSORS,
+  QueueConnectionModule,
+  QueueWorkersModule,
+} from '@shortener/queue';
 import type { Queue } from 'bullmq';
-import { RedisModule } from '@shortener/redis';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { testConfig } from '../support/test-env';
 import { uniqueQueuePrefix } from '../support/worker-app';
@@ -52,10 +59,8 @@ describe('worker job wiring at boot', () => {
   it('refuses to start when jobs have no handler, listing every one', async () => {
     const error = await bootError([
       ConfigModule.forRoot(config),
-      ObservabilityModule,
-      DatabaseModule.forRoot(),
-      RedisModule,
-      QueueModule.forRoot(),
+      DatabaseConnectionModule.forRoot(),
+      QueueConnectionModule.forRoot(),
       SecondHandlerModule,
       QueueWorkersModule.forRoot(config),
     ]);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -88,6 +88,14 @@ describe('architecture boundaries (dependency-cruiser)', () => {
       ].sort(),
     );
   }, 120_000);
+
+  it('makes no module of apps or libs global except the configuration: each module imports what it uses', () => {
+    const sources = ['apps', 'libs']
+      .flatMap((dir) => readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((file) => path.join(dir, file)))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'));
+    const global = sources.filter((file) => /@Global\(\)|global:\s*true/.test(readFileSync(path.join(ROOT, file), 'utf8')));
+    expect(global).toEqual([path.join('libs', 'config', 'src', 'config.module.ts')]);
+  });
 
   it('declares no in-memory PostgreSQL or Redis fake as a dependency', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;

@@ -1,14 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@shortener/auth';
-import { ClicksApiModule } from '@shortener/clicks';
+import { ClickCaptureModule, ClicksApiModule } from '@shortener/clicks';
 import { AppConfig, ConfigModule } from '@shortener/config';
-import { DatabaseModule } from '@shortener/database';
-import { BlocklistModule, LinkAuditModule, LinksModule } from '@shortener/links';
-import { ObservabilityModule } from '@shortener/observability';
-import { RedisModule } from '@shortener/redis';
-import { SecurityModule } from '@shortener/security';
+import { DatabaseConnectionModule } from '@shortener/database';
+import { LinksModule } from '@shortener/links';
+import { HealthModule, ObservabilityModule } from '@shortener/observability';
 
-/** The API process: composes library modules only (logic lives in libs/). */
+/**
+ * The API process: composes library modules only (logic lives in libs/).
+ * The redirect's clicks go to the click pipeline's capture module.
+ */
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -16,15 +17,12 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         ConfigModule.forRoot(config),
+        DatabaseConnectionModule.forRoot(),
         ObservabilityModule,
-        DatabaseModule.forRoot(),
-        RedisModule,
-        SecurityModule,
+        HealthModule,
         AuthModule,
         ClicksApiModule,
-        LinksModule,
-        BlocklistModule,
-        LinkAuditModule,
+        LinksModule.forApi({ clickCapture: ClickCaptureModule }),
       ],
     };
   }

@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ClicksWorkerModule } from '@shortener/clicks';
 import { AppConfig, ConfigModule } from '@shortener/config';
-import { DatabaseModule } from '@shortener/database';
-import { ObservabilityModule } from '@shortener/observability';
-import { QueueModule, QueueWorkersModule } from '@shortener/queue';
-import { RedisModule } from '@shortener/redis';
+import { DatabaseConnectionModule } from '@shortener/database';
+import { HealthModule, ObservabilityModule } from '@shortener/observability';
+import { QueueConnectionModule, QueueWorkersModule } from '@shortener/queue';
 
 /**
  * The worker process: composes library modules only (logic lives in libs/).
@@ -20,10 +19,10 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config),
+        DatabaseConnectionModule.forRoot(),
+        QueueConnectionModule.forRoot(),
         ObservabilityModule,
-        DatabaseModule.forRoot(),
-        RedisModule,
-        QueueModule.forRoot(),
+        HealthModule,
         ClicksWorkerModule,
         QueueWorkersModule.forRoot(config),
       ],

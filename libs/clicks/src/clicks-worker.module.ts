@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
-import { Clock, SystemClock } from '@shortener/common';
+import { ClockModule } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { PgPools } from '@shortener/database';
-import { LinkCacheService } from '@shortener/links';
-import { DataSource } from 'typeorm';
+import { DatabaseModule } from '@shortener/database';
+import { LinkCacheModule } from '@shortener/links';
+import { ObservabilityModule } from '@shortener/observability';
+import { QueuesModule } from '@shortener/queue';
 import { ExpirySweepHandler } from './housekeeping/expiry-sweep.handler';
 import { HousekeepingHandler } from './housekeeping/housekeeping.handler';
 import { MaintenanceScheduleService } from './housekeeping/maintenance-schedule.service';
@@ -11,7 +12,7 @@ import { ClickBatchHandler } from './rollup/click-batch.handler';
 import { ClickQueueCounter } from './rollup/click-queue.counter';
 import { ClickCommitCoalescer } from './rollup/click-commit.coalescer';
 import { ClickRollupService } from './rollup/click-rollup.service';
-import { VisitorHllStore } from './visitors/visitor-hll.store';
+import { VisitorsModule } from './visitors/visitors.module';
 
 /**
  * The click pipeline's worker side: the `click-batch` rollup handler (with
@@ -22,11 +23,8 @@ import { VisitorHllStore } from './visitors/visitor-hll.store';
  * invalidation bus publish).
  */
 @Module({
+  imports: [ClockModule, DatabaseModule, ObservabilityModule, QueuesModule, VisitorsModule, LinkCacheModule],
   providers: [
-    { provide: Clock, useClass: SystemClock },
-    { provide: PgPools, inject: [DataSource], useFactory: (ds: DataSource) => new PgPools(ds) },
-    LinkCacheService,
-    VisitorHllStore,
     ClickRollupService,
     {
       provide: ClickCommitCoalescer,

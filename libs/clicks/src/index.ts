@@ -17,3 +17,4 @@ export * from './stats/click-stats.module';
 export * from './stats/link-stats.schemas';
 export * from './stats/link-stats.service';
 export * from './visitors/visitor-hll.store';
+export * from './visitors/visitors.module';

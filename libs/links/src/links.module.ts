@@ -1,35 +1,48 @@
-import { Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { Clock, SystemClock } from '@shortener/common';
-import { PgPools } from '@shortener/database';
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { ClockModule } from '@shortener/common';
+import { DatabaseModule } from '@shortener/database';
+import { ObservabilityModule } from '@shortener/observability';
+import { SecurityModule } from '@shortener/security';
 import { IdempotencyService } from './application/idempotency.service';
 import { LinkRepository } from './application/link.repository';
 import { LinkService } from './application/link.service';
-import { ShortDomains } from './application/short-domains';
+import { ShortDomainsModule } from './application/short-domains.module';
 import { TargetPolicyService } from './application/target-policy.service';
+import { LinkAuditModule } from './audit/link-audit.module';
+import { BlocklistModule } from './blocklist/blocklist.module';
 import { LinksController } from './http/links.controller';
-import { LinkCacheService } from './redirect/link-cache.service';
+import { ClickRecorder } from './redirect/click-recorder';
+import { LinkCacheModule } from './redirect/link-cache.module';
 import { RedirectRoute } from './redirect/redirect.route';
 import { RedirectService } from './redirect/redirect.service';
 
 /**
- * Links: the REST API, the redirect and its caches. The app that imports it
- * provides a {@link ClickRecorder} (the click pipeline).
+ * Links in the API process: the REST API, the redirect and its caches, with
+ * the blocklist and audit trail they consult.
  */
-@Module({
-  controllers: [LinksController],
-  providers: [
-    { provide: Clock, useClass: SystemClock },
-    { provide: PgPools, inject: [DataSource], useFactory: (ds: DataSource) => new PgPools(ds) },
-    ShortDomains,
-    TargetPolicyService,
-    LinkRepository,
-    IdempotencyService,
-    LinkCacheService,
-    LinkService,
-    RedirectService,
-    RedirectRoute,
-  ],
-  exports: [LinkService, LinkCacheService, ShortDomains, TargetPolicyService, Clock, PgPools],
-})
-export class LinksModule {}
+@Module({})
+export class LinksModule {
+  /**
+   * @param options.clickCapture the module that provides and exports the
+   *   {@link ClickRecorder} the redirect hands its clicks to (the click
+   *   pipeline's, which depends on this library, so the app passes it in).
+   */
+  static forApi(options: { clickCapture: Type | DynamicModule }): DynamicModule {
+    return {
+      module: LinksModule,
+      imports: [
+        options.clickCapture,
+        ClockModule,
+        DatabaseModule,
+        ObservabilityModule,
+        SecurityModule,
+        ShortDomainsModule,
+        LinkCacheModule,
+        BlocklistModule,
+        LinkAuditModule,
+      ],
+      controllers: [LinksController],
+      providers: [TargetPolicyService, LinkRepository, IdempotencyService, LinkService, RedirectService, RedirectRoute],
+    };
+  }
+}

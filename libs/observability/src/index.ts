@@ -1,3 +1,4 @@
+export * from './health/health.module';
 export * from './health/health.service';
 export * from './health/process-lifecycle';
 export * from './health/with-timeout';

@@ -1,11 +1,10 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import Redis from 'ioredis';
 import { InvalidationBus } from './invalidation-bus';
 import { CACHE_REDIS, createCacheRedis } from './redis-clients';
 
-/** The cache Redis client and the invalidation bus, shared by every module of the process. */
-@Global()
+/** The cache Redis client and the invalidation bus: one of each per process, for the modules that import this one. */
 @Module({
   providers: [
     {

@@ -1,15 +1,16 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '@shortener/observability';
+import { RedisModule } from '@shortener/redis';
 import { RateLimitService } from './rate-limit.service';
 import { RedirectRateLimiter } from './redirect-rate-limiter';
 
 /**
  * Rate limits of the API process: the shared (Redis) API limits used by the
- * API key guard and the in-process redirect limit used by the redirect.
- * Global so the auth and links libraries receive them without importing
- * each other's modules; needs the config, Redis and observability modules.
+ * API key authentication and the in-process redirect limit used by the
+ * redirect.
  */
-@Global()
 @Module({
+  imports: [ObservabilityModule, RedisModule],
   providers: [RateLimitService, RedirectRateLimiter],
   exports: [RateLimitService, RedirectRateLimiter],
 })

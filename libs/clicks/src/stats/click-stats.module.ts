@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
-import { LinksModule } from '@shortener/links';
+import { ClockModule } from '@shortener/common';
+import { DatabaseModule } from '@shortener/database';
+import { ShortDomainsModule } from '@shortener/links';
 import { LinkStatsController } from '../http/link-stats.controller';
-import { VisitorHllStore } from '../visitors/visitor-hll.store';
+import { VisitorsModule } from '../visitors/visitors.module';
 import { LinkStatsService } from './link-stats.service';
 
-/** The stats API: `GET /api/v1/links/{code}/stats`. Uses the links module's domains, pools and clock. */
+/** The stats API: `GET /api/v1/links/{code}/stats`. */
 @Module({
-  imports: [LinksModule],
+  imports: [ClockModule, DatabaseModule, ShortDomainsModule, VisitorsModule],
   controllers: [LinkStatsController],
-  providers: [VisitorHllStore, LinkStatsService],
+  providers: [LinkStatsService],
 })
 export class ClickStatsModule {}

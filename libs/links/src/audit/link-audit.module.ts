@@ -1,17 +1,13 @@
-import { Global, Module } from '@nestjs/common';
-import { ShortDomains } from '../application/short-domains';
+import { Module } from '@nestjs/common';
+import { ShortDomainsModule } from '../application/short-domains.module';
 import { AuditController } from './audit.controller';
 import { LinkAuditService } from './link-audit.service';
 
-/**
- * The link audit trail and its admin API. Global: the links module's link
- * service writes the trail, so an app that composes the links module
- * imports this one too.
- */
-@Global()
+/** The link audit trail (written by the link service) and its admin API. */
 @Module({
+  imports: [ShortDomainsModule],
   controllers: [AuditController],
-  providers: [LinkAuditService, ShortDomains],
+  providers: [LinkAuditService],
   exports: [LinkAuditService],
 })
 export class LinkAuditModule {}

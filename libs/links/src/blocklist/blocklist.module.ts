@@ -1,14 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { DatabaseModule } from '@shortener/database';
+import { ObservabilityModule } from '@shortener/observability';
+import { RedisModule } from '@shortener/redis';
 import { BlocklistController } from './blocklist.controller';
 import { BlocklistService } from './blocklist.service';
 
-/**
- * The host blocklist and its admin API. Global: the links module's target
- * policy and redirect consult {@link BlocklistService}, so an app that
- * composes the links module imports this one too.
- */
-@Global()
+/** The host blocklist (consulted by the target policy and the redirect) and its admin API. */
 @Module({
+  imports: [DatabaseModule, ObservabilityModule, RedisModule],
   controllers: [BlocklistController],
   providers: [BlocklistService],
   exports: [BlocklistService],

@@ -3,7 +3,9 @@ import type { Queue, WorkerOptions } from 'bullmq';
 import { DynamicModule, Logger, Module, Type } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '@shortener/config';
-import { LogSummary } from '@shortener/observability';
+import { DatabaseModule } from '@shortener/database';
+import { LogSummary, ObservabilityModule } from '@shortener/observability';
+import { QueuesModule } from '../queue.module';
 import { ALL_QUEUES, QUEUES, QueueName } from '../queues.contract';
 import { JobDispatcher, LOG_SUMMARY_MS } from './job.dispatcher';
 import { JobHandlerRegistry, PROCESSED_QUEUES } from './job-handler.registry';
@@ -38,7 +40,7 @@ function processorFor(queue: QueueName, options: Omit<WorkerOptions, 'connection
 /**
  * The worker side of the queues: one BullMQ worker per queue (through
  * @nestjs/bullmq `@Processor`), dispatching jobs to the `@HandlesJob`
- * providers of the process. Needs {@link QueueModule} and the modules that
+ * providers of the process. Needs {@link QueueConnectionModule} and the modules that
  * provide the handlers.
  */
 @Module({})
@@ -51,7 +53,7 @@ export class QueueWorkersModule {
     const processors = queues.map((q) => processorFor(q, workerOptions(config, q)));
     return {
       module: QueueWorkersModule,
-      imports: [DiscoveryModule],
+      imports: [DiscoveryModule, QueuesModule, ObservabilityModule, DatabaseModule],
       providers: [
         { provide: PROCESSED_QUEUES, useValue: queues },
         JobHandlerRegistry,
