@@ -7,7 +7,7 @@ import { createdCode } from '../support/links';
 import { expectProblem } from '../support/problem';
 import { startOwnedRedis } from '../support/redis-server';
 import { counterValue, isolatedRedis, parseRateLimit } from '../support/security';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /**
  * Rate limits (docs/design.md section 9, docs/cases.md C24): per client address and
@@ -231,7 +231,7 @@ describe('when the cache Redis is unreachable', () => {
       expect(parseRateLimit((await get()).headers.ratelimit).client.r).toBe(1);
       await redis.stop();
       const client = api.app.get<Redis>(CACHE_REDIS);
-      await waitFor('the cache client to notice Redis is gone', () => (client.status === 'ready' ? undefined : client.status));
+      await waitUntil('the cache client to notice Redis is gone', () => client.status !== 'ready', { timeoutMs: 10_000 });
       const statuses: number[] = [];
       for (let i = 0; i < 5; i += 1) statuses.push((await get()).status);
       // The in-memory budget starts afresh: three more, then refused.

@@ -5,7 +5,8 @@ import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { alertHolds, committedClicks, createDrillLink, metricSum, samplesOf, scrape, startRedirectLoad } from '../support/drill';
 import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
 import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(120_000);

@@ -5,29 +5,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './child-process';
+import { waitUntil } from './wait';
 
 /**
  * Test-owned servers (docs/design.md section 10): a redis-server and a PostgreSQL
  * cluster that one test file starts, stops and restarts to show how the apps
  * behave during an outage, without touching the shared servers other Jest
- * workers use. Every wait polls with a deadline.
+ * workers use. Every wait polls with a deadline ({@link waitUntil}).
  */
 
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
-
-/** A free TCP port on 127.0.0.1 (one implementation: test/support/child-process.ts). */
-export const freeTcpPort = freePort;
-
-/** Resolves once `probe` returns true; polls every 25 ms; throws naming `what` after `timeoutMs`. */
-export async function pollUntil(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function accepts(port: number): Promise<boolean> {
@@ -74,11 +62,11 @@ export interface OwnedRedis {
 
 /** Starts a redis-server (`--save ""`, no AOF) on a free port. */
 export async function startOwnedRedis(): Promise<OwnedRedis> {
-  const port = await freeTcpPort();
+  const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await pollUntil(`redis-server on ${port}`, () => redisPongs(port));
+    await waitUntil(`redis-server on ${port}`, () => redisPongs(port), { timeoutMs: 15_000 });
   };
   const stop = async (): Promise<void> => {
     const c = child;
@@ -87,7 +75,7 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     await exited;
-    await pollUntil(`redis-server on ${port} to stop`, async () => !(await accepts(port)));
+    await waitUntil(`redis-server on ${port} to stop`, async () => !(await accepts(port)), { timeoutMs: 15_000 });
   };
   await start();
   return { port, url: `redis://127.0.0.1:${port}/0`, stop, start };
@@ -111,7 +99,7 @@ export interface OwnedPostgres {
  * are further server settings (`-c name=value`), e.g. `max_connections`.
  */
 export async function startOwnedPostgres(settings: Record<string, string | number> = {}): Promise<OwnedPostgres> {
-  const port = await freeTcpPort();
+  const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'shortener-pg-'));
   const { stdout } = await run('id', ['-u', 'postgres']);
   const { stdout: gid } = await run('id', ['-g', 'postgres']);

@@ -1,7 +1,7 @@
 import { freePort } from './child-process';
 import { ChildProcess, spawn } from 'node:child_process';
 import Redis from 'ioredis';
-import { waitUntil } from './pipeline-wait';
+import { waitUntil } from './wait';
 
 /** A redis-server owned by one test: started and stopped by it, on a free port, without persistence. */
 export interface OwnedRedis {
