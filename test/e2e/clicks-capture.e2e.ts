@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLinkCode } from '../support/click-pipeline';
 import { waitUntil } from '../support/wait';
-import { OwnedRedis, startOwnedRedis } from '../support/redis-server';
+import { OwnedRedis, startOwnedRedis } from '../support/engines';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
 
 jest.setTimeout(30_000);

@@ -4,7 +4,7 @@ import { ManagementServer, ProcessLifecycle, startManagementServer } from '@shor
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { startTestApi, TestApi, uniqueAlias } from '../support/api-app';
-import { OwnedPostgres, OwnedRedis, startOwnedPostgres, startOwnedRedis } from '../support/owned-services';
+import { OwnedPostgres, OwnedRedis, startOwnedPostgres, startOwnedRedis } from '../support/engines';
 import { waitUntil } from '../support/wait';
 import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/compiled-app';
 import { runId, workerId } from '../support/test-env';

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createdCode } from '../support/links';
 import { expectProblem } from '../support/problem';
-import { startOwnedRedis } from '../support/redis-server';
+import { startOwnedRedis } from '../support/engines';
 import { counterValue, isolatedRedis, parseRateLimit } from '../support/security';
 import { waitUntil } from '../support/wait';
 
@@ -229,7 +229,7 @@ describe('when the cache Redis is unreachable', () => {
       const get = () => api.http().get('/api/v1/links').set('authorization', api.adminAuth);
       expect((await get()).status).toBe(200);
       expect(parseRateLimit((await get()).headers.ratelimit).client.r).toBe(1);
-      await redis.stop();
+      await redis.stop('SIGKILL');
       const client = api.app.get<Redis>(CACHE_REDIS);
       await waitUntil('the cache client to notice Redis is gone', () => client.status !== 'ready', { timeoutMs: 10_000 });
       const statuses: number[] = [];

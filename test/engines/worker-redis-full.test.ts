@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
+import { OwnedRedis, startOwnedRedis } from '../support/engines';
 import { waitUntil } from '../support/wait';
 import { runId, workerId } from '../support/test-env';
 
