@@ -230,12 +230,14 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     // Scrapes and rule evaluations run every second: poll (with a deadline)
     // until the worker's rollups are scraped and the chained recordings
     // (5m ratio, 30d ratio, period burn rate, budget left) exist.
-    const deadline = Date.now() + 40_000;
-    let last = await runAll();
-    while ((last.failures.length > 0 || last.noData.length > 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      last = await runAll();
-    }
+    const last = await waitUntil(
+      'every query to parse and return data',
+      async () => {
+        const state = await runAll();
+        return { done: state.failures.length === 0 && state.noData.length === 0, state };
+      },
+      { timeoutMs: 40_000, intervalMs: 500 },
+    );
     expect(last).toEqual({ failures: [], noData: [] });
   }, 60_000);
 
