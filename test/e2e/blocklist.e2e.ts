@@ -3,7 +3,7 @@ import { ChildApp, startChildApp } from '../support/child-process';
 import { createdCode, createLink, mintKey } from '../support/links';
 import { expectProblem } from '../support/problem';
 import { counterValue, isolatedRedis } from '../support/security';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /**
  * The host blocklist (docs/design.md sections 4, 5 and 9): configured hosts and
@@ -135,8 +135,10 @@ describe('host blocklist', () => {
     expectProblem(gone, 410, 'link-gone');
     expect(gone.headers.location).toBeUndefined();
     expect([(await api.http().head(`/${doomedSub}`)).status, (await api.http().get(`/${bystander}`)).status]).toEqual([410, 302]);
-    await waitFor('the replica to refuse the blocked links', async () =>
-      (await replicaStatus(`/${doomed}`)) === 410 && (await replicaStatus(`/${doomedSub}`)) === 410 ? true : undefined,
+    await waitUntil(
+      'the replica to refuse the blocked links',
+      async () => (await replicaStatus(`/${doomed}`)) === 410 && (await replicaStatus(`/${doomedSub}`)) === 410,
+      { timeoutMs: 10_000 },
     );
     expect(await replicaStatus(`/${bystander}`)).toBe(302);
     expect((await counterValue(api, 'blocklistRefusals', { where: 'redirect' })) - refusedBefore).toBe(2);
@@ -144,6 +146,6 @@ describe('host blocklist', () => {
     expect((await unblock(host)).status).toBe(204);
     added.pop();
     expect((await api.http().get(`/${doomed}`)).headers.location).toBe(`https://${host}/page`);
-    await waitFor('the replica to redirect again', async () => ((await replicaStatus(`/${doomed}`)) === 302 ? true : undefined));
+    await waitUntil('the replica to redirect again', async () => (await replicaStatus(`/${doomed}`)) === 302, { timeoutMs: 10_000 });
   });
 });

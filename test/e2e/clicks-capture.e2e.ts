@@ -5,8 +5,8 @@ import type { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLinkCode } from '../support/click-pipeline';
-import { waitUntil } from '../support/pipeline-wait';
-import { OwnedRedis, startOwnedRedis } from '../support/redis-server';
+import { waitUntil } from '../support/wait';
+import { OwnedRedis, startOwnedRedis } from '../support/engines';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
 
 jest.setTimeout(30_000);
@@ -35,7 +35,10 @@ describe('click capture', () => {
     for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     expect({ pending: recorder.pending, jobs: await batches(queue) }).toEqual({ pending: 2, jobs: [] });
     expect((await app.http().get(`/${code}`)).status).toBe(302);
-    await waitUntil('the size-triggered batch', async () => ({ done: (await queue.getWaitingCount()) === 1, state: recorder.pending }));
+    await waitUntil('the size-triggered batch', async () => ({ done: (await queue.getWaitingCount()) === 1, state: recorder.pending }), {
+      timeoutMs: 30_000,
+      stallTimeoutMs: 10_000,
+    });
     expect(await batches(queue)).toEqual([3]);
     for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     await app.close();
@@ -46,10 +49,14 @@ describe('click capture', () => {
   it('publishes buffered clicks every CLICK_FLUSH_INTERVAL_MS, below the batch size', async () => {
     const { api: app, clicks: queue, code } = await start({ CLICK_BATCH_SIZE: '100', CLICK_FLUSH_INTERVAL_MS: '200' });
     expect((await app.http().get(`/${code}`)).status).toBe(302);
-    await waitUntil('the timer-triggered batch', async () => ({
-      done: (await queue.getWaitingCount()) === 1,
-      state: app.app.get(QueuedClickRecorder).pending,
-    }));
+    await waitUntil(
+      'the timer-triggered batch',
+      async () => ({
+        done: (await queue.getWaitingCount()) === 1,
+        state: app.app.get(QueuedClickRecorder).pending,
+      }),
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(await batches(queue)).toEqual([1]);
   });
 
@@ -68,10 +75,14 @@ describe('click capture', () => {
     for (let i = 0; i < 2; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
     expect(await recorder.drain(10_000)).toBe(true);
     // The queued job ages, and the API says so (read from the queue every second): what the freshness SLI needs while no worker runs.
-    await waitUntil('the oldest queued click to be a second old', async () => ({
-      done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
-      state: recorder.pending,
-    }));
+    await waitUntil(
+      'the oldest queued click to be a second old',
+      async () => ({
+        done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
+        state: recorder.pending,
+      }),
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     // No worker runs: the one job of two clicks waits, and the queue's click counter says so.
     expect([await batches(queue), await readQueuedClicks(queue), recorder.queueDepthClicks]).toEqual([[2], 2, 2]);
     for (let i = 0; i < 5; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
@@ -99,17 +110,24 @@ describe('click capture', () => {
       const recorder = app.app.get(QueuedClickRecorder);
       await refuseWrites(true);
       for (let i = 0; i < 10; i += 1) expect((await app.http().get(`/${code}`)).status).toBe(302);
-      await waitUntil('a refused publish', async () => ({ done: (await metricValue(app, 'clickPublishFailures')) > 0, state: recorder.pending }));
+      await waitUntil('a refused publish', async () => ({ done: (await metricValue(app, 'clickPublishFailures')) > 0, state: recorder.pending }), {
+        timeoutMs: 30_000,
+        stallTimeoutMs: 10_000,
+      });
       expect({ buffered: await metricValue(app, 'clicksBuffered'), pending: recorder.pending, jobs: await queue.getWaitingCount() }).toEqual({
         buffered: 10,
         pending: 10,
         jobs: 0,
       });
       // Nothing is queued: the age is the buffer's own.
-      await waitUntil('the oldest buffered click to be a second old', async () => ({
-        done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
-        state: recorder.pending,
-      }));
+      await waitUntil(
+        'the oldest buffered click to be a second old',
+        async () => ({
+          done: (await metricValue(app, 'clickOldestWaiting')) >= 1,
+          state: recorder.pending,
+        }),
+        { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+      );
       await refuseWrites(false);
       // Retries back off to 10 s at most: drained well within 5x that.
       expect(await recorder.drain(50_000)).toBe(true);

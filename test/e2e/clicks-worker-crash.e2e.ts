@@ -3,7 +3,8 @@ import type { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLinkCode } from '../support/click-pipeline';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { rollupOf, testDatabase } from '../support/rollup-fixtures';
 import { USER_AGENTS } from '../support/user-agents';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
@@ -56,19 +57,27 @@ describe('worker killed in the middle of a batch', () => {
     await locker.query('BEGIN');
     await locker.query('SELECT id FROM links WHERE id = $1 FOR NO KEY UPDATE', [linkId]);
     worker = await startWorkerProcess(env);
-    const blocked = await waitUntil('the worker to wait inside its rollup transaction', async () => {
-      const r = await db.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'shortener-worker' AND wait_event_type = 'Lock'`,
-      );
-      return { done: r.rows.length === 1, state: r.rows };
-    });
+    const blocked = await waitUntil(
+      'the worker to wait inside its rollup transaction',
+      async () => {
+        const r = await db.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'shortener-worker' AND wait_event_type = 'Lock'`,
+        );
+        return { done: r.rows.length === 1, state: r.rows };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(await clicks.getActiveCount()).toBe(1);
     expect(await worker.kill('SIGKILL')).toBe('SIGKILL');
     await locker.query('ROLLBACK');
-    await waitUntil("the killed worker's session to end", async () => {
-      const r = await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [blocked[0].pid]);
-      return { done: r.rows.length === 0, state: r.rows.length };
-    });
+    await waitUntil(
+      "the killed worker's session to end",
+      async () => {
+        const r = await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [blocked[0].pid]);
+        return { done: r.rows.length === 0, state: r.rows.length };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     // Nothing of the interrupted transaction survived.
     expect(await rollupOf(db, linkId)).toEqual({ hourly: [], dimensions: [], visitorDays: [], clickTotal: 0 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../support/child-process';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { createRoleDatabase, RoleDatabase } from '../support/db-roles';
-import { waitUntil } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { TEST_ADMIN_KEY, testConfig, testEnv, workerId } from '../support/test-env';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
 
@@ -52,10 +52,14 @@ describe('the API and the worker as the app role', () => {
     });
     const redirect = await fetch(`${api.url}/${alias}`, { redirect: 'manual' });
     expect([created.status, redirect.status, redirect.headers.get('location')]).toEqual([201, 302, `https://example.com/${alias}`]);
-    const totals = await waitUntil('the click to be rolled up', async () => {
-      const body = (await (await fetch(`${api!.url}/api/v1/links/${alias}/stats`, { headers: auth })).json()) as { totals?: { clicks: number } };
-      return { done: body.totals?.clicks === 1, state: body.totals };
-    });
+    const totals = await waitUntil(
+      'the click to be rolled up',
+      async () => {
+        const body = (await (await fetch(`${api!.url}/api/v1/links/${alias}/stats`, { headers: auth })).json()) as { totals?: { clicks: number } };
+        return { done: body.totals?.clicks === 1, state: body.totals };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(totals).toMatchObject({ clicks: 1 });
 
     const owner = await db.connect('owner');

@@ -5,7 +5,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Client } from 'pg';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createLinkCode } from '../support/click-pipeline';
-import { waitUntil } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { expectProblem } from '../support/problem';
 import { testDatabase } from '../support/rollup-fixtures';
 import { TestWorker, startTestWorker, testQueue, uniqueQueuePrefix } from '../support/worker-app';
@@ -53,7 +53,7 @@ describe('expiry', () => {
         const res = await api.http().get(`/${code}`);
         return { done: res.status === 410, state: res.status === 410 ? Date.now() : res.status };
       },
-      { intervalMs: 10, timeoutMs: 10_000 },
+      { intervalMs: 10, timeoutMs: 10_000, stallTimeoutMs: 10_000 },
     );
     // At once: no worker runs yet, the link is still cached in the LRU and unmarked, and the pod clock refuses it.
     expect(refusedAt).toBeGreaterThanOrEqual(expiresAt);
@@ -63,16 +63,24 @@ describe('expiry', () => {
     workers.push(await startTestWorker(env));
     watch(workers[0], 0);
 
-    const expiredAt = await waitUntil('the expiry schedule to mark the link', async () => {
-      const { rows } = await db.query<{ expired_at: Date | null }>(`SELECT expired_at FROM links WHERE code = $1`, [code]);
-      return { done: rows[0].expired_at !== null, state: rows[0].expired_at };
-    });
+    const expiredAt = await waitUntil(
+      'the expiry schedule to mark the link',
+      async () => {
+        const { rows } = await db.query<{ expired_at: Date | null }>(`SELECT expired_at FROM links WHERE code = $1`, [code]);
+        return { done: rows[0].expired_at !== null, state: rows[0].expired_at };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(expiredAt!.getTime()).toBeGreaterThanOrEqual(expiresAt);
     // The worker's eviction reached this API process through the invalidation bus.
-    await waitUntil('the eviction to reach the API', async () => ({
-      done: messages.some((m) => m.kind === 'link' && m.code === code && m.domain === 'short.example'),
-      state: messages.length,
-    }));
+    await waitUntil(
+      'the eviction to reach the API',
+      async () => ({
+        done: messages.some((m) => m.kind === 'link' && m.code === code && m.domain === 'short.example'),
+        state: messages.length,
+      }),
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expectProblem(await api.http().get(`/${code}`), 410, 'link-gone');
     const link = await api.http().get(`/api/v1/links/${code}`).set('authorization', api.adminAuth);
     expect(link.body.state).toBe('expired');
@@ -82,7 +90,10 @@ describe('expiry', () => {
     workers.push(await startTestWorker(env));
     watch(workers[1], 1);
     const start = sweeps.length;
-    await waitUntil('four more expiry ticks', async () => ({ done: sweeps.length >= start + 4, state: sweeps.length }), { timeoutMs: 20_000 });
+    await waitUntil('four more expiry ticks', async () => ({ done: sweeps.length >= start + 4, state: sweeps.length }), {
+      timeoutMs: 20_000,
+      stallTimeoutMs: 10_000,
+    });
     const ids = sweeps.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
     // Scheduler job ids carry the tick's instant: one job per instant, a whole number of intervals apart.

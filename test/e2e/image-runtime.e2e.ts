@@ -17,9 +17,9 @@ import {
   snapshotTree,
   startSandboxed,
 } from '../support/image-sandbox';
-import { OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
+import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver';
 import { ADMIN_URL, databaseUrl, REDIS_URL, runId, templateDatabaseName, TEST_ADMIN_KEY, testEnv, workerDatabaseName, workerId } from '../support/test-env';
-import { waitFor } from '../support/wait';
+import { Probe, waitUntil } from '../support/wait';
 
 /**
  * The image's runtime contract without Docker: the production tree
@@ -95,13 +95,13 @@ const expectedIdentity = (hostPid: number) => ({
 });
 
 async function ready(managementPort: number, proc: SandboxedProcess, what: string): Promise<void> {
-  await waitFor(
+  await waitUntil(
     `${what} in the sandbox to be ready`,
     async () => {
       if (proc.bwrap.exitCode !== null || proc.bwrap.signalCode !== null)
         throw new Error(`${what} exited (${proc.bwrap.exitCode ?? proc.bwrap.signalCode}):\n${proc.output()}`);
       const res = await fetch(`http://127.0.0.1:${managementPort}/health/ready`).catch(() => null);
-      return res?.status === 200 ? true : undefined;
+      return res?.status === 200;
     },
     { timeoutMs: 60_000, intervalMs: 50, describe: () => proc.output().slice(-3000) },
   );
@@ -326,9 +326,12 @@ describe('the image runtime contract under bubblewrap (production tree, uid 1000
       const res = await fetch(`${url}/${alias}`, { redirect: 'manual', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
       expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 302, location: target });
 
-      const server = await waitFor(
+      const server = await waitUntil(
         'the redirect server span',
-        () => receiver.spans.find((s) => s.traceId === traceId && s.kind === 2 && s.scope === '@opentelemetry/instrumentation-http'),
+        (): Probe<ReceivedSpan> => {
+          const span = receiver.spans.find((s) => s.traceId === traceId && s.kind === 2 && s.scope === '@opentelemetry/instrumentation-http');
+          return span ? { done: true, state: span } : { done: false };
+        },
         {
           timeoutMs: 15_000,
         },

@@ -1,6 +1,6 @@
 import { TestApi, startTestApi } from '../support/api-app';
 import { expectProblem } from '../support/problem';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /** Blocks this process's event loop, as a CPU-bound burst would. */
 function blockEventLoop(ms: number): void {
@@ -18,23 +18,23 @@ describe('load shedding under event-loop pressure (docs/design.md section 7)', (
   afterAll(() => api.close());
 
   it('answers 503 overloaded with Retry-After while the event loop lags, and serves again once it recovers', async () => {
-    const shed = await waitFor(
+    const shed = await waitUntil(
       'a shed request',
       async () => {
         await new Promise((r) => setTimeout(r, 5));
         blockEventLoop(1_200);
         const res = await api.http().get('/api/openapi.json');
-        return res.status === 503 ? res : undefined;
+        return { done: res.status === 503, state: res };
       },
       { timeoutMs: 30_000, intervalMs: 10 },
     );
     expectProblem(shed, 503, 'overloaded');
     expect(shed.headers['retry-after']).toBe('1');
-    const recovered = await waitFor(
+    const recovered = await waitUntil(
       'the API to serve again',
       async () => {
         const res = await api.http().get('/api/openapi.json');
-        return res.status === 200 ? res : undefined;
+        return { done: res.status === 200, state: res };
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );

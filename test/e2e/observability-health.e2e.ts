@@ -4,7 +4,8 @@ import { ManagementServer, ProcessLifecycle, startManagementServer } from '@shor
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { startTestApi, TestApi, uniqueAlias } from '../support/api-app';
-import { OwnedPostgres, OwnedRedis, pollUntil, startOwnedPostgres, startOwnedRedis } from '../support/owned-services';
+import { OwnedPostgres, OwnedRedis, startOwnedPostgres, startOwnedRedis } from '../support/engines';
+import { waitUntil } from '../support/wait';
 import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/compiled-app';
 import { runId, workerId } from '../support/test-env';
 
@@ -32,11 +33,15 @@ async function get(base: string, path: string): Promise<Probe> {
  */
 async function settledOutage(probe: () => Promise<Probe>, checks: string[]): Promise<Probe> {
   let last: Probe | undefined;
-  await pollUntil(`${checks.join(', ')} to settle down`, async () => {
-    last = await probe();
-    expect(checks.map((c) => last!.body.error[c]?.status)).toEqual(checks.map(() => 'down'));
-    return checks.every((c) => last!.body.error[c].reason === 'not connected (reconnecting)');
-  });
+  await waitUntil(
+    `${checks.join(', ')} to settle down`,
+    async () => {
+      last = await probe();
+      expect(checks.map((c) => last!.body.error[c]?.status)).toEqual(checks.map(() => 'down'));
+      return checks.every((c) => last!.body.error[c].reason === 'not connected (reconnecting)');
+    },
+    { timeoutMs: 15_000 },
+  );
   return last!;
 }
 
@@ -166,7 +171,7 @@ describe('health probes (API)', () => {
     } finally {
       await redis.start();
     }
-    await pollUntil('readiness to report Redis up again', async () => (await ready()).body.status === 'ok');
+    await waitUntil('readiness to report Redis up again', async () => (await ready()).body.status === 'ok', { timeoutMs: 15_000 });
     expect(await dependencyGauge('redis_cache')).toBe('1');
   }, 30_000);
 
@@ -197,12 +202,16 @@ describe('health probes (API)', () => {
     // A link created well before (its own invalidation echo long delivered),
     // in the LRU once the bus is back (its reconnect clears the LRU) and a
     // redirect was answered from there.
-    await pollUntil('the invalidation bus to resubscribe', async () => (await busSubscribers()) === 1);
-    await pollUntil('a redirect answered by the LRU', async () => {
-      const before = await lruHits();
-      expect((await api.http().get(`/${pgAlias}`)).status).toBe(302);
-      return (await lruHits()) > before;
-    });
+    await waitUntil('the invalidation bus to resubscribe', async () => (await busSubscribers()) === 1, { timeoutMs: 15_000 });
+    await waitUntil(
+      'a redirect answered by the LRU',
+      async () => {
+        const before = await lruHits();
+        expect((await api.http().get(`/${pgAlias}`)).status).toBe(302);
+        return (await lruHits()) > before;
+      },
+      { timeoutMs: 15_000 },
+    );
 
     await pg.stop();
     try {
@@ -210,7 +219,7 @@ describe('health probes (API)', () => {
     } finally {
       await pg.start();
     }
-    await pollUntil('readiness to report PostgreSQL up again', async () => (await ready()).body.status === 'ok');
+    await waitUntil('readiness to report PostgreSQL up again', async () => (await ready()).body.status === 'ok', { timeoutMs: 15_000 });
   }, 60_000);
 
   const expectServedWhilePostgresDown = async (): Promise<void> => {
@@ -322,7 +331,7 @@ describe('health probes (compiled worker)', () => {
     } finally {
       await redis.start();
     }
-    await pollUntil('worker readiness after the Redis restart', async () => (await get(base, '/health/ready')).status === 200);
+    await waitUntil('worker readiness after the Redis restart', async () => (await get(base, '/health/ready')).status === 200, { timeoutMs: 15_000 });
   }, 30_000);
 
   it('is not ready while the queue Redis answers PING but refuses writes (out of memory), naming its error', async () => {
@@ -332,10 +341,14 @@ describe('health probes (compiled worker)', () => {
       // Below what an empty server uses: every write is refused.
       await admin.config('SET', 'maxmemory', '1');
       let down: Probe | undefined;
-      await pollUntil('the out-of-memory queue Redis to show', async () => {
-        down = await get(base, '/health/ready');
-        return down.status === 503;
-      });
+      await waitUntil(
+        'the out-of-memory queue Redis to show',
+        async () => {
+          down = await get(base, '/health/ready');
+          return down.status === 503;
+        },
+        { timeoutMs: 15_000 },
+      );
       expect([down!.body.status, down!.body.error.redis_queue.status, down!.body.error.redis_queue.critical]).toEqual(['error', 'down', true]);
       expect(down!.body.error.redis_queue.reason).toMatch(/^OOM command not allowed when used memory > 'maxmemory'/);
       const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -344,13 +357,15 @@ describe('health probes (compiled worker)', () => {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();
     }
-    await pollUntil('worker readiness once Redis takes writes', async () => (await get(base, '/health/ready')).status === 200);
+    await waitUntil('worker readiness once Redis takes writes', async () => (await get(base, '/health/ready')).status === 200, { timeoutMs: 15_000 });
   }, 30_000);
 
   it('ends within SHUTDOWN_TIMEOUT_MS of SIGTERM, readiness failing first', async () => {
     const started = Date.now();
     worker.child.kill('SIGTERM');
-    await pollUntil('readiness to fail after SIGTERM', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status !== 200);
+    await waitUntil('readiness to fail after SIGTERM', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status !== 200, {
+      timeoutMs: 15_000,
+    });
     await worker.exited;
     expect(Date.now() - started).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 2_000);
     // Either clean, or forced out at the deadline (BullMQ workers that cannot close in time).

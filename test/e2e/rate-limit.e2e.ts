@@ -5,9 +5,9 @@ import { DataSource } from 'typeorm';
 import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { createdCode } from '../support/links';
 import { expectProblem } from '../support/problem';
-import { startOwnedRedis } from '../support/redis-server';
+import { startOwnedRedis } from '../support/engines';
 import { counterValue, isolatedRedis, parseRateLimit } from '../support/security';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /**
  * Rate limits (docs/design.md section 9, docs/cases.md C24): per client address and
@@ -251,9 +251,9 @@ describe('when the cache Redis is unreachable', () => {
       const get = () => api.http().get('/api/v1/links').set('authorization', api.adminAuth);
       expect((await get()).status).toBe(200);
       expect(parseRateLimit((await get()).headers.ratelimit).client.r).toBe(1);
-      await redis.stop();
+      await redis.stop('SIGKILL');
       const client = api.app.get<Redis>(CACHE_REDIS);
-      await waitFor('the cache client to notice Redis is gone', () => (client.status === 'ready' ? undefined : client.status));
+      await waitUntil('the cache client to notice Redis is gone', () => client.status !== 'ready', { timeoutMs: 10_000 });
       const statuses: number[] = [];
       for (let i = 0; i < 5; i += 1) statuses.push((await get()).status);
       // The in-memory budget starts afresh: three more, then refused.

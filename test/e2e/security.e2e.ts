@@ -6,7 +6,7 @@ import { TestApi, startTestApi, uniqueAlias } from '../support/api-app';
 import { ChildApp, startChildApp } from '../support/child-process';
 import { createdCode, mintKey } from '../support/links';
 import { expectProblem } from '../support/problem';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /**
  * API hardening (docs/design.md section 9): security headers on API responses
@@ -429,7 +429,7 @@ describe('API-key cache (prefix -> stored hash, evicted through the invalidation
       await revokeBehindTheCache(b.id);
       expect((await short.app.get(ApiKeyService).authenticate(token(a.auth)))?.accountId).toBe(a.accountId);
       expect(await off.app.get(ApiKeyService).authenticate(token(b.auth))).toBeNull();
-      await waitFor('the cached key to expire', async () => ((await short.app.get(ApiKeyService).authenticate(token(a.auth))) === null ? true : undefined), {
+      await waitUntil('the cached key to expire', async () => (await short.app.get(ApiKeyService).authenticate(token(a.auth))) === null, {
         timeoutMs: 10_000,
       });
     } finally {

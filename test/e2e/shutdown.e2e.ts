@@ -2,7 +2,7 @@ import { loadConfig } from '@shortener/config';
 import { createQueue, QUEUES } from '@shortener/queue';
 import { Agent, request } from 'node:http';
 import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp } from '../support/compiled-app';
-import { pollUntil } from '../support/owned-services';
+import { waitUntil } from '../support/wait';
 import { runId, TEST_ADMIN_KEY, testEnv, workerId } from '../support/test-env';
 
 /**
@@ -80,7 +80,7 @@ describe('graceful shutdown of the API (compiled, SIGTERM under load)', () => {
         agent.destroy();
       };
       const loops = Array.from({ length: 8 }, () => clientLoop());
-      await pollUntil('steady load', () => responses >= 400);
+      await waitUntil('steady load', () => responses >= 400, { timeoutMs: 15_000 });
       api.child.kill('SIGTERM');
       await Promise.all(loops);
       // A clean shutdown ends the process by the signal, re-raised once everything closed.

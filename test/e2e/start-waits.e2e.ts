@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { captureOutput, freePort, REPO_ROOT } from '../support/child-process';
 import { READY_TIMEOUT_MS } from '../support/compiled-app';
-import { pollUntil } from '../support/owned-services';
-import { queueCounts, QueueCounts, waitUntil } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
+import { queueCounts, QueueCounts } from '../support/pipeline-wait';
 import { ADMIN_URL, databaseUrl, runId, TEST_ADMIN_KEY, templateDatabaseName, testConfig, testEnv, workerDatabaseName, workerId } from '../support/test-env';
 import { testQueue, uniqueQueuePrefix } from '../support/worker-app';
 
@@ -67,13 +67,13 @@ async function startLive(name: 'api' | 'worker', overrides: Record<string, strin
     },
   };
   try {
-    await pollUntil(
+    await waitUntil(
       `${name} to answer /health/live`,
       async () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
         return (await fetch(`${managementUrl}/health/live`).catch(() => null))?.status === 200;
       },
-      READY_TIMEOUT_MS,
+      { timeoutMs: READY_TIMEOUT_MS },
     );
   } catch (e) {
     child.kill('SIGKILL');
@@ -108,7 +108,7 @@ async function downRetrying(app: Started, dependency: string, reason: RegExp): P
 }
 
 async function readyWithin(app: Started, ms: number): Promise<void> {
-  await pollUntil('readiness 200', async () => (await probe(app, 'ready')).status === 200, ms);
+  await waitUntil('readiness 200', async () => (await probe(app, 'ready')).status === 200, { timeoutMs: ms });
 }
 
 /** A TCP forwarder on `port` of 127.0.0.1 to `target`: the moment a dependency becomes reachable there. */
@@ -212,10 +212,14 @@ describe('a start that waits for PostgreSQL', () => {
     const a = alias('queued');
     expect(await createAndRedirect(api, a)).toEqual([201, 302, `https://example.com/${a}`]);
     await downRetrying(worker, 'postgres', /^not connected yet: connect ECONNREFUSED/);
-    const held = await waitUntil('the click batch to wait in the queue', async () => {
-      const counts = await queueCounts(clicks!);
-      return { done: counts.waiting + counts.prioritized >= 1, state: counts };
-    });
+    const held = await waitUntil(
+      'the click batch to wait in the queue',
+      async () => {
+        const counts = await queueCounts(clicks!);
+        return { done: counts.waiting + counts.prioritized >= 1, state: counts };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     // Retrying meanwhile (attempt 3 or later), and not one job taken.
     await downRetrying(worker, 'postgres', /^not connected yet: /);
     expect(await queueCounts(clicks)).toEqual<QueueCounts>({ ...held, active: 0, failed: 0, completed: 0, delayed: 0 });
@@ -223,11 +227,15 @@ describe('a start that waits for PostgreSQL', () => {
 
     forwarders.push(await forward(pgPort, PG));
     await readyWithin(worker, READY_AFTER_MS);
-    const totals = await waitUntil('the click to be rolled up', async () => {
-      const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
-      const body = (await res.json()) as { totals?: { clicks: number } };
-      return { done: body.totals?.clicks === 1, state: body.totals };
-    });
+    const totals = await waitUntil(
+      'the click to be rolled up',
+      async () => {
+        const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
+        const body = (await res.json()) as { totals?: { clicks: number } };
+        return { done: body.totals?.clicks === 1, state: body.totals };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(totals).toMatchObject({ clicks: 1 });
     expect(await queueCounts(clicks)).toMatchObject({ waiting: 0, active: 0, failed: 0 });
   });
@@ -285,7 +293,7 @@ describe('a start that waits for Redis', () => {
       reason: expect.stringMatching(/^not connected \((connecting|reconnecting)\)$|timed out after/),
     };
     await downRetrying(api, 'redis_queue', /^not connected/);
-    await pollUntil('the API to reach PostgreSQL', async () => (await probe(api, 'ready')).details.postgres.status === 'up', READY_TIMEOUT_MS);
+    await waitUntil('the API to reach PostgreSQL', async () => (await probe(api, 'ready')).details.postgres.status === 'up', { timeoutMs: READY_TIMEOUT_MS });
     const apiReady = await probe(api, 'ready');
     expect({
       status: apiReady.status,
@@ -313,11 +321,15 @@ describe('a start that waits for Redis', () => {
     clicks = testQueue(testConfig('api', { ...env, REDIS_QUEUE_URL: redisUrl }));
     const a = alias('redis-late');
     expect(await createAndRedirect(api, a)).toEqual([201, 302, `https://example.com/${a}`]);
-    const totals = await waitUntil('the click to be rolled up', async () => {
-      const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
-      const body = (await res.json()) as { totals?: { clicks: number } };
-      return { done: body.totals?.clicks === 1, state: body.totals };
-    });
+    const totals = await waitUntil(
+      'the click to be rolled up',
+      async () => {
+        const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
+        const body = (await res.json()) as { totals?: { clicks: number } };
+        return { done: body.totals?.clicks === 1, state: body.totals };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(totals).toMatchObject({ clicks: 1 });
   });
 });

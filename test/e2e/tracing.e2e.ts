@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CompiledApp, READY_TIMEOUT_MS, startCompiledApp, TRACING_REGISTER } from '../support/compiled-app';
-import { pollUntil } from '../support/owned-services';
+import { waitUntil } from '../support/wait';
 import { OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
 import { runId, TEST_ADMIN_KEY, workerId } from '../support/test-env';
 
@@ -80,8 +80,10 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
       (await redirect({ traceparent: `00-${notSampledTrace}-${incomingSpan}-00` })).status,
     ];
     expect(statuses).toEqual([302, 302, 302, 302]);
-    await pollUntil('the server spans of both sampled redirects', () =>
-      [missTrace, hitTrace].every((t) => spansOf(t).some((s) => s.scope === SCOPE.http && s.kind === 2)),
+    await waitUntil(
+      'the server spans of both sampled redirects',
+      () => [missTrace, hitTrace].every((t) => spansOf(t).some((s) => s.scope === SCOPE.http && s.kind === 2)),
+      { timeoutMs: 15_000 },
     );
   }, 2 * READY_TIMEOUT_MS);
 
@@ -120,10 +122,10 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
     const expected = [missTrace, hitTrace].map((t) => ({ traceId: t, spanId: serverOf(t).spanId }));
     const batches = () => receiver.spans.filter((s) => s.service === 'shortener-worker' && s.name === 'process clicks');
     const links = () => batches().flatMap((s) => s.links);
-    await pollUntil(
+    await waitUntil(
       'batch spans linking both sampled redirects',
       () => expected.every((e) => links().some((l) => l.traceId === e.traceId && l.spanId === e.spanId)),
-      30_000,
+      { timeoutMs: 30_000 },
     );
     // Only sampled redirects carry a traceparent: the unsampled click adds no link.
     expect(links().sort((a, b) => a.traceId.localeCompare(b.traceId))).toEqual(expected.sort((a, b) => a.traceId.localeCompare(b.traceId)));
@@ -140,7 +142,9 @@ describe('tracing, exemplars and request logs (compiled apps)', () => {
       queue: 'clicks',
     });
     // The rollup's queries are its children, in the worker's service.
-    await pollUntil('the rollup queries of a linked batch', () => receiver.spans.some((s) => s.parentSpanId === batch.spanId && s.scope === SCOPE.pg));
+    await waitUntil('the rollup queries of a linked batch', () => receiver.spans.some((s) => s.parentSpanId === batch.spanId && s.scope === SCOPE.pg), {
+      timeoutMs: 15_000,
+    });
     expect([...new Set(spansOf(batch.traceId).map((s) => s.service))]).toEqual(['shortener-worker']);
   }, 60_000);
 

@@ -4,9 +4,9 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { committedClicks, createDrillLink, metricSum, scrape, startRedirectLoad } from '../support/drill';
-import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { MigratedPostgres, OwnedRedis, startMigratedPostgres, startOwnedRedis } from '../support/engines';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { TEST_ADMIN_KEY, testEnv } from '../support/test-env';
 
 jest.setTimeout(150_000);
@@ -128,10 +128,14 @@ describe('drill: PostgreSQL connections exhausted', () => {
     // Their connections are ended while both processes are idle: a connection ended in the middle of a
     // transaction is another fault than a server with no slot left.
     const probe = db;
-    await waitUntil('the first click to be committed', async () => {
-      const committed = await committedClicks(probe, link.id);
-      return { done: committed === 1, state: committed };
-    });
+    await waitUntil(
+      'the first click to be committed',
+      async () => {
+        const committed = await committedClicks(probe, link.id);
+        return { done: committed === 1, state: committed };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     await db.end();
     db = undefined;
 

@@ -3,9 +3,9 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { alertHolds, committedClicks, createDrillLink, metricSum, samplesOf, scrape, startRedirectLoad } from '../support/drill';
-import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { MigratedPostgres, OwnedRedis, startMigratedPostgres, startOwnedRedis } from '../support/engines';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(120_000);

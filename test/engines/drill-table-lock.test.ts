@@ -2,9 +2,8 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { createDrillLink, metricSum, quantile, scrape, startRedirectLoad } from '../support/drill';
-import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
-import { waitUntil } from '../support/pipeline-wait';
+import { MigratedPostgres, OwnedRedis, startMigratedPostgres, startOwnedRedis } from '../support/engines';
+import { waitUntil } from '../support/wait';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(150_000);

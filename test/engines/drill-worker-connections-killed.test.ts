@@ -3,8 +3,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { committedClicks, createDrillLink, metricSum, scrape, startRedirectLoad } from '../support/drill';
-import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
+import { MigratedPostgres, OwnedRedis, startMigratedPostgres, startOwnedRedis } from '../support/engines';
 import { waitForQueueIdle } from '../support/pipeline-wait';
 import { testEnv } from '../support/test-env';
 

@@ -3,9 +3,9 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { committedClicks, createDrillLink, metricSum, scrape, startRedirectLoad } from '../support/drill';
-import { MigratedPostgres, startMigratedPostgres } from '../support/owned-postgres';
-import { OwnedRedis, startOwnedRedis } from '../support/owned-services';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { MigratedPostgres, OwnedRedis, startMigratedPostgres, startOwnedRedis } from '../support/engines';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { testEnv } from '../support/test-env';
 
 jest.setTimeout(120_000);
@@ -49,11 +49,15 @@ describe('drill: worker outage', () => {
     expect(tally).toMatchObject({ sent: REDIRECTS, statuses: { 302: REDIRECTS }, failed: 0 });
 
     // Published, not committed: the queue holds every click while no worker runs.
-    await waitUntil('the API to publish every click', async () => {
-      const text = await scrape(api.managementUrl);
-      const state = { buffered: metricSum(text, 'shortener_clicks_buffered'), queued: metricSum(text, 'shortener_click_queue_depth_clicks') };
-      return { done: state.buffered === 0 && state.queued === REDIRECTS, state };
-    });
+    await waitUntil(
+      'the API to publish every click',
+      async () => {
+        const text = await scrape(api.managementUrl);
+        const state = { buffered: metricSum(text, 'shortener_clicks_buffered'), queued: metricSum(text, 'shortener_click_queue_depth_clicks') };
+        return { done: state.buffered === 0 && state.queued === REDIRECTS, state };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     expect(await committedClicks(db, link.id)).toBe(0);
 
     worker = await startCompiledApp('worker', { DATABASE_URL: pg.url, REDIS_CACHE_URL: redis.url, REDIS_QUEUE_URL: redis.url });

@@ -15,6 +15,7 @@ import {
   tcpState,
 } from '../support/slow-http';
 import { TEST_ADMIN_KEY, testEnv } from '../support/test-env';
+import { waitUntil } from '../support/wait';
 import { Client } from 'pg';
 
 // Each limit is checked against its own bound: the API is started with small
@@ -315,14 +316,15 @@ describe('HTTP limits of the compiled API, each against its own bound', () => {
       expect(held.filter((c) => c.closed())).toEqual([]);
       // Freed slots are taken again.
       for (const connection of held.splice(0, 5)) connection.close();
-      const deadline = Date.now() + 5_000;
-      let served: RawExchange | undefined;
-      while (Date.now() < deadline) {
-        served = await rawExchange(port, [redirect.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], { deadlineMs: 2_000 });
-        if (served.response) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(served?.response?.status).toBe(302);
+      const served = await waitUntil(
+        'a freed slot to answer',
+        async () => {
+          const exchange = await rawExchange(port, [redirect.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], { deadlineMs: 2_000 });
+          return { done: exchange.response !== null, state: exchange };
+        },
+        { timeoutMs: 5_000, intervalMs: 50 },
+      );
+      expect(served.response?.status).toBe(302);
     } finally {
       for (const connection of held) connection.close();
     }
@@ -381,20 +383,21 @@ describe(`the compiled API with ${LOW_FD_LIMIT} file descriptors`, () => {
     expect(seen.peakFds).toBeGreaterThanOrEqual(LOW_FD_LIMIT - 8);
     expect(flood.connected).toBe(EMFILE_ATTEMPTS);
     // Serves again, redirects and writes (a new database connection may be needed), from another address.
-    const deadline = Date.now() + 10_000;
-    let redirect = 0;
-    let created = 0;
     const startedAt = Date.now();
-    while (Date.now() < deadline && (redirect !== 302 || created !== 201)) {
-      redirect = await fetchStatus(`${app.url}/${code}`, PROBE_ADDRESS);
-      created = await createProbeLink(app.url).then(
-        () => 201,
-        () => 0,
-      );
-      if (redirect !== 302 || created !== 201) await new Promise((r) => setTimeout(r, 100));
-    }
+    const serving = await waitUntil(
+      'redirects and writes to be served again',
+      async () => {
+        const redirect = await fetchStatus(`${app.url}/${code}`, PROBE_ADDRESS);
+        const created = await createProbeLink(app.url).then(
+          () => 201,
+          () => 0,
+        );
+        return { done: redirect === 302 && created === 201, state: { redirect, created } };
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     console.log(`serving again ${Date.now() - startedAt} ms after the attackers closed their connections`);
-    expect({ redirect, created }).toEqual({ redirect: 302, created: 201 });
+    expect(serving).toEqual({ redirect: 302, created: 201 });
     expect((await fetch(`${app.managementUrl}/health/ready`)).status).toBe(200);
   }, 90_000);
 });

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
-import { OwnedRedis, pollUntil, startOwnedRedis } from '../support/owned-services';
+import { OwnedRedis, startOwnedRedis } from '../support/engines';
+import { waitUntil } from '../support/wait';
 import { runId, workerId } from '../support/test-env';
 
 jest.setTimeout(90_000);
@@ -60,13 +61,13 @@ describe('the worker against a queue Redis out of memory', () => {
       admin.disconnect();
     }
     // The longest pause is 10 s: every batch is taken within 5x that.
-    await pollUntil(
+    await waitUntil(
       'every batch to leave the queue',
       async () => {
         const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         return Object.values(counts).every((n) => n === 0);
       },
-      50_000,
+      { timeoutMs: 50_000 },
     );
     expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
   });

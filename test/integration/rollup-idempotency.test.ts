@@ -3,7 +3,8 @@ import { MetricsService } from '@shortener/observability';
 import { CLICK_BATCH_JOB_OPTIONS, ClickBatchJobData, JOBS, QueuedClick } from '@shortener/queue';
 import type { Job, Queue } from 'bullmq';
 import type { Client } from 'pg';
-import { waitForQueueIdle, waitUntil } from '../support/pipeline-wait';
+import { waitForQueueIdle } from '../support/pipeline-wait';
+import { waitUntil } from '../support/wait';
 import { insertLink, rollupOf, testDatabase } from '../support/rollup-fixtures';
 import { USER_AGENTS } from '../support/user-agents';
 import { TestWorker, startTestWorker, testQueue, uniqueQueuePrefix } from '../support/worker-app';
@@ -40,7 +41,11 @@ describe('rollup idempotency', () => {
   });
 
   const add = (data: ClickBatchJobData, jobId: string) => clicks.add(JOBS.clickBatch.name, data, { ...CLICK_BATCH_JOB_OPTIONS, jobId });
-  const completion = (jobId: string) => waitUntil(`job ${jobId} to complete`, async () => ({ done: completed.has(jobId), state: await clicks.getJobCounts() }));
+  const completion = (jobId: string) =>
+    waitUntil(`job ${jobId} to complete`, async () => ({ done: completed.has(jobId), state: await clicks.getJobCounts() }), {
+      timeoutMs: 30_000,
+      stallTimeoutMs: 10_000,
+    });
 
   it('counts a batch delivered twice, under its own id and under another, exactly once', async () => {
     const link = await insertLink(db, 'twice');
@@ -118,16 +123,23 @@ describe('rollup idempotency', () => {
         jobId: 'future-format',
       },
     );
-    await waitUntil('the job to fail', async () => {
-      const state = await clicks.getJobState('future-format');
-      return { done: state === 'failed', state };
-    });
+    await waitUntil(
+      'the job to fail',
+      async () => {
+        const state = await clicks.getJobState('future-format');
+        return { done: state === 'failed', state };
+      },
+      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+    );
     const job = await clicks.getJob('future-format');
     expect({ attempts: job?.attemptsMade, reason: job?.failedReason }).toEqual({
       attempts: 1,
       reason: 'click batch future-format: unknown payload version 99',
     });
-    await waitUntil('the exhausted counter', async () => ({ done: (await exhausted()) === before + 1, state: await exhausted() }));
+    await waitUntil('the exhausted counter', async () => ({ done: (await exhausted()) === before + 1, state: await exhausted() }), {
+      timeoutMs: 30_000,
+      stallTimeoutMs: 10_000,
+    });
     await clicks.remove('future-format');
   });
 });

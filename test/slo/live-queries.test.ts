@@ -21,7 +21,7 @@ import { collectQueries, grafanaExpansion, type PromQuery } from '../../deploy/s
 import { type CompiledApp, startCompiledApp } from '../support/compiled-app';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { ADMIN_URL, databaseUrl, TEST_ADMIN_KEY, workerDatabaseName } from '../support/test-env';
-import { waitFor } from '../support/wait';
+import { waitUntil } from '../support/wait';
 
 /** Scrape and rule evaluation interval of the test's Prometheus, seconds. */
 const INTERVAL_SECONDS = 1;
@@ -178,13 +178,12 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     // A link that expires in 1.5 s: 302 until its expiry, 410 from then on (polled).
     const expiring = await create('expiring', { expiresAt: new Date(Date.now() + 1_500).toISOString() });
     const beforeExpiry: number[] = [];
-    const expired = await waitFor(
+    const expired = await waitUntil(
       'the link to expire',
       async () => {
         const status = await redirect(expiring);
-        if (status === 410) return status;
-        beforeExpiry.push(status);
-        return undefined;
+        if (status !== 410) beforeExpiry.push(status);
+        return { done: status === 410, state: status };
       },
       { timeoutMs: 10_000, intervalMs: 100 },
     );
@@ -210,14 +209,14 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     }
     // Both answer 503 dependency-unavailable with Retry-After: 5xx that the availability SLIs count.
     expect(outage).toEqual([503, 503]);
-    await waitFor('the API to reach PostgreSQL again', async () => ((await call('GET', `/api/v1/links/${alias('back')}`)).status === 404 ? true : undefined), {
+    await waitUntil('the API to reach PostgreSQL again', async () => (await call('GET', `/api/v1/links/${alias('back')}`)).status === 404, {
       timeoutMs: 15_000,
       intervalMs: 100,
     });
   }, 60_000);
 
   it('scrapes both apps every second', async () => {
-    await waitFor('both app targets to be up', async () => (sampleCount(await query(`up{job=~"${JOBS.api}|${JOBS.worker}"} == 1`)) === 2 ? true : undefined), {
+    await waitUntil('both app targets to be up', async () => sampleCount(await query(`up{job=~"${JOBS.api}|${JOBS.worker}"} == 1`)) === 2, {
       timeoutMs: 20_000,
       intervalMs: 200,
     });
@@ -231,12 +230,14 @@ describe('every dashboard panel query and rule against a real Prometheus scrapin
     // Scrapes and rule evaluations run every second: poll (with a deadline)
     // until the worker's rollups are scraped and the chained recordings
     // (5m ratio, 30d ratio, period burn rate, budget left) exist.
-    const deadline = Date.now() + 40_000;
-    let last = await runAll();
-    while ((last.failures.length > 0 || last.noData.length > 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      last = await runAll();
-    }
+    const last = await waitUntil(
+      'every query to parse and return data',
+      async () => {
+        const state = await runAll();
+        return { done: state.failures.length === 0 && state.noData.length === 0, state };
+      },
+      { timeoutMs: 40_000, intervalMs: 500 },
+    );
     expect(last).toEqual({ failures: [], noData: [] });
   }, 60_000);
 

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { testEnv } from './test-env';
-import { waitFor } from './wait';
+import { waitUntil } from './wait';
 
 /** What a child process wrote, collected as it runs. */
 export interface CapturedOutput {
@@ -111,11 +111,11 @@ export async function startChildApp(
       const res = await fetch(`http://127.0.0.1:${a.managementPort}/health/ready`).catch(() => null);
       return res?.status === 200;
     });
-  await waitFor(
+  await waitUntil(
     `${name} child process to be ready`,
     async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
-      return (await ready(app)) ? true : undefined;
+      return ready(app);
     },
     { timeoutMs: 30_000, describe: () => output().slice(-2000) },
   );

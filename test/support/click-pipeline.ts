@@ -1,7 +1,8 @@
 import { QueuedClickRecorder } from '@shortener/clicks';
 import type { Queue } from 'bullmq';
 import { TestApi } from './api-app';
-import { PollOptions, QueueCounts, waitForQueueIdle, waitUntil } from './pipeline-wait';
+import { QueueCounts, QueueWaitOptions, waitForQueueIdle } from './pipeline-wait';
+import { waitUntil } from './wait';
 
 /**
  * Drains the click pipeline: the API's buffered clicks are published (the
@@ -9,7 +10,7 @@ import { PollOptions, QueueCounts, waitForQueueIdle, waitUntil } from './pipelin
  * until every job has been processed. After it, every counted redirect made
  * before the call is in the rollups.
  */
-export async function drainClicks(api: TestApi, clickQueue: Queue, options: PollOptions = {}): Promise<QueueCounts> {
+export async function drainClicks(api: TestApi, clickQueue: Queue, options: QueueWaitOptions = {}): Promise<QueueCounts> {
   const recorder = api.app.get(QueuedClickRecorder);
   if (!(await recorder.drain(options.timeoutMs ?? 10_000))) throw new Error(`the API still holds ${recorder.pending} unpublished clicks`);
   return waitForQueueIdle(clickQueue, options);

@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freeTcpPort, pollUntil } from './owned-services';
+import { waitUntil } from './wait';
+import { freePort } from './child-process';
 import { testEnv } from './test-env';
 import { captureOutput } from './child-process';
 import { chartNodeOptions } from '../../scripts/node-options.mjs';
@@ -58,7 +59,7 @@ export async function startCompiledApp(
   if (!existsSync(main) || (options.tracing && !existsSync(TRACING_REGISTER))) {
     throw new Error(`${path.relative(ROOT, main)} is missing: run \`npm run build\` before the e2e tests`);
   }
-  const [port, managementPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
+  const [port, managementPort] = await Promise.all([freePort(), freePort()]);
   const heap: Record<string, string> = options.chartHeap ? { NODE_OPTIONS: chartNodeOptions(name) } : {};
   const env = { ...process.env, ...testEnv({ HTTP_PORT: String(port), MANAGEMENT_PORT: String(managementPort), ...heap, ...overrides }) };
   const args = [...(options.tracing ? ['--require', TRACING_REGISTER] : []), main];
@@ -92,14 +93,14 @@ export async function startCompiledApp(
     },
   };
   try {
-    await pollUntil(
+    await waitUntil(
       `${name} to be ready`,
       async () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
         const res = await fetch(`${managementUrl}/health/ready`).catch(() => null);
         return res?.status === 200;
       },
-      READY_TIMEOUT_MS,
+      { timeoutMs: READY_TIMEOUT_MS },
     );
   } catch (e) {
     child.kill('SIGKILL');

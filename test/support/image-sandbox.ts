@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { captureOutput } from './child-process';
+import { Probe, waitUntil } from './wait';
 
 /**
  * The container image's runtime contract without Docker: the
@@ -371,14 +372,16 @@ export function startSandboxed(bwrap: string, tree: RuntimeTree, args: string[],
     logLines,
     exited,
     nodePid: async () => {
-      const deadline = Date.now() + 10_000;
-      while (pid === undefined) {
-        pid = findNode();
-        if (pid !== undefined) break;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox exited before node was found:\n${output()}`);
-        if (Date.now() > deadline) throw new Error(`node did not appear under bwrap (pid ${child.pid}) within 10 s:\n${output()}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      pid ??= await waitUntil(
+        `node to appear under bwrap (pid ${child.pid})`,
+        (): Probe<number> => {
+          const found = findNode();
+          if (found !== undefined) return { done: true, state: found };
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the sandbox exited before node was found:\n${output()}`);
+          return { done: false };
+        },
+        { timeoutMs: 10_000, intervalMs: 20, describe: output },
+      );
       return pid;
     },
     kill: () => {

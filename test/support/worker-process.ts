@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { testEnv } from './test-env';
-import { waitUntil } from './pipeline-wait';
+import { waitUntil } from './wait';
 import { captureOutput } from './child-process';
 
 const ROOT = path.resolve(__dirname, '../..');
