@@ -12,6 +12,8 @@ import {
 } from '@shortener/redis';
 import { QueueKeys } from 'bullmq';
 import calculateSlot from 'cluster-key-slot';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 
 const defaults = loadConfig('api', {}).redis;
@@ -164,5 +166,25 @@ describe('Redis key registry', () => {
     const groups = groupBySlotTag(keys, (k) => k);
     expect(groups).toEqual([['a{x}1', 'c{x}2'], ['b{y}', 'd{y}'], ['plain']]);
     for (const group of groups) expect(calculateSlot.generateMulti(group)).not.toBe(-1);
+  });
+
+  it('is the only place that builds keys from the configured prefixes', () => {
+    const root = join(__dirname, '..', '..');
+    const registry = 'libs/redis/src/redis-keys.ts';
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
+          const file = relative(root, path);
+          if (file !== registry && /\bredis\.(keyPrefix|queuePrefix)\b/.test(readFileSync(path, 'utf8'))) offenders.push(file);
+        }
+      }
+    };
+    walk(join(root, 'libs'));
+    walk(join(root, 'apps'));
+    // The configuration defines the prefixes; every other file goes through the registry.
+    expect(offenders.filter((f) => !f.startsWith('libs/config/'))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { BatchOutcome, Batcher } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
-import { CACHE_REDIS, InvalidationBus, InvalidationMessage } from '@shortener/redis';
+import { CACHE_REDIS, InvalidationBus, InvalidationMessage, LINK_INVALIDATED_TTL_MS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { PgPools } from '@shortener/database';
@@ -23,9 +23,6 @@ const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshots';
 export const MISS_BATCH_MAX = 256;
 /** Redis batches of misses running at once per process (Redis answers in well under a millisecond). */
 export const REDIS_LOOKUPS_IN_FLIGHT = 8;
-// An invalidation leaves a marker for this long; a fill that read PostgreSQL
-// before the write committed finds it and does not cache the stale row.
-const INVALIDATION_MARKER_MS = 5_000;
 
 // The fills of one batch: KEYS value key and marker key of each link in turn,
 // ARGV its value and TTL seconds in the same order. A link whose marker exists
@@ -85,7 +82,6 @@ export class LinkCacheService implements OnModuleInit {
   private readonly dbLookups: Batcher<MissKey, CacheLookup>;
   private epoch = 0;
   private resetEpoch = 0;
-  private readonly prefix: string;
   private readonly redisHit: CounterChild;
   private readonly redisMiss: CounterChild;
   private readonly lruHit: CounterChild;
@@ -100,7 +96,6 @@ export class LinkCacheService implements OnModuleInit {
   ) {
     const { lruMaxEntries, lruTtlMs } = config.cache;
     this.lru = lruMaxEntries > 0 && lruTtlMs > 0 ? new LRUCache<string, LruValue>({ max: lruMaxEntries, ttl: lruTtlMs }) : null;
-    this.prefix = config.redis.keyPrefix;
     this.lruHit = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'hit' });
     this.lruMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'miss' });
     this.redisHit = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'hit' });
@@ -168,7 +163,7 @@ export class LinkCacheService implements OnModuleInit {
    */
   async invalidate(domain: string, code: string): Promise<void> {
     const cleared = (this.redis as any)
-      .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), INVALIDATION_MARKER_MS)
+      .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), LINK_INVALIDATED_TTL_MS)
       .catch((e: Error) => {
         this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${e.message}`);
       });
@@ -251,12 +246,12 @@ export class LinkCacheService implements OnModuleInit {
     }
   }
 
-  // A hash tag keeps both keys of a link in one Redis Cluster slot (the scripts use both).
+  // One hash tag keeps both keys of a link in one Redis Cluster slot (the scripts use both).
   private valueKey(domain: string, code: string): string {
-    return `${this.prefix}link:{${domain}/${code}}`;
+    return REDIS_KEYS.link.key(this.config.redis, domain, code);
   }
 
   private markerKey(domain: string, code: string): string {
-    return `${this.prefix}link-inv:{${domain}/${code}}`;
+    return REDIS_KEYS.linkInvalidated.key(this.config.redis, domain, code);
   }
 }
