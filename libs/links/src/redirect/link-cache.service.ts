@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { BatchOutcome, Batcher } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
-import { CACHE_REDIS, InvalidationBus, InvalidationMessage, LINK_INVALIDATED_TTL_MS, REDIS_KEYS } from '@shortener/redis';
+import { CACHE_REDIS, groupBySlotTag, InvalidationBus, InvalidationMessage, LINK_INVALIDATED_TTL_MS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { PgPools } from '@shortener/database';
@@ -69,8 +69,11 @@ interface MissKey {
  * allocated survived a scavenge, 5% with one `MGET`), and the major GCs
  * that followed made the cold redirect's p99 (docs/benchmarks.md,
  * "Garbage collection: the growing factor").
- * Multi-key commands need every key on one Redis node: the single-node
- * cache client, or one command per hash slot on a Cluster.
+ * Multi-key commands need every key in one slot on a Redis Cluster, and
+ * the links of a batch are in many (each link's keys carry its own hash
+ * tag, REDIS_KEYS in @shortener/redis): on a Cluster client the `MGET` and
+ * the fill go out once per hash tag ({@link groupBySlotTag}); on the
+ * single-node client, once per batch.
  */
 @Injectable()
 export class LinkCacheService implements OnModuleInit {
@@ -181,11 +184,13 @@ export class LinkCacheService implements OnModuleInit {
   }
 
   /**
-   * One `MGET` for the batch: each item's snapshot, or null when Redis does
-   * not have it (or failed: PostgreSQL answers then).
+   * One `MGET` for the batch (on a Cluster, one per hash tag): each item's
+   * snapshot, or null when Redis does not have it (or failed: PostgreSQL
+   * answers then).
    */
   private async readRedis(batch: MissKey[]): Promise<BatchOutcome<CacheLookup | null>[]> {
-    const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
+    const keys = batch.map((k) => this.valueKey(k.domain, k.code));
+    const cached = await (this.redis.isCluster ? this.mgetPerSlot(keys) : this.redis.mget(keys)).catch(() => null);
     const outcomes: BatchOutcome<CacheLookup | null>[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const raw = cached === null ? null : cached.at(i);
@@ -205,8 +210,9 @@ export class LinkCacheService implements OnModuleInit {
   }
 
   /**
-   * One PostgreSQL query for the batch, then one script call that fills
-   * Redis with what it found (and negative entries for the rest).
+   * One PostgreSQL query for the batch, then one script call (on a Cluster,
+   * one per hash tag) that fills Redis with what it found (and negative
+   * entries for the rest).
    */
   private async readDatabase(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
     // A named statement: each pooled connection parses and plans it once, not per batch.
@@ -228,8 +234,35 @@ export class LinkCacheService implements OnModuleInit {
       outcomes[i] = { value: { snapshot, layer: 'db' } };
     });
     // Not awaited: the redirects go out now; a failed fill only leaves the next lookup a miss.
-    (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
+    if (this.redis.isCluster) this.fillPerSlot(keys, args);
+    else (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
     return outcomes;
+  }
+
+  /** `MGET` on a Cluster: one command per hash tag (a command over several slots fails with `CROSSSLOT`), the values in the order of `keys`. */
+  private async mgetPerSlot(keys: string[]): Promise<(string | null)[]> {
+    const values = new Array<string | null>(keys.length).fill(null);
+    const groups = groupBySlotTag(
+      keys.map((_, i) => i),
+      (i) => keys[i],
+    );
+    await Promise.all(
+      groups.map(async (group) => {
+        const answered = await this.redis.mget(group.map((i) => keys[i]));
+        group.forEach((i, j) => (values[i] = answered[j] ?? null));
+      }),
+    );
+    return values;
+  }
+
+  /** The fill script on a Cluster: one call per hash tag, each with the value and marker keys (one tag) of its links. */
+  private fillPerSlot(keys: string[], args: (string | number)[]): void {
+    const links = Array.from({ length: keys.length / 2 }, (_, i) => 2 * i);
+    for (const group of groupBySlotTag(links, (i) => keys[i])) {
+      const groupKeys = group.flatMap((i) => [keys[i], keys[i + 1]]);
+      const groupArgs = group.flatMap((i) => [args[i], args[i + 1]]);
+      (this.redis as any).shortenerFill(groupKeys.length, ...groupKeys, ...groupArgs).catch(() => undefined);
+    }
   }
 
   private onInvalidation(m: InvalidationMessage): void {
