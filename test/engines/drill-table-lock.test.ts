@@ -1,3 +1,4 @@
+import { REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { CompiledApp, startCompiledApp } from '../support/compiled-app';
@@ -51,7 +52,7 @@ describe('drill: links table locked for 30 s', () => {
     for (let i = 0; i < CACHED_LINKS; i += 1) codes.push((await createDrillLink(api.url, `https://example.com/drill/lock/${i}`, db)).code);
     // A redirect that reads PostgreSQL fills Redis, once the invalidation marker its create left has expired.
     const cache = new Redis(redis.url);
-    const keys = codes.map((code) => `${testEnv().REDIS_KEY_PREFIX}link:{short.example/${code}}`);
+    const keys = codes.map((code) => REDIS_KEYS.link.key({ keyPrefix: testEnv().REDIS_KEY_PREFIX }, 'short.example', code));
     try {
       await waitUntil(
         'Redis to hold the links',

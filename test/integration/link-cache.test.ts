@@ -3,6 +3,7 @@ import { PgPools } from '@shortener/database';
 import { LinkCacheService } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
 import { InvalidationBus, createCacheRedis } from '@shortener/redis';
+import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { testEnv } from '../support/test-env';
@@ -25,6 +26,30 @@ function countingPools(pool: Pool): { pools: PgPools; count: () => number } {
 /** `name/argument count` of each command in a RESP write, in order (e.g. `mget/7`). */
 function commandsOf(write: string): string[] {
   return [...write.matchAll(/^\*(\d+)\r\n\$\d+\r\n(\w+)\r\n/gm)].map((m) => `${m[2].toLowerCase()}/${m[1]}`);
+}
+
+/** Each command in a RESP write stream, as its name and arguments. */
+function parseCommands(writes: string[]): string[][] {
+  const buf = Buffer.from(writes.join(''));
+  const commands: string[][] = [];
+  let at = 0;
+  const line = (): string => {
+    const end = buf.indexOf('\r\n', at);
+    const text = buf.toString('latin1', at, end);
+    at = end + 2;
+    return text;
+  };
+  while (at < buf.length) {
+    const count = Number(line().slice(1));
+    const args: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const length = Number(line().slice(1));
+      args.push(buf.toString('utf8', at, at + length));
+      at += length + 2;
+    }
+    commands.push(args);
+  }
+  return commands;
 }
 
 /** A ready cache client whose socket writes are recorded as they leave (strings, in order). */
@@ -119,6 +144,41 @@ describe(LinkCacheService.name, () => {
     const again = await Promise.all([...codes, unknown].map((code) => Promise.resolve(newCache(pools).get('short.example', code))));
     expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
       ...codes.map((_, i) => ['redis', `https://example.com/one-command/${i}`]),
+      ['redis', null],
+    ]);
+  });
+
+  it('on a Cluster client, sends the MGET and the fill once per hash tag, every command within one slot', async () => {
+    const codes = await Promise.all(Array.from({ length: 3 }, (_, i) => insertLink(`https://example.com/per-slot/${i}`)));
+    const unknown = `per-slot-unknown-${Date.now().toString(36)}`;
+    const { client, writes } = await recordedClient(config);
+    // The one node answers what a Cluster client would route slot by slot.
+    Object.defineProperty(client, 'isCluster', { value: true });
+    const { pools } = countingPools(pool);
+    const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
+    try {
+      const results = await Promise.all([...codes, unknown].map((code) => Promise.resolve(sut.get('short.example', code))));
+      expect(results.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
+        ...codes.map((_, i) => ['db', `https://example.com/per-slot/${i}`]),
+        ['db', null],
+      ]);
+      // The fills are not awaited: wait for their answers.
+      await client.ping();
+    } finally {
+      client.disconnect();
+    }
+    const commands = parseCommands(writes);
+    const keysOf = ([name, ...args]: string[]) => (name.toLowerCase() === 'mget' ? args : args.slice(2, 2 + Number(args[1])));
+    // One MGET of one key per link, then one fill of its value and marker keys per link.
+    expect(commands.map((c) => `${c[0].toLowerCase().replace('evalsha', 'eval')}/${keysOf(c).length}`)).toEqual([
+      ...Array(4).fill('mget/1'),
+      ...Array(4).fill('eval/2'),
+      'ping/0',
+    ]);
+    for (const command of commands.slice(0, 8)) expect(calculateSlot.generateMulti(keysOf(command))).not.toBe(-1);
+    const again = await Promise.all([...codes, unknown].map((code) => Promise.resolve(newCache(pools).get('short.example', code))));
+    expect(again.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
+      ...codes.map((_, i) => ['redis', `https://example.com/per-slot/${i}`]),
       ['redis', null],
     ]);
   });

@@ -1,5 +1,5 @@
 import { AppConfig } from '@shortener/config';
-import { queueRedisOptions } from '@shortener/redis';
+import { bullmqPrefix, queueRedisOptions } from '@shortener/redis';
 import { Queue, QueueOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import { QueueName } from './queues.contract';
@@ -27,7 +27,7 @@ export function queueConnectionOptions(config: AppConfig): RedisOptions {
 
 /** BullMQ options shared by every queue and worker: the connection and `QUEUE_PREFIX`. */
 export function queueOptions(config: AppConfig): Pick<QueueOptions, 'connection' | 'prefix'> {
-  return { connection: queueConnectionOptions(config), prefix: config.redis.queuePrefix };
+  return { connection: queueConnectionOptions(config), prefix: bullmqPrefix(config.redis) };
 }
 
 /**

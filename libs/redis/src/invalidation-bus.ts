@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import Redis from 'ioredis';
 import { CACHE_REDIS, cacheRedisOptions } from './redis-clients';
+import { REDIS_KEYS } from './redis-keys';
 
 /**
  * What changed. Every write (create, update, delete, expiry, blocklist change,
@@ -21,9 +22,9 @@ export type InvalidationHandler = (message: InvalidationMessage) => void;
 
 /**
  * Redis pub/sub invalidation bus (docs/design.md section 5), on the cache Redis,
- * channel `<REDIS_KEY_PREFIX>invalidation`. Publishing applies the message
- * locally first, so the writing process never serves stale data even when
- * Redis is down.
+ * channel `<REDIS_KEY_PREFIX>invalidation` ({@link REDIS_KEYS}
+ * `.invalidationChannel`). Publishing applies the message locally first, so
+ * the writing process never serves stale data even when Redis is down.
  *
  * The boot never waits for the subscription: the subscriber connects (and
  * re-subscribes) on its own whenever Redis is reachable. Until the first
@@ -47,7 +48,7 @@ export class InvalidationBus implements OnModuleInit, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CACHE_REDIS) private readonly publisher: Redis,
   ) {
-    this.channel = `${config.redis.keyPrefix}invalidation`;
+    this.channel = REDIS_KEYS.invalidationChannel.key(config.redis);
   }
 
   onModuleInit(): void {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
-import { CACHE_REDIS } from '@shortener/redis';
+import { CACHE_REDIS, rateLimitKeyPrefix, RedisRateLimiter } from '@shortener/redis';
 import type { FastifyReply } from 'fastify';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -204,9 +204,10 @@ export class RateLimitService {
     return limiter;
   }
 
-  private sharedLimiter(name: string, points: number): RateLimiterAbstract | null {
+  // rate-limiter-flexible appends `:<subject>`: the keys are REDIS_KEYS.rateLimit keys.
+  private sharedLimiter(name: RedisRateLimiter, points: number): RateLimiterAbstract | null {
     if (points <= 0) return null;
-    const keyPrefix = `${this.config.redis.keyPrefix}rl:${name}`;
+    const keyPrefix = rateLimitKeyPrefix(this.config.redis, name);
     const duration = API_WINDOW_SECONDS;
     return new RateLimiterRedis({
       storeClient: this.redis,

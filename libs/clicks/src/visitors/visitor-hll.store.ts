@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { CACHE_REDIS } from '@shortener/redis';
+import { CACHE_REDIS, HLL_SCRATCH_TTL_MS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
@@ -17,7 +17,7 @@ for u = 1, tonumber(ARGV[1]) do
   local last = i + 1 + tonumber(ARGV[i + 1])
   redis.call('DEL', KEYS[1])
   local changed = 0
-  if stored ~= '' then redis.call('SET', KEYS[1], stored, 'PX', 60000) else changed = 1 end
+  if stored ~= '' then redis.call('SET', KEYS[1], stored, 'PX', ${HLL_SCRATCH_TTL_MS}) else changed = 1 end
   if last == i + 1 then redis.call('PFADD', KEYS[1]) end
   for j = i + 2, last, 500 do
     if redis.call('PFADD', KEYS[1], unpack(ARGV, j, math.min(j + 499, last))) == 1 then changed = 1 end
@@ -31,7 +31,7 @@ return out`;
 // KEYS[1..n] scratch keys (one hash slot); ARGV[1..n] stored HLL bytes.
 // PFCOUNT over several keys is the cardinality of their union.
 const UNION_COUNT_SCRIPT = `
-for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'PX', 60000) end
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'PX', ${HLL_SCRATCH_TTL_MS}) end
 local n = redis.call('PFCOUNT', unpack(KEYS))
 redis.call('DEL', unpack(KEYS))
 return n`;
@@ -67,13 +67,10 @@ export interface HllUpdate {
  */
 @Injectable()
 export class VisitorHllStore {
-  private readonly prefix: string;
-
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CACHE_REDIS) private readonly redis: Redis,
   ) {
-    this.prefix = `${config.redis.keyPrefix}hll-tmp:`;
     redis.defineCommand('shortenerHllMergeAdd', { numberOfKeys: 1, lua: MERGE_ADD_SCRIPT });
     redis.defineCommand('shortenerHllUnionCount', { lua: UNION_COUNT_SCRIPT });
   }
@@ -88,7 +85,7 @@ export class VisitorHllStore {
    */
   async add(updates: readonly HllUpdate[]): Promise<(Buffer | null)[]> {
     if (updates.length === 0) return [];
-    const key = `${this.prefix}{${randomUUID()}}`;
+    const key = REDIS_KEYS.hllScratch.key(this.config.redis, randomUUID());
     const calls: { count: number; args: (string | Buffer | number)[] }[] = [];
     let call: { count: number; args: (string | Buffer | number)[] } | undefined;
     for (const u of updates) {
@@ -121,8 +118,8 @@ export class VisitorHllStore {
     if (nonEmpty.length === 0) return 0;
     if (nonEmpty.length > MAX_UNION_SIZE) throw new Error(`at most ${MAX_UNION_SIZE} HLLs per union`);
     // One hash tag keeps every scratch key in one Redis Cluster slot, as a multi-key script needs.
-    const tag = `{${randomUUID()}}`;
-    const keys = nonEmpty.map((_, i) => `${this.prefix}${tag}:${i}`);
+    const id = randomUUID();
+    const keys = nonEmpty.map((_, i) => REDIS_KEYS.hllScratch.key(this.config.redis, id, i));
     return Number(await (this.redis as any).shortenerHllUnionCount(keys.length, ...keys, ...nonEmpty));
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { BatchOutcome, Batcher } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/observability';
-import { CACHE_REDIS, InvalidationBus, InvalidationMessage } from '@shortener/redis';
+import { CACHE_REDIS, groupBySlotTag, InvalidationBus, InvalidationMessage, LINK_INVALIDATED_TTL_MS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { PgPools } from '@shortener/database';
@@ -23,9 +23,6 @@ const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshots';
 export const MISS_BATCH_MAX = 256;
 /** Redis batches of misses running at once per process (Redis answers in well under a millisecond). */
 export const REDIS_LOOKUPS_IN_FLIGHT = 8;
-// An invalidation leaves a marker for this long; a fill that read PostgreSQL
-// before the write committed finds it and does not cache the stale row.
-const INVALIDATION_MARKER_MS = 5_000;
 
 // The fills of one batch: KEYS value key and marker key of each link in turn,
 // ARGV its value and TTL seconds in the same order. A link whose marker exists
@@ -72,8 +69,11 @@ interface MissKey {
  * allocated survived a scavenge, 5% with one `MGET`), and the major GCs
  * that followed made the cold redirect's p99 (docs/benchmarks.md,
  * "Garbage collection: the growing factor").
- * Multi-key commands need every key on one Redis node: the single-node
- * cache client, or one command per hash slot on a Cluster.
+ * Multi-key commands need every key in one slot on a Redis Cluster, and
+ * the links of a batch are in many (each link's keys carry its own hash
+ * tag, REDIS_KEYS in @shortener/redis): on a Cluster client the `MGET` and
+ * the fill go out once per hash tag ({@link groupBySlotTag}); on the
+ * single-node client, once per batch.
  */
 @Injectable()
 export class LinkCacheService implements OnModuleInit {
@@ -85,7 +85,6 @@ export class LinkCacheService implements OnModuleInit {
   private readonly dbLookups: Batcher<MissKey, CacheLookup>;
   private epoch = 0;
   private resetEpoch = 0;
-  private readonly prefix: string;
   private readonly redisHit: CounterChild;
   private readonly redisMiss: CounterChild;
   private readonly lruHit: CounterChild;
@@ -100,7 +99,6 @@ export class LinkCacheService implements OnModuleInit {
   ) {
     const { lruMaxEntries, lruTtlMs } = config.cache;
     this.lru = lruMaxEntries > 0 && lruTtlMs > 0 ? new LRUCache<string, LruValue>({ max: lruMaxEntries, ttl: lruTtlMs }) : null;
-    this.prefix = config.redis.keyPrefix;
     this.lruHit = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'hit' });
     this.lruMiss = deferredCounterChild(metrics.cacheRequests, { layer: 'lru', result: 'miss' });
     this.redisHit = deferredCounterChild(metrics.cacheRequests, { layer: 'redis', result: 'hit' });
@@ -168,7 +166,7 @@ export class LinkCacheService implements OnModuleInit {
    */
   async invalidate(domain: string, code: string): Promise<void> {
     const cleared = (this.redis as any)
-      .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), INVALIDATION_MARKER_MS)
+      .shortenerInvalidate(this.valueKey(domain, code), this.markerKey(domain, code), LINK_INVALIDATED_TTL_MS)
       .catch((e: Error) => {
         this.logger.warn(`cache invalidation in Redis failed for ${domain}/${code}: ${e.message}`);
       });
@@ -186,11 +184,13 @@ export class LinkCacheService implements OnModuleInit {
   }
 
   /**
-   * One `MGET` for the batch: each item's snapshot, or null when Redis does
-   * not have it (or failed: PostgreSQL answers then).
+   * One `MGET` for the batch (on a Cluster, one per hash tag): each item's
+   * snapshot, or null when Redis does not have it (or failed: PostgreSQL
+   * answers then).
    */
   private async readRedis(batch: MissKey[]): Promise<BatchOutcome<CacheLookup | null>[]> {
-    const cached = await this.redis.mget(batch.map((k) => this.valueKey(k.domain, k.code))).catch(() => null);
+    const keys = batch.map((k) => this.valueKey(k.domain, k.code));
+    const cached = await (this.redis.isCluster ? this.mgetPerSlot(keys) : this.redis.mget(keys)).catch(() => null);
     const outcomes: BatchOutcome<CacheLookup | null>[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const raw = cached === null ? null : cached.at(i);
@@ -210,8 +210,9 @@ export class LinkCacheService implements OnModuleInit {
   }
 
   /**
-   * One PostgreSQL query for the batch, then one script call that fills
-   * Redis with what it found (and negative entries for the rest).
+   * One PostgreSQL query for the batch, then one script call (on a Cluster,
+   * one per hash tag) that fills Redis with what it found (and negative
+   * entries for the rest).
    */
   private async readDatabase(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
     // A named statement: each pooled connection parses and plans it once, not per batch.
@@ -233,8 +234,35 @@ export class LinkCacheService implements OnModuleInit {
       outcomes[i] = { value: { snapshot, layer: 'db' } };
     });
     // Not awaited: the redirects go out now; a failed fill only leaves the next lookup a miss.
-    (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
+    if (this.redis.isCluster) this.fillPerSlot(keys, args);
+    else (this.redis as any).shortenerFill(keys.length, ...keys, ...args).catch(() => undefined);
     return outcomes;
+  }
+
+  /** `MGET` on a Cluster: one command per hash tag (a command over several slots fails with `CROSSSLOT`), the values in the order of `keys`. */
+  private async mgetPerSlot(keys: string[]): Promise<(string | null)[]> {
+    const values = new Array<string | null>(keys.length).fill(null);
+    const groups = groupBySlotTag(
+      keys.map((_, i) => i),
+      (i) => keys[i],
+    );
+    await Promise.all(
+      groups.map(async (group) => {
+        const answered = await this.redis.mget(group.map((i) => keys[i]));
+        group.forEach((i, j) => (values[i] = answered[j] ?? null));
+      }),
+    );
+    return values;
+  }
+
+  /** The fill script on a Cluster: one call per hash tag, each with the value and marker keys (one tag) of its links. */
+  private fillPerSlot(keys: string[], args: (string | number)[]): void {
+    const links = Array.from({ length: keys.length / 2 }, (_, i) => 2 * i);
+    for (const group of groupBySlotTag(links, (i) => keys[i])) {
+      const groupKeys = group.flatMap((i) => [keys[i], keys[i + 1]]);
+      const groupArgs = group.flatMap((i) => [args[i], args[i + 1]]);
+      (this.redis as any).shortenerFill(groupKeys.length, ...groupKeys, ...groupArgs).catch(() => undefined);
+    }
   }
 
   private onInvalidation(m: InvalidationMessage): void {
@@ -251,12 +279,12 @@ export class LinkCacheService implements OnModuleInit {
     }
   }
 
-  // A hash tag keeps both keys of a link in one Redis Cluster slot (the scripts use both).
+  // One hash tag keeps both keys of a link in one Redis Cluster slot (the scripts use both).
   private valueKey(domain: string, code: string): string {
-    return `${this.prefix}link:{${domain}/${code}}`;
+    return REDIS_KEYS.link.key(this.config.redis, domain, code);
   }
 
   private markerKey(domain: string, code: string): string {
-    return `${this.prefix}link-inv:{${domain}/${code}}`;
+    return REDIS_KEYS.linkInvalidated.key(this.config.redis, domain, code);
   }
 }

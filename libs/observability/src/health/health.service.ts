@@ -9,7 +9,7 @@ import {
   SchemaCompatibility,
   schemaIncompatibility,
 } from '@shortener/database';
-import { CACHE_REDIS, cacheRedisOptions, InvalidationBus, QUEUE_REDIS } from '@shortener/redis';
+import { CACHE_REDIS, cacheRedisOptions, InvalidationBus, QUEUE_HEALTH_TTL_MS, QUEUE_REDIS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
@@ -55,7 +55,7 @@ async function ping(client: Redis): Promise<void> {
  */
 async function writable(client: Redis, key: string): Promise<void> {
   await ping(client);
-  await client.set(key, String(Date.now()), 'PX', 60_000);
+  await client.set(key, String(Date.now()), 'PX', QUEUE_HEALTH_TTL_MS);
 }
 
 /**
@@ -202,7 +202,7 @@ export class HealthService implements OnModuleInit, OnApplicationShutdown {
         }),
       );
     }
-    checks.push(() => this.checkDependency('redis_queue', worker, () => writable(this.queueClient(), `${this.config.redis.queuePrefix}:health`)));
+    checks.push(() => this.checkDependency('redis_queue', worker, () => writable(this.queueClient(), REDIS_KEYS.queueHealth.key(this.config.redis))));
     return checks;
   }
 

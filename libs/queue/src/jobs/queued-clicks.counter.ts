@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { REDIS_KEYS } from '@shortener/redis';
 import type Redis from 'ioredis';
 
 // BullMQ types its connection as its own minimal interface; it is an ioredis client.
@@ -6,7 +7,8 @@ const redisOf = async (queue: Queue) => (await queue.client) as unknown as Redis
 
 /**
  * The click queue's depth in clicks, as a counter next to the queue's own
- * keys in the queue Redis (`<QUEUE_PREFIX>:clicks:queued-clicks`): the API
+ * keys in the queue Redis (`<QUEUE_PREFIX>:clicks:queued-clicks`, REDIS_KEYS
+ * `.queuedClicks`, in the slot of the queue's own keys): the API
  * adds a batch's clicks once BullMQ has taken the job, the worker subtracts
  * them once the batch is committed or refused for good. A queue's job count
  * says little about its clicks (a job holds 1 to `CLICK_BATCH_SIZE` of
@@ -18,7 +20,7 @@ const redisOf = async (queue: Queue) => (await queue.client) as unknown as Redis
  * readers take a negative value as 0.
  */
 export function queuedClicksKey(queue: Queue): string {
-  return `${queue.qualifiedName}:queued-clicks`;
+  return REDIS_KEYS.queuedClicks.key({ queuePrefix: queue.opts.prefix ?? 'bull' }, queue.name);
 }
 
 /** Adds `clicks` to the counter (after a batch was published). @throws the Redis error. */
