@@ -1,11 +1,12 @@
 import { AppConfig, loadConfig } from '@shortener/config';
 import { PgPools } from '@shortener/database';
-import { LinkCacheService } from '@shortener/links';
+import { LinkCacheService, LinkRepository } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
 import { InvalidationBus, createCacheRedis } from '@shortener/redis';
 import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { testEnv } from '../support/test-env';
 
 /** Real PostgreSQL pool wrapped to count the queries the cache sends (the pool itself is untouched). */
@@ -21,6 +22,11 @@ function countingPools(pool: Pool): { pools: PgPools; count: () => number } {
   Object.defineProperty(pools, 'read', { get: () => counted });
   Object.defineProperty(pools, 'write', { get: () => counted });
   return { pools, count: () => queries };
+}
+
+/** The links repository over `pools`: the cache reads its snapshots through it (those reads use the pools alone, not the DataSource). */
+function repositoryOver(pools: PgPools): LinkRepository {
+  return new LinkRepository(Object.create(DataSource.prototype) as DataSource, pools);
 }
 
 /** `name/argument count` of each command in a RESP write, in order (e.g. `mget/7`). */
@@ -97,7 +103,7 @@ describe(LinkCacheService.name, () => {
   }
 
   function newCache(pools: PgPools, overrides: Partial<typeof config.cache> = {}, client: Redis = redis) {
-    const sut = new LinkCacheService({ ...config, cache: { ...config.cache, ...overrides } }, client, bus, pools, new MetricsService());
+    const sut = new LinkCacheService({ ...config, cache: { ...config.cache, ...overrides } }, client, bus, repositoryOver(pools), new MetricsService());
     sut.onModuleInit();
     return sut;
   }
@@ -132,7 +138,7 @@ describe(LinkCacheService.name, () => {
     const unknown = `one-command-unknown-${Date.now().toString(36)}`;
     const { client, writes } = await recordedClient(config);
     const { pools } = countingPools(pool);
-    const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
+    const sut = new LinkCacheService(config, client, bus, repositoryOver(pools), new MetricsService());
     try {
       const results = await Promise.all([...codes, unknown].map((code) => Promise.resolve(sut.get('short.example', code))));
       expect(results.map((r) => r.layer)).toEqual(Array(6).fill('db'));
@@ -155,7 +161,7 @@ describe(LinkCacheService.name, () => {
     // The one node answers what a Cluster client would route slot by slot.
     Object.defineProperty(client, 'isCluster', { value: true });
     const { pools } = countingPools(pool);
-    const sut = new LinkCacheService(config, client, bus, pools, new MetricsService());
+    const sut = new LinkCacheService(config, client, bus, repositoryOver(pools), new MetricsService());
     try {
       const results = await Promise.all([...codes, unknown].map((code) => Promise.resolve(sut.get('short.example', code))));
       expect(results.map((r) => [r.layer, r.snapshot?.target ?? null])).toEqual([
@@ -247,7 +253,7 @@ describe(LinkCacheService.name, () => {
     const { client, writes } = await recordedClient(config);
     const ownBus = new InvalidationBus(config, client);
     const { pools } = countingPools(pool);
-    const sut = new LinkCacheService(config, client, ownBus, pools, new MetricsService());
+    const sut = new LinkCacheService(config, client, ownBus, repositoryOver(pools), new MetricsService());
     let writtenBeforeAnyReply: string[] = [];
     try {
       const done = sut.invalidate('short.example', 'one-write');

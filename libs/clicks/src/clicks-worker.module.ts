@@ -2,10 +2,9 @@ import { Module } from '@nestjs/common';
 import { ClockModule } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { DatabaseModule } from '@shortener/database';
-import { LinkCacheModule } from '@shortener/links';
+import { IdempotencyModule, LinkRepositoryModule } from '@shortener/links';
 import { ObservabilityModule } from '@shortener/observability';
 import { QueuesModule } from '@shortener/queue';
-import { ExpirySweepHandler } from './housekeeping/expiry-sweep.handler';
 import { HousekeepingHandler } from './housekeeping/housekeeping.handler';
 import { MaintenanceScheduleService } from './housekeeping/maintenance-schedule.service';
 import { ClickBatchHandler } from './rollup/click-batch.handler';
@@ -16,14 +15,12 @@ import { VisitorsModule } from './visitors/visitors.module';
 
 /**
  * The click pipeline's worker side: the `click-batch` rollup handler (with
- * its group commit), the `expiry-sweep` and `housekeeping` handlers and
- * their schedules. Needs the config, database, Redis (cache client and
- * invalidation bus), observability and queue modules. The links library's
- * {@link LinkCacheService} is reused as is for evictions (Redis delete plus
- * invalidation bus publish).
+ * its group commit), the `housekeeping` handler (click batch ids, purged
+ * analytics of deleted links, and the links library's idempotency-key
+ * pruning) and the maintenance schedules.
  */
 @Module({
-  imports: [ClockModule, DatabaseModule, ObservabilityModule, QueuesModule, VisitorsModule, LinkCacheModule],
+  imports: [ClockModule, DatabaseModule, ObservabilityModule, QueuesModule, VisitorsModule, LinkRepositoryModule, IdempotencyModule],
   providers: [
     ClickRollupService,
     {
@@ -37,7 +34,6 @@ import { VisitorsModule } from './visitors/visitors.module';
     },
     ClickQueueCounter,
     ClickBatchHandler,
-    ExpirySweepHandler,
     HousekeepingHandler,
     MaintenanceScheduleService,
   ],

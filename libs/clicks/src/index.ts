@@ -7,7 +7,6 @@ export * from './domain/click-batch.aggregator';
 export * from './domain/click-dimensions.extractor';
 export * from './domain/stats-range';
 export * from './domain/utc-bucket.math';
-export * from './housekeeping/expiry-sweep.handler';
 export * from './housekeeping/housekeeping.handler';
 export * from './housekeeping/maintenance-schedule.service';
 export * from './rollup/click-batch.handler';

@@ -3,8 +3,8 @@ import { ClockModule } from '@shortener/common';
 import { DatabaseModule } from '@shortener/database';
 import { ObservabilityModule } from '@shortener/observability';
 import { SecurityModule } from '@shortener/security';
-import { IdempotencyService } from './application/idempotency.service';
-import { LinkRepository } from './application/link.repository';
+import { IdempotencyModule } from './application/idempotency.module';
+import { LinkRepositoryModule } from './application/link-repository.module';
 import { LinkService } from './application/link.service';
 import { ShortDomainsModule } from './application/short-domains.module';
 import { TargetPolicyService } from './application/target-policy.service';
@@ -37,12 +37,14 @@ export class LinksModule {
         ObservabilityModule,
         SecurityModule,
         ShortDomainsModule,
+        LinkRepositoryModule,
+        IdempotencyModule,
         LinkCacheModule,
         BlocklistModule,
         LinkAuditModule,
       ],
       controllers: [LinksController],
-      providers: [TargetPolicyService, LinkRepository, IdempotencyService, LinkService, RedirectService, RedirectRoute],
+      providers: [TargetPolicyService, LinkService, RedirectService, RedirectRoute],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@shortener/common';
 import { PgPools } from '@shortener/database';
+import { LinkRepository } from '@shortener/links';
 import { MetricsService } from '@shortener/observability';
 import { QueuedClick } from '@shortener/queue';
 import type { PoolClient } from 'pg';
@@ -34,7 +35,6 @@ const INSERT_BATCHES = `
    ORDER BY u.batch_id
   ON CONFLICT (batch_id) DO NOTHING
   RETURNING batch_id`;
-const KNOWN_LINKS = `SELECT id::text AS id FROM links WHERE id = ANY($1::bigint[])`;
 const UPSERT_HOURLY = `
   INSERT INTO link_clicks_hourly AS h (link_id, hour, human_clicks, bot_clicks)
   SELECT u.link_id, u.hour, u.human, u.bot
@@ -61,11 +61,6 @@ const WRITE_VISITORS = `
   UPDATE link_visitors_daily AS v SET hll = u.hll, updated_at = now()
     FROM unnest($1::bigint[], $2::date[], $3::bytea[]) AS u(link_id, day, hll)
    WHERE v.link_id = u.link_id AND v.day = u.day`;
-const LOCK_LINKS = `SELECT id FROM links WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
-const ADD_TOTALS = `
-  UPDATE links AS l SET click_total = l.click_total + u.clicks
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, clicks)
-   WHERE l.id = u.id`;
 
 /**
  * Commits click batches to the rollups (docs/design.md section 5). Any number of
@@ -90,6 +85,7 @@ export class ClickRollupService {
 
   constructor(
     private readonly pools: PgPools,
+    private readonly links: LinkRepository,
     private readonly hll: VisitorHllStore,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
@@ -131,7 +127,7 @@ export class ClickRollupService {
       } else {
         const clicks = unique.filter((b) => fresh.has(b.batchId)).flatMap((b) => b.clicks);
         const ids = [...new Set(clicks.map((c) => c.linkId))];
-        existing = new Set((await client.query<{ id: string }>(KNOWN_LINKS, [ids])).rows.map((r) => r.id));
+        existing = await this.links.existingIds(client, ids);
         known = existing.size === ids.length ? clicks : clicks.filter((c) => existing.has(c.linkId));
         if (known.length < clicks.length) this.logger.warn(`batches ${[...fresh].join(', ')}: skipped ${clicks.length - known.length} clicks of unknown links`);
         await this.write(client, aggregateClicks(known, this.classifier));
@@ -193,9 +189,11 @@ export class ClickRollupService {
       }
     }
     if (agg.totals.length > 0) {
-      const ids = agg.totals.map((t) => t.linkId);
-      await client.query(LOCK_LINKS, [ids]);
-      await client.query(ADD_TOTALS, [ids, agg.totals.map((t) => t.clicks)]);
+      await this.links.addClickTotals(
+        client,
+        agg.totals.map((t) => t.linkId),
+        agg.totals.map((t) => t.clicks),
+      );
     }
   }
 }

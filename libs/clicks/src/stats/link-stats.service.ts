@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Principal, canAccessAccount } from '@shortener/auth';
 import { Clock, DomainError } from '@shortener/common';
 import { PgPools } from '@shortener/database';
-import { ShortDomains } from '@shortener/links';
+import { LinkRepository, ShortDomains } from '@shortener/links';
 import { ClickDimension } from '../domain/click-dimensions.extractor';
 import { StatsRange, planStatsRange } from '../domain/stats-range';
 import { bucketMs, bucketStart } from '../domain/utc-bucket.math';
@@ -12,7 +12,6 @@ import { LinkStatsQuery, LinkStatsResponse } from './link-stats.schemas';
 /** Entries per top list. */
 export const TOP_N = 10;
 
-const FIND_LINK = `SELECT id::text AS id, account_id, domain, code FROM links WHERE domain = $1 AND code = $2`;
 const HOURLY = `
   SELECT (extract(epoch FROM hour) * 1000)::bigint::text AS ms, human_clicks::text AS human, bot_clicks::text AS bot
     FROM link_clicks_hourly WHERE link_id = $1 AND hour >= $2 AND hour < $3`;
@@ -48,6 +47,7 @@ export class LinkStatsService {
 
   constructor(
     private readonly pools: PgPools,
+    private readonly links: LinkRepository,
     private readonly domains: ShortDomains,
     private readonly hll: VisitorHllStore,
     private readonly clock: Clock,
@@ -60,12 +60,8 @@ export class LinkStatsService {
   async stats(principal: Principal, code: string, q: LinkStatsQuery): Promise<LinkStatsResponse> {
     const domain = this.domains.resolve(q.domain);
     // The link itself from the primary, as LinkService.get reads it: a link created a moment ago is never a 404.
-    const { rows: links } = await this.pools.write.query<{ id: string; account_id: string; domain: string; code: string }>(FIND_LINK, [
-      domain.host,
-      code.normalize('NFC'),
-    ]);
-    const link = links.at(0);
-    if (!link || !canAccessAccount(principal, link.account_id)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
+    const link = await this.links.findIdentity(domain.host, code.normalize('NFC'));
+    if (!link || !canAccessAccount(principal, link.accountId)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
     const range = planStatsRange(q, this.clock);
     const db = this.pools.read;
 

@@ -12,6 +12,12 @@ export interface StoredResponse {
 /** How long a key is remembered (docs/design.md section 3). */
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** Keys deleted per statement and statements per {@link IdempotencyService.pruneExpired} call: each call is bounded; the next continues. */
+const PRUNE_CHUNK = 5_000;
+const PRUNE_MAX_ROUNDS = 100;
+const PRUNE_SQL = `
+  DELETE FROM idempotency_keys WHERE (account_id, key) IN (
+    SELECT account_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`;
 
 /**
  * `Idempotency-Key` for unsafe requests (draft-ietf-httpapi-idempotency-key-header):
@@ -90,6 +96,23 @@ export class IdempotencyService {
       );
       return { ...response, replayed: false };
     });
+  }
+
+  /**
+   * Deletes keys remembered longer than {@link IDEMPOTENCY_RETENTION_HOURS}
+   * before `now` (epoch ms), at most 500,000 per call in statements of
+   * 5,000 (autocommit, so no long lock); returns how many went.
+   * @throws when PostgreSQL fails (what was deleted stays deleted).
+   */
+  async pruneExpired(now: number): Promise<number> {
+    const before = new Date(now - IDEMPOTENCY_RETENTION_HOURS * 3_600_000);
+    let total = 0;
+    for (let round = 0; round < PRUNE_MAX_ROUNDS; round += 1) {
+      const [, deleted] = await this.dataSource.query<[unknown, number]>(PRUNE_SQL, [before, PRUNE_CHUNK]);
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) break;
+    }
+    return total;
   }
 }
 

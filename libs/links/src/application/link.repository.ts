@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
-import { DatabaseError } from 'pg';
+import { DatabaseError, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline, withinDeadline } from '@shortener/common';
 import { LinkCursor } from './link-cursor';
@@ -195,10 +195,73 @@ function returnedRows(result: unknown): Record<string, any>[] {
   return Array.isArray(r[0]) ? (r[0] as Record<string, any>[]) : (r as Record<string, any>[]);
 }
 
+/**
+ * Snapshots of a batch of links for the redirect: `$1` domains and `$2`
+ * codes, parallel text arrays; one row per stored link, with its `domain`
+ * and `code` to match them up (unknown ones have no row). A nested loop of
+ * index lookups on the `(domain, code)` unique index whatever the batch size.
+ */
+const SNAPSHOT_BATCH_SQL = `SELECT l.domain, l.code, l.id, l.target, l.redirect_type, l.forward_query, l.expires_at, l.max_clicks, l.deleted_at, l.disabled_at
+  FROM unnest($1::text[], $2::text[]) AS k(domain, code)
+  JOIN links l ON l.domain = k.domain AND l.code = k.code`;
+// Atomic max-clicks consumption (docs/design.md section 5): one conditional update, exact under concurrency.
+const CONSUME_CLICK_SQL = `UPDATE links SET clicks_consumed = clicks_consumed + 1
+  WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks) RETURNING id`;
+const HAS_CLICKS_LEFT_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks)`;
+const IDENTITY_SQL = `SELECT id::text AS id, account_id, domain, code FROM links WHERE domain = $1 AND code = $2`;
+const EXISTING_IDS_SQL = `SELECT id::text AS id FROM links WHERE id = ANY($1::bigint[])`;
+const LOCK_FOR_CLICK_TOTALS_SQL = `SELECT id FROM links WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`;
+const ADD_CLICK_TOTALS_SQL = `
+  UPDATE links AS l SET click_total = l.click_total + u.clicks
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, clicks)
+   WHERE l.id = u.id`;
+// Candidates come from links_deleted_with_clicks_idx (deleted, click_total > 0).
+// The rows are locked first (skipping busy ones, so this never waits) so a
+// link revived meanwhile is left alone; a deleted link gets no clicks, so no
+// rollup transaction holds its rollup rows.
+const LOCK_PURGEABLE_SQL = `
+  SELECT id::text AS id FROM links
+   WHERE deleted_at IS NOT NULL AND deleted_at < $1 AND click_total > 0
+   ORDER BY deleted_at
+   LIMIT $2
+   FOR UPDATE SKIP LOCKED`;
+const RESET_CLICK_TOTALS_SQL = `UPDATE links SET click_total = 0 WHERE id = ANY($1::bigint[])`;
+// SKIP LOCKED: a link being edited right now is taken by the next sweep.
+// The predicate implies links_pending_expiry_idx's, so the scan is an index scan.
+const MARK_EXPIRED_SQL = `
+  WITH due AS (
+    SELECT id FROM links
+     WHERE expires_at <= $1 AND expired_at IS NULL AND deleted_at IS NULL
+     ORDER BY expires_at
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE links AS l SET expired_at = $1 FROM due WHERE l.id = due.id
+  RETURNING l.domain, l.code`;
+
+/** A connection inside the caller's transaction (a checked-out `pg` client): what the transaction-scoped methods run on. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** Who owns a link, for reads that check access before anything else. */
+export interface LinkIdentity {
+  id: string;
+  accountId: string;
+  domain: string;
+  code: string;
+}
+
 // LIKE patterns take the text literally.
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** The SQL of links, in one place (TypeORM entity mapping, pg parameters). */
+/**
+ * All SQL of the `links` table, in one place: parameterised SQL through
+ * `pg` (the pools of {@link PgPools}, or the transaction's TypeORM
+ * EntityManager for writes inside one); see docs/decisions/0001-data-access.md.
+ * Methods that take a {@link Queryable} run inside the caller's transaction
+ * (the click rollup's, housekeeping's); the others take their own connection.
+ */
 @Injectable()
 export class LinkRepository {
   private readonly codeValues: SequenceBlock;
@@ -385,5 +448,75 @@ export class LinkRepository {
       params,
     );
     return rows.map(toEntity);
+  }
+
+  /**
+   * The redirect's snapshot rows of the links at `domains[i]`/`codes[i]`
+   * (parallel arrays), from the read pool (a replica when configured), as a
+   * named statement (parsed and planned once per connection). Links that do
+   * not exist have no row; each row carries its `domain` and `code`.
+   */
+  async redirectSnapshotRows(domains: string[], codes: string[]): Promise<Record<string, any>[]> {
+    const { rows } = await this.pools.read.query({ name: 'shortener_redirect_snapshots', text: SNAPSHOT_BATCH_SQL, values: [domains, codes] });
+    return rows as Record<string, any>[];
+  }
+
+  /**
+   * Takes one click of a limited link's budget (`max_clicks`) on the
+   * primary, atomically: false when it was already used up (or the link is gone).
+   */
+  async consumeClick(id: string): Promise<boolean> {
+    return ((await this.pools.write.query(CONSUME_CLICK_SQL, [id])).rowCount ?? 0) > 0;
+  }
+
+  /** Whether a limited link has clicks left, without taking one (HEAD, preview bots). */
+  async hasClicksLeft(id: string): Promise<boolean> {
+    return ((await this.pools.write.query(HAS_CLICKS_LEFT_SQL, [id])).rowCount ?? 0) > 0;
+  }
+
+  /** Id and owner of the link at `domain`/`code`, deleted or not, from the primary; null when there is none. */
+  async findIdentity(domain: string, code: string): Promise<LinkIdentity | null> {
+    const { rows } = await this.pools.write.query<{ id: string; account_id: string; domain: string; code: string }>(IDENTITY_SQL, [domain, code]);
+    const r = rows.at(0);
+    return r ? { id: r.id, accountId: r.account_id, domain: r.domain, code: r.code } : null;
+  }
+
+  /** Which of `ids` (decimal strings) are stored links, in the caller's transaction. */
+  async existingIds(client: Queryable, ids: readonly string[]): Promise<Set<string>> {
+    return new Set((await client.query<{ id: string }>(EXISTING_IDS_SQL, [ids])).rows.map((r) => r.id));
+  }
+
+  /**
+   * Adds `clicks[i]` to the `click_total` of link `ids[i]`, in the caller's
+   * transaction: the rows are locked in id order first (FOR NO KEY UPDATE,
+   * which the redirect's own update of the row does not wait for), so
+   * concurrent rollups never deadlock.
+   */
+  async addClickTotals(client: Queryable, ids: readonly string[], clicks: readonly number[]): Promise<void> {
+    await client.query(LOCK_FOR_CLICK_TOTALS_SQL, [ids]);
+    await client.query(ADD_CLICK_TOTALS_SQL, [ids, clicks]);
+  }
+
+  /**
+   * Locks up to `limit` links deleted before `deletedBefore` that still have
+   * clicks, oldest deletion first, skipping rows other transactions hold,
+   * in the caller's transaction; returns their ids.
+   */
+  async lockPurgeable(client: Queryable, deletedBefore: Date, limit: number): Promise<string[]> {
+    return (await client.query<{ id: string }>(LOCK_PURGEABLE_SQL, [deletedBefore, limit])).rows.map((r) => r.id);
+  }
+
+  /** Sets `click_total` of `ids` back to 0 (their analytics purged), in the caller's transaction. */
+  async resetClickTotals(client: Queryable, ids: readonly string[]): Promise<void> {
+    await client.query(RESET_CLICK_TOTALS_SQL, [ids]);
+  }
+
+  /**
+   * Marks up to `limit` links whose expiry is at or before `now` as expired
+   * (`expired_at = now`), earliest first, skipping rows being edited, in one
+   * autocommit statement on the primary; returns their domains and codes.
+   */
+  async markExpired(now: Date, limit: number): Promise<{ domain: string; code: string }[]> {
+    return (await this.pools.write.query<{ domain: string; code: string }>(MARK_EXPIRED_SQL, [now, limit])).rows;
   }
 }

@@ -5,8 +5,8 @@ import { CounterChild, deferredCounterChild, MetricsService } from '@shortener/o
 import { CACHE_REDIS, groupBySlotTag, InvalidationBus, InvalidationMessage, LINK_INVALIDATED_TTL_MS, REDIS_KEYS } from '@shortener/redis';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { PgPools } from '@shortener/database';
-import { RedirectSnapshot, snapshotFromRow, SNAPSHOT_BATCH_SQL } from './redirect-snapshot';
+import { LinkRepository } from '../application/link.repository';
+import { RedirectSnapshot, snapshotFromRow } from './redirect-snapshot';
 
 /** Where a lookup was answered. */
 export type CacheLayer = 'lru' | 'redis' | 'db';
@@ -18,7 +18,6 @@ export interface CacheLookup {
 }
 
 const NEGATIVE = '0';
-const SNAPSHOT_STATEMENT = 'shortener_redirect_snapshots';
 /** At most this many misses go to Redis and PostgreSQL as one batch. */
 export const MISS_BATCH_MAX = 256;
 /** Redis batches of misses running at once per process (Redis answers in well under a millisecond). */
@@ -60,7 +59,7 @@ interface MissKey {
  * Misses are batched per turn of the event loop ({@link Batcher}): the
  * misses of every request read in one poll phase go out together, as one
  * Redis `MGET`, one PostgreSQL query for the codes Redis did not have
- * ({@link SNAPSHOT_BATCH_SQL}) and one script call that fills them all.
+ * (`LinkRepository.redirectSnapshotRows`) and one script call that fills them all.
  * Under concurrency a cold redirect then costs a fraction of three round
  * trips' syscalls (measured in docs/benchmarks.md); alone, it waits for
  * nothing but the rest of its own loop turn. One command each, not a
@@ -94,7 +93,7 @@ export class LinkCacheService implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CACHE_REDIS) private readonly redis: Redis,
     private readonly bus: InvalidationBus,
-    private readonly pools: PgPools,
+    private readonly links: LinkRepository,
     metrics: MetricsService,
   ) {
     const { lruMaxEntries, lruTtlMs } = config.cache;
@@ -215,12 +214,10 @@ export class LinkCacheService implements OnModuleInit {
    * entries for the rest).
    */
   private async readDatabase(batch: MissKey[]): Promise<BatchOutcome<CacheLookup>[]> {
-    // A named statement: each pooled connection parses and plans it once, not per batch.
-    const { rows } = await this.pools.read.query({
-      name: SNAPSHOT_STATEMENT,
-      text: SNAPSHOT_BATCH_SQL,
-      values: [batch.map((k) => k.domain), batch.map((k) => k.code)],
-    });
+    const rows = await this.links.redirectSnapshotRows(
+      batch.map((k) => k.domain),
+      batch.map((k) => k.code),
+    );
     const found = new Map<string, Record<string, any>>();
     for (const r of rows) found.set(`${r.domain}/${r.code}`, r);
     const outcomes: BatchOutcome<CacheLookup>[] = new Array(batch.length);

@@ -16,7 +16,7 @@ export interface RedirectSnapshot {
   unavailable: boolean;
 }
 
-/** The snapshot of a links row selected by {@link SNAPSHOT_SQL}. */
+/** The snapshot of a links row from `LinkRepository.redirectSnapshotRows`. */
 export function snapshotFromRow(r: Record<string, any>): RedirectSnapshot {
   return {
     id: String(r.id),
@@ -28,13 +28,3 @@ export function snapshotFromRow(r: Record<string, any>): RedirectSnapshot {
     unavailable: r.deleted_at !== null || r.disabled_at !== null,
   };
 }
-
-/**
- * Snapshots of a batch of links: `$1` domains and `$2` codes, parallel text
- * arrays; one row per stored link, with its `domain` and `code` to match
- * them up (unknown ones have no row). A nested loop of index lookups on the
- * `(domain, code)` unique index whatever the batch size.
- */
-export const SNAPSHOT_BATCH_SQL = `SELECT l.domain, l.code, l.id, l.target, l.redirect_type, l.forward_query, l.expires_at, l.max_clicks, l.deleted_at, l.disabled_at
-  FROM unnest($1::text[], $2::text[]) AS k(domain, code)
-  JOIN links l ON l.domain = k.domain AND l.code = k.code`;

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BatchQueueFullError, Clock, PROBLEM_CONTENT_TYPE, problem, toProblem } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { PgPools } from '@shortener/database';
 import { CounterChild, deferredCounterChild, LogSummary, MetricsService, sampledTraceparent } from '@shortener/observability';
 import { RedirectRateLimiter } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +12,7 @@ import { CacheLayer, CacheLookup, LinkCacheService } from './link-cache.service'
 import { isPreviewBot } from './preview-bots';
 import { RedirectSnapshot } from './redirect-snapshot';
 import { VisitorHasher } from './visitor-hash';
+import { LinkRepository } from '../application/link.repository';
 
 /** Outcome label of `shortener_redirects_total`. */
 export type RedirectOutcome = 'redirect' | 'not_found' | 'gone' | 'rate_limited' | 'overloaded' | 'error';
@@ -25,11 +25,6 @@ const NO_STORE = 'private, no-store';
 const NON_ASCII = /[^\x00-\x7f]/;
 const REFERRER_HOST = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]/?#]*\]|[^/?#:]*)/;
 const COUNTRY = /^[A-Za-z]{2}$/;
-
-// Atomic max-clicks consumption (docs/design.md section 5): one conditional update, exact under concurrency.
-const CONSUME_SQL = `UPDATE links SET clicks_consumed = clicks_consumed + 1
-  WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks) RETURNING id`;
-const REMAINING_SQL = `SELECT 1 FROM links WHERE id = $1 AND (max_clicks IS NULL OR clicks_consumed < max_clicks)`;
 
 /**
  * The public redirect, `GET`/`HEAD /{code}` (docs/design.md sections 3 and 5).
@@ -69,7 +64,7 @@ export class RedirectService {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly cache: LinkCacheService,
     private readonly domains: ShortDomains,
-    private readonly pools: PgPools,
+    private readonly links: LinkRepository,
     private readonly clicks: ClickRecorder,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
@@ -173,8 +168,8 @@ export class RedirectService {
       return;
     }
     const consumes = request.method === 'GET' && !isPreviewBot(request.headers['user-agent']);
-    return this.pools.write.query(consumes ? CONSUME_SQL : REMAINING_SQL, [link.id]).then(({ rowCount }) => {
-      if (!rowCount) {
+    return (consumes ? this.links.consumeClick(link.id) : this.links.hasClicksLeft(link.id)).then((served) => {
+      if (!served) {
         this.refuse(reply, 410, 'gone', 'db');
         return;
       }

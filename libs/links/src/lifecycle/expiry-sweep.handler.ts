@@ -1,28 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@shortener/common';
-import { PgPools } from '@shortener/database';
-import { LinkCacheService } from '@shortener/links';
 import { HandlesJob, JOBS, JobHandler, MaintenanceJobData } from '@shortener/queue';
 import { Job } from 'bullmq';
+import { LinkRepository } from '../application/link.repository';
+import { LinkCacheService } from '../redirect/link-cache.service';
 
 /** Links marked per statement; a tick repeats up to {@link MAX_ROUNDS} times. */
 const CHUNK = 1_000;
 const MAX_ROUNDS = 50;
 /** Cache evictions in flight at once. */
 const EVICT_CONCURRENCY = 32;
-
-// SKIP LOCKED: a link being edited right now is taken by the next tick.
-// The predicate implies links_pending_expiry_idx's, so the scan is an index scan.
-const MARK_EXPIRED = `
-  WITH due AS (
-    SELECT id FROM links
-     WHERE expires_at <= $1 AND expired_at IS NULL AND deleted_at IS NULL
-     ORDER BY expires_at
-     LIMIT $2
-     FOR UPDATE SKIP LOCKED
-  )
-  UPDATE links AS l SET expired_at = $1 FROM due WHERE l.id = due.id
-  RETURNING l.domain, l.code`;
 
 /** What one sweep did. */
 export interface ExpirySweepResult {
@@ -33,8 +20,7 @@ export interface ExpirySweepResult {
  * Handles `expiry-sweep` (docs/design.md section 5, Expiry): marks links whose
  * `expiresAt` has passed (inclusive, by the worker's clock) with
  * `expired_at`, then evicts each from the cache Redis and, through the
- * invalidation bus, from every API process's LRU, with the links library's
- * own {@link LinkCacheService}. The redirect already refuses them by
+ * invalidation bus, from every API process's LRU ({@link LinkCacheService}). The redirect already refuses them by
  * `expiresAt`; this retires them for lists and caches.
  */
 @Injectable()
@@ -43,7 +29,7 @@ export class ExpirySweepHandler implements JobHandler<MaintenanceJobData, Expiry
   private readonly logger = new Logger(ExpirySweepHandler.name);
 
   constructor(
-    private readonly pools: PgPools,
+    private readonly links: LinkRepository,
     private readonly cache: LinkCacheService,
     private readonly clock: Clock,
   ) {}
@@ -53,7 +39,7 @@ export class ExpirySweepHandler implements JobHandler<MaintenanceJobData, Expiry
     let expired = 0;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const now = new Date(this.clock.now());
-      const { rows } = await this.pools.write.query<{ domain: string; code: string }>(MARK_EXPIRED, [now, CHUNK]);
+      const rows = await this.links.markExpired(now, CHUNK);
       expired += rows.length;
       // Evicted after the commit (autocommit statement), so no process re-caches the old row.
       for (let i = 0; i < rows.length; i += EVICT_CONCURRENCY) {
