@@ -97,6 +97,37 @@ describe('architecture boundaries (dependency-cruiser)', () => {
     expect(global).toEqual([path.join('libs', 'config', 'src', 'config.module.ts')]);
   });
 
+  it('keeps the SQL of each table in its one home (migrations aside)', () => {
+    const tables = [
+      ...new Set(
+        readdirSync(path.join(ROOT, 'libs/database/src/migrations'))
+          .map((file) => readFileSync(path.join(ROOT, 'libs/database/src/migrations', file), 'utf8'))
+          .flatMap((text) => [...text.matchAll(/CREATE TABLE ([a-z_]+)/g)].map((m) => m[1])),
+      ),
+    ].sort();
+    const sources = ['apps', 'libs']
+      .flatMap((dir) => readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((file) => path.join(dir, file)))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts') && !/[/\\]migrations?[/\\]/.test(file))
+      .map((file) => ({ file: file.split(path.sep).join('/'), text: readFileSync(path.join(ROOT, file), 'utf8') }));
+    const homes = Object.fromEntries(
+      tables.map((table) => [table, sources.filter((s) => new RegExp(`\\b(FROM|JOIN|UPDATE|INTO|TABLE)\\s+${table}\\b`).test(s.text)).map((s) => s.file)]),
+    );
+    expect(homes).toEqual({
+      accounts: [],
+      api_keys: ['libs/auth/src/api-key.service.ts'],
+      blocked_hosts: [],
+      click_batches: ['libs/clicks/src/persistence/click.repository.ts'],
+      idempotency_keys: ['libs/links/src/application/idempotency.service.ts'],
+      // A create writes its audit record in the same statement as the link (one round trip per batch of creates).
+      link_audit: ['libs/links/src/application/link.repository.ts', 'libs/links/src/audit/link-audit.service.ts'],
+      link_clicks_hourly: ['libs/clicks/src/persistence/click.repository.ts'],
+      link_dimension_daily: ['libs/clicks/src/persistence/click.repository.ts'],
+      link_visitors_daily: ['libs/clicks/src/persistence/click.repository.ts'],
+      links: ['libs/links/src/application/link.repository.ts'],
+      schema_compatibility: [],
+    });
+  });
+
   it('declares no in-memory PostgreSQL or Redis fake as a dependency', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
     const declared = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'].flatMap((k) => Object.keys(pkg[k] ?? {}));

@@ -11,6 +11,7 @@ import { ClickBatchHandler } from './rollup/click-batch.handler';
 import { ClickQueueCounter } from './rollup/click-queue.counter';
 import { ClickCommitCoalescer } from './rollup/click-commit.coalescer';
 import { ClickRollupService } from './rollup/click-rollup.service';
+import { ClickRepositoryModule } from './persistence/click-repository.module';
 import { VisitorsModule } from './visitors/visitors.module';
 
 /**
@@ -20,7 +21,7 @@ import { VisitorsModule } from './visitors/visitors.module';
  * pruning) and the maintenance schedules.
  */
 @Module({
-  imports: [ClockModule, DatabaseModule, ObservabilityModule, QueuesModule, VisitorsModule, LinkRepositoryModule, IdempotencyModule],
+  imports: [ClockModule, DatabaseModule, ObservabilityModule, QueuesModule, VisitorsModule, ClickRepositoryModule, LinkRepositoryModule, IdempotencyModule],
   providers: [
     ClickRollupService,
     {

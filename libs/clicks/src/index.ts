@@ -9,6 +9,8 @@ export * from './domain/stats-range';
 export * from './domain/utc-bucket.math';
 export * from './housekeeping/housekeeping.handler';
 export * from './housekeeping/maintenance-schedule.service';
+export * from './persistence/click-repository.module';
+export * from './persistence/click.repository';
 export * from './rollup/click-batch.handler';
 export * from './rollup/click-commit.coalescer';
 export * from './rollup/click-rollup.service';

@@ -5,16 +5,13 @@ import { PgPools } from '@shortener/database';
 import { IdempotencyService, LinkRepository } from '@shortener/links';
 import { HandlesJob, JOBS, JobHandler, MaintenanceJobData } from '@shortener/queue';
 import { Job } from 'bullmq';
+import { ClickRepository } from '../persistence/click.repository';
 
 /** Rows deleted per statement and statements per run: each run is bounded; the next one continues. */
 const CHUNK = 5_000;
 const MAX_ROUNDS = 100;
 /** Links whose analytics are purged per transaction. */
 const PURGE_CHUNK = 100;
-
-const PRUNE_BATCH_IDS = `
-  DELETE FROM click_batches WHERE batch_id IN (
-    SELECT batch_id FROM click_batches WHERE processed_at < $1 LIMIT $2)`;
 
 /** What one housekeeping run removed. */
 export interface HousekeepingResult {
@@ -40,6 +37,7 @@ export class HousekeepingHandler implements JobHandler<MaintenanceJobData, House
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly pools: PgPools,
+    private readonly clicks: ClickRepository,
     private readonly links: LinkRepository,
     private readonly idempotency: IdempotencyService,
     private readonly clock: Clock,
@@ -49,7 +47,7 @@ export class HousekeepingHandler implements JobHandler<MaintenanceJobData, House
   async handle(_job?: Job<MaintenanceJobData>): Promise<HousekeepingResult> {
     const now = this.clock.now();
     const result: HousekeepingResult = {
-      batchIdsPruned: await this.deleteInChunks(PRUNE_BATCH_IDS, new Date(now - this.config.worker.batchIdRetentionHours * 3_600_000)),
+      batchIdsPruned: await this.pruneBatchIds(new Date(now - this.config.worker.batchIdRetentionHours * 3_600_000)),
       idempotencyKeysPruned: await this.idempotency.pruneExpired(now),
       linksPurged: await this.purgeDeletedLinks(new Date(now - this.config.worker.deletedLinkRetentionDays * 86_400_000)),
     };
@@ -57,12 +55,12 @@ export class HousekeepingHandler implements JobHandler<MaintenanceJobData, House
     return result;
   }
 
-  private async deleteInChunks(sql: string, before: Date): Promise<number> {
+  private async pruneBatchIds(before: Date): Promise<number> {
     let total = 0;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      const { rowCount } = await this.pools.write.query(sql, [before, CHUNK]);
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < CHUNK) break;
+      const deleted = await this.clicks.deleteBatchIdsBefore(before, CHUNK);
+      total += deleted;
+      if (deleted < CHUNK) break;
     }
     return total;
   }
@@ -77,9 +75,7 @@ export class HousekeepingHandler implements JobHandler<MaintenanceJobData, House
         // A deleted link gets no clicks, so no rollup transaction holds the rollup rows of those locked here.
         ids = await this.links.lockPurgeable(client, deletedBefore, PURGE_CHUNK);
         if (ids.length > 0) {
-          await client.query(`DELETE FROM link_clicks_hourly WHERE link_id = ANY($1::bigint[])`, [ids]);
-          await client.query(`DELETE FROM link_dimension_daily WHERE link_id = ANY($1::bigint[])`, [ids]);
-          await client.query(`DELETE FROM link_visitors_daily WHERE link_id = ANY($1::bigint[])`, [ids]);
+          await this.clicks.purgeAnalytics(client, ids);
           await this.links.resetClickTotals(client, ids);
         }
         await client.query('COMMIT');

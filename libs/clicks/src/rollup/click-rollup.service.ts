@@ -7,6 +7,7 @@ import { QueuedClick } from '@shortener/queue';
 import type { PoolClient } from 'pg';
 import { aggregateClicks, ClickAggregate } from '../domain/click-batch.aggregator';
 import { ClickClassifier } from '../domain/click-dimensions.extractor';
+import { ClickRepository } from '../persistence/click.repository';
 import { VisitorHllStore } from '../visitors/visitor-hll.store';
 
 /** One click batch to commit: its id (recorded for exactly-once counting) and its clicks. */
@@ -23,44 +24,6 @@ export interface ClickRollupResult {
   /** Clicks added to the rollups (clicks of unknown link ids are skipped). */
   committed: number;
 }
-
-// Every statement below takes its row locks in key order, and every
-// transaction touches the tables in the same order (click_batches, hourly,
-// dimensions, visitors, links), so concurrent transactions wait for each
-// other on hot rows but never deadlock. `links` comes last so a limited
-// link's redirect (which updates the same row) waits as little as possible.
-const INSERT_BATCHES = `
-  INSERT INTO click_batches (batch_id, click_count)
-  SELECT u.batch_id, u.click_count FROM unnest($1::text[], $2::bigint[]) AS u(batch_id, click_count)
-   ORDER BY u.batch_id
-  ON CONFLICT (batch_id) DO NOTHING
-  RETURNING batch_id`;
-const UPSERT_HOURLY = `
-  INSERT INTO link_clicks_hourly AS h (link_id, hour, human_clicks, bot_clicks)
-  SELECT u.link_id, u.hour, u.human, u.bot
-    FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[]) AS u(link_id, hour, human, bot)
-   ORDER BY u.link_id, u.hour
-  ON CONFLICT (link_id, hour) DO UPDATE
-     SET human_clicks = h.human_clicks + EXCLUDED.human_clicks, bot_clicks = h.bot_clicks + EXCLUDED.bot_clicks`;
-const UPSERT_DIMENSIONS = `
-  INSERT INTO link_dimension_daily AS d (link_id, day, dimension, value, clicks)
-  SELECT u.link_id, u.day, u.dimension, u.value, u.clicks
-    FROM unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS u(link_id, day, dimension, value, clicks)
-   ORDER BY u.link_id, u.day, u.dimension, u.value
-  ON CONFLICT (link_id, day, dimension, value) DO UPDATE SET clicks = d.clicks + EXCLUDED.clicks`;
-// Locks (creating when missing) the day rows and reads their current HLLs:
-// the HLL is then updated from what is stored, under the row lock, so
-// concurrent batches of one link and day never overwrite each other's visitors.
-const LOCK_VISITORS = `
-  INSERT INTO link_visitors_daily AS v (link_id, day, hll)
-  SELECT u.link_id, u.day, '\\x'::bytea FROM unnest($1::bigint[], $2::date[]) AS u(link_id, day)
-   ORDER BY u.link_id, u.day
-  ON CONFLICT (link_id, day) DO UPDATE SET updated_at = now()
-  RETURNING v.link_id::text AS link_id, v.day::text AS day, v.hll`;
-const WRITE_VISITORS = `
-  UPDATE link_visitors_daily AS v SET hll = u.hll, updated_at = now()
-    FROM unnest($1::bigint[], $2::date[], $3::bytea[]) AS u(link_id, day, hll)
-   WHERE v.link_id = u.link_id AND v.day = u.day`;
 
 /**
  * Commits click batches to the rollups (docs/design.md section 5). Any number of
@@ -86,6 +49,7 @@ export class ClickRollupService {
   constructor(
     private readonly pools: PgPools,
     private readonly links: LinkRepository,
+    private readonly clicks: ClickRepository,
     private readonly hll: VisitorHllStore,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
@@ -120,8 +84,12 @@ export class ClickRollupService {
     let existing = new Set<string>();
     try {
       await client.query('BEGIN');
-      const inserted = await client.query<{ batch_id: string }>(INSERT_BATCHES, [unique.map((b) => b.batchId), unique.map((b) => b.clicks.length)]);
-      for (const r of inserted.rows) fresh.add(r.batch_id);
+      for (const id of await this.clicks.recordBatches(
+        client,
+        unique.map((b) => b.batchId),
+        unique.map((b) => b.clicks.length),
+      ))
+        fresh.add(id);
       if (fresh.size === 0) {
         await client.query('ROLLBACK');
       } else {
@@ -158,35 +126,23 @@ export class ClickRollupService {
 
   private async write(client: PoolClient, agg: ClickAggregate): Promise<void> {
     if (agg.hourly.length > 0) {
-      await client.query(UPSERT_HOURLY, [
-        agg.hourly.map((h) => h.linkId),
-        agg.hourly.map((h) => new Date(h.hour)),
-        agg.hourly.map((h) => h.human),
-        agg.hourly.map((h) => h.bot),
-      ]);
+      await this.clicks.addHourly(client, agg.hourly);
     }
     if (agg.dimensions.length > 0) {
-      await client.query(UPSERT_DIMENSIONS, [
-        agg.dimensions.map((d) => d.linkId),
-        agg.dimensions.map((d) => d.day),
-        agg.dimensions.map((d) => d.dimension),
-        agg.dimensions.map((d) => d.value),
-        agg.dimensions.map((d) => d.clicks),
-      ]);
+      await this.clicks.addDimensions(client, agg.dimensions);
     }
     if (agg.visitors.length > 0) {
-      const { rows } = await client.query<{ link_id: string; day: string; hll: Buffer }>(LOCK_VISITORS, [
+      const rows = await this.clicks.lockVisitorDays(
+        client,
         agg.visitors.map((v) => v.linkId),
         agg.visitors.map((v) => v.day),
-      ]);
-      const stored = new Map(rows.map((r) => [`${r.link_id}|${r.day}`, r.hll]));
+      );
+      const stored = new Map(rows.map((r) => [`${r.linkId}|${r.day}`, r.hll]));
       const updated = await this.hll.add(
         agg.visitors.map((v) => ({ stored: stored.get(`${v.linkId}|${v.day}`) ?? Buffer.alloc(0), visitorHashes: v.visitorHashes })),
       );
-      const changed = agg.visitors.flatMap((v, i) => (updated[i] ? [{ ...v, hll: updated[i] }] : []));
-      if (changed.length > 0) {
-        await client.query(WRITE_VISITORS, [changed.map((v) => v.linkId), changed.map((v) => v.day), changed.map((v) => v.hll)]);
-      }
+      const changed = agg.visitors.flatMap((v, i) => (updated[i] ? [{ linkId: v.linkId, day: v.day, hll: updated[i] }] : []));
+      if (changed.length > 0) await this.clicks.writeVisitorDays(client, changed);
     }
     if (agg.totals.length > 0) {
       await this.links.addClickTotals(

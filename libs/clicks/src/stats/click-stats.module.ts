@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ClockModule } from '@shortener/common';
-import { DatabaseModule } from '@shortener/database';
 import { LinkRepositoryModule, ShortDomainsModule } from '@shortener/links';
 import { LinkStatsController } from '../http/link-stats.controller';
+import { ClickRepositoryModule } from '../persistence/click-repository.module';
 import { VisitorsModule } from '../visitors/visitors.module';
 import { LinkStatsService } from './link-stats.service';
 
 /** The stats API: `GET /api/v1/links/{code}/stats`. */
 @Module({
-  imports: [ClockModule, DatabaseModule, LinkRepositoryModule, ShortDomainsModule, VisitorsModule],
+  imports: [ClockModule, ClickRepositoryModule, LinkRepositoryModule, ShortDomainsModule, VisitorsModule],
   controllers: [LinkStatsController],
   providers: [LinkStatsService],
 })

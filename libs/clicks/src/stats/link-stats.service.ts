@@ -1,30 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Principal, canAccessAccount } from '@shortener/auth';
 import { Clock, DomainError } from '@shortener/common';
-import { PgPools } from '@shortener/database';
 import { LinkRepository, ShortDomains } from '@shortener/links';
 import { ClickDimension } from '../domain/click-dimensions.extractor';
 import { StatsRange, planStatsRange } from '../domain/stats-range';
 import { bucketMs, bucketStart } from '../domain/utc-bucket.math';
+import { ClickRepository } from '../persistence/click.repository';
 import { VisitorHllStore } from '../visitors/visitor-hll.store';
 import { LinkStatsQuery, LinkStatsResponse } from './link-stats.schemas';
 
 /** Entries per top list. */
 export const TOP_N = 10;
-
-const HOURLY = `
-  SELECT (extract(epoch FROM hour) * 1000)::bigint::text AS ms, human_clicks::text AS human, bot_clicks::text AS bot
-    FROM link_clicks_hourly WHERE link_id = $1 AND hour >= $2 AND hour < $3`;
-// Ties broken by value, bytewise (COLLATE "C"), so the lists do not depend on the database locale.
-const TOPS = `
-  SELECT dimension, value, clicks::text AS clicks FROM (
-    SELECT dimension, value, sum(clicks) AS clicks,
-           row_number() OVER (PARTITION BY dimension ORDER BY sum(clicks) DESC, value COLLATE "C") AS rank
-      FROM link_dimension_daily WHERE link_id = $1 AND day BETWEEN $2::date AND $3::date
-     GROUP BY dimension, value) ranked
-   WHERE rank <= $4
-   ORDER BY dimension, rank`;
-const VISITORS = `SELECT hll FROM link_visitors_daily WHERE link_id = $1 AND day BETWEEN $2::date AND $3::date`;
 
 const LISTS: Record<ClickDimension, keyof Pick<LinkStatsResponse, 'referrers' | 'countries' | 'browsers' | 'operatingSystems' | 'deviceTypes'>> = {
   referrer: 'referrers',
@@ -46,7 +32,7 @@ export class LinkStatsService {
   private readonly logger = new Logger(LinkStatsService.name);
 
   constructor(
-    private readonly pools: PgPools,
+    private readonly clicks: ClickRepository,
     private readonly links: LinkRepository,
     private readonly domains: ShortDomains,
     private readonly hll: VisitorHllStore,
@@ -63,14 +49,12 @@ export class LinkStatsService {
     const link = await this.links.findIdentity(domain.host, code.normalize('NFC'));
     if (!link || !canAccessAccount(principal, link.accountId)) throw new DomainError('link-not-found', `No link ${code} on ${domain.host}`);
     const range = planStatsRange(q, this.clock);
-    const db = this.pools.read;
-
     const [hourly, tops, visitors] = await Promise.all([
-      db.query<{ ms: string; human: string; bot: string }>(HOURLY, [link.id, new Date(range.start), new Date(range.end)]),
-      db.query<{ dimension: ClickDimension; value: string; clicks: string }>(TOPS, [link.id, range.firstDay, range.lastDay, TOP_N]),
-      db.query<{ hll: Buffer }>(VISITORS, [link.id, range.firstDay, range.lastDay]),
+      this.clicks.hourly(link.id, new Date(range.start), new Date(range.end)),
+      this.clicks.topValues(link.id, range.firstDay, range.lastDay, TOP_N),
+      this.clicks.visitorHlls(link.id, range.firstDay, range.lastDay),
     ]);
-    const series = this.series(range, hourly.rows);
+    const series = this.series(range, hourly);
     const humanClicks = series.reduce((n, p) => n + p.humanClicks, 0);
     const botClicks = series.reduce((n, p) => n + p.botClicks, 0);
     const lists: Pick<LinkStatsResponse, 'referrers' | 'countries' | 'browsers' | 'operatingSystems' | 'deviceTypes'> = {
@@ -80,7 +64,7 @@ export class LinkStatsService {
       operatingSystems: [],
       deviceTypes: [],
     };
-    for (const r of tops.rows) lists[LISTS[r.dimension]].push({ value: r.value === '' ? null : r.value, clicks: Number(r.clicks) });
+    for (const r of tops) lists[LISTS[r.dimension]].push({ value: r.value === '' ? null : r.value, clicks: Number(r.clicks) });
 
     return {
       code: link.code,
@@ -88,7 +72,7 @@ export class LinkStatsService {
       granularity: range.granularity,
       from: new Date(range.start).toISOString(),
       to: new Date(range.end).toISOString(),
-      totals: { clicks: humanClicks + botClicks, humanClicks, botClicks, uniqueVisitors: await this.uniqueVisitors(visitors.rows.map((r) => r.hll)) },
+      totals: { clicks: humanClicks + botClicks, humanClicks, botClicks, uniqueVisitors: await this.uniqueVisitors(visitors) },
       series,
       ...lists,
     };
