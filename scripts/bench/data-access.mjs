@@ -17,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(path.join(root, 'package.json'));
 const { Pool } = require('pg');
 const { DataSource } = require('typeorm');
-const { LinkEntity } = require(path.join(root, 'dist/libs/database/src/entities/link.entity.js'));
+const { LinkEntity } = require(path.join(root, 'dist/libs/links/src/application/link.entity.js'));
 
 const url = process.argv[2] ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/shortener';
 const queries = Number(process.argv[3] ?? 20_000);

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { InjectRepository } from '@nestjs/typeorm';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { AccountEntity, ApiKeyEntity, ApiKeyRole, DatabaseConnector, PgPools } from '@shortener/database';
+import { DatabaseConnector, PgPools } from '@shortener/database';
+import { AccountEntity } from './account.entity';
+import { ApiKeyEntity, ApiKeyRole } from './api-key.entity';
 import { InvalidationBus, InvalidationMessage } from '@shortener/redis';
 import { LRUCache } from 'lru-cache';
 import { createHmac, timingSafeEqual } from 'node:crypto';

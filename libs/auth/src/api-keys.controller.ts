@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { API_KEY_ROLES, ApiKeyEntity } from '@shortener/database';
+import { API_KEY_ROLES, ApiKeyEntity } from './api-key.entity';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Roles } from './api-key.guard';

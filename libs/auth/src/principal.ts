@@ -1,4 +1,4 @@
-import { ApiKeyRole } from '@shortener/database';
+import { ApiKeyRole } from './api-key.entity';
 
 /** Who is calling: the authenticated API key and its account. */
 export interface Principal {

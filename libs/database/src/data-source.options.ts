@@ -1,7 +1,6 @@
 import { AppConfig } from '@shortener/config';
 import { DataSourceOptions } from 'typeorm';
 import { DEADLINE_PG_DRIVER } from './deadline-pool';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -30,7 +29,8 @@ export function dataSourceOptions(config: AppConfig, extraOptions: string[] = []
   const base = {
     type: 'postgres' as const,
     driver: DEADLINE_PG_DRIVER,
-    entities: ENTITIES,
+    // Each library registers its entities (TypeOrmModule.forFeature with autoLoadEntities); migrations need none.
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,

@@ -23,7 +23,7 @@ export class DatabaseConnectionModule {
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), installExtensions: false, manualInitialization: true }),
+          useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), autoLoadEntities: true, installExtensions: false, manualInitialization: true }),
         }),
       ],
     };

@@ -1,7 +1,6 @@
 export * from './data-source.options';
 export * from './database-connector';
 export * from './database.module';
-export * from './entities';
 export * from './migration/migration-runner';
 export * from './migration/schema-compatibility';
 export * from './migrations';

@@ -1,5 +1,5 @@
 import { ShortDomain } from '@shortener/config';
-import { LinkEntity, RedirectType } from '@shortener/database';
+import { LinkEntity, RedirectType } from './link.entity';
 import { z } from 'zod';
 import { linkState } from './link-state';
 import { linkResponseSchema } from './link.schemas';

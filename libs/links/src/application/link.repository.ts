@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { LinkEntity, PgPools, RedirectType } from '@shortener/database';
+import { PgPools } from '@shortener/database';
+import { LinkEntity, RedirectType } from './link.entity';
 import { DatabaseError, type QueryResult, type QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { BatchOutcome, Batcher, DeadlineExceededError, RequestDeadline, currentDeadline, withinDeadline } from '@shortener/common';

@@ -1,5 +1,5 @@
 import { jsonPointer, problem, ProblemDetails } from '@shortener/common';
-import { REDIRECT_TYPES } from '@shortener/database';
+import { REDIRECT_TYPES } from './link.entity';
 import { z } from 'zod';
 import { instant, storableText, targetText, text } from './input.schemas';
 import { LINK_STATES } from './link-state';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Principal } from '@shortener/auth';
-import { LINK_AUDIT_ACTIONS, LinkAuditAction, LinkEntity } from '@shortener/database';
+import { LinkEntity } from '../application/link.entity';
+import { LINK_AUDIT_ACTIONS, LinkAuditAction } from './link-audit-action';
 import { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { invalidCursor, MAX_INT8 } from '../application/link-cursor';

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { Principal } from '@shortener/auth';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
-import { BlockedHostEntity, DatabaseConnector } from '@shortener/database';
+import { DatabaseConnector } from '@shortener/database';
+import { BlockedHostEntity } from './blocked-host.entity';
 import { MetricsService } from '@shortener/observability';
 import { InvalidationBus } from '@shortener/redis';
 import { DataSource } from 'typeorm';

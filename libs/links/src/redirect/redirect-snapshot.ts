@@ -1,4 +1,4 @@
-import { RedirectType } from '@shortener/database';
+import type { RedirectType } from '../application/link.entity';
 
 /**
  * What the redirect needs of a link, as cached in the LRU and in Redis.
