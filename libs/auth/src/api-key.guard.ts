@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '@shortener/common';
-import { ApiKeyRole } from './api-key.entity';
+import { ApiKeyRole } from './api-key.record';
 import type { AuthenticatedRequest } from './api-key.authentication';
 import { Principal } from './principal';
 

@@ -1,24 +1,60 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { DomainError } from '@shortener/common';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { DatabaseConnector, PgPools } from '@shortener/database';
-import { AccountEntity } from './account.entity';
-import { ApiKeyEntity, ApiKeyRole } from './api-key.entity';
+import { ApiKeyRecord, ApiKeyRole } from './api-key.record';
 import { InvalidationBus, InvalidationMessage } from '@shortener/redis';
 import { LRUCache } from 'lru-cache';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { generateApiKey, parseApiKey } from './api-key.format';
 import { Principal } from './principal';
 
 /** A minted key: the only time the full key is visible. */
 export interface MintedApiKey {
   key: string;
-  entity: ApiKeyEntity;
+  entity: ApiKeyRecord;
 }
 
 const LOAD_KEY_SQL = 'SELECT id, account_id, secret_hash, role, rate_limit_per_minute FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL';
+const KEY_COLUMNS = 'id, account_id, prefix, secret_hash, role, name, rate_limit_per_minute, created_at, revoked_at';
+const ACCOUNT_EXISTS_SQL = 'SELECT 1 FROM accounts WHERE id = $1';
+const INSERT_ACCOUNT_SQL = 'INSERT INTO accounts (name) VALUES ($1) RETURNING id';
+const INSERT_KEY_SQL = `INSERT INTO api_keys (account_id, prefix, secret_hash, role, name, rate_limit_per_minute)
+  VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${KEY_COLUMNS}`;
+const LIST_KEYS_SQL = `SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC LIMIT 1000`;
+const KEY_BY_ID_SQL = `SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`;
+const KEY_BY_PREFIX_SQL = `SELECT ${KEY_COLUMNS} FROM api_keys WHERE prefix = $1`;
+const REVOKE_SQL = 'UPDATE api_keys SET revoked_at = $2 WHERE id = $1';
+const REKEY_SQL = "UPDATE api_keys SET secret_hash = $2, revoked_at = NULL, role = 'admin' WHERE id = $1";
+
+/** A row of {@link KEY_COLUMNS}. */
+interface ApiKeyRow {
+  id: string;
+  account_id: string;
+  prefix: string;
+  secret_hash: Buffer;
+  role: ApiKeyRole;
+  name: string;
+  rate_limit_per_minute: number | null;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+/** A stored key from a row of {@link KEY_COLUMNS}. */
+function toRecord(r: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    prefix: r.prefix,
+    secretHash: r.secret_hash,
+    role: r.role,
+    name: r.name,
+    rateLimitPerMinute: r.rate_limit_per_minute,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
 
 /** At most this many keys in each process's cache (least recently used go first). */
 export const API_KEY_CACHE_MAX_ENTRIES = 10_000;
@@ -60,7 +96,6 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly dataSource: DataSource,
     private readonly bus: InvalidationBus,
     private readonly connector: DatabaseConnector,
@@ -166,29 +201,27 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     return this.dataSource.transaction(async (m) => {
       let accountId = input.accountId;
       if (accountId) {
-        const exists = await m.getRepository(AccountEntity).existsBy({ id: accountId });
-        if (!exists) throw new DomainError('validation-failed', `account ${accountId} does not exist`);
+        const found = await m.query<unknown[]>(ACCOUNT_EXISTS_SQL, [accountId]);
+        if (found.length === 0) throw new DomainError('validation-failed', `account ${accountId} does not exist`);
       } else {
-        const account = await m.getRepository(AccountEntity).save({ name: input.accountName ?? input.name });
-        accountId = account.id;
+        accountId = await insertAccount(m, input.accountName ?? input.name);
       }
       const generated = generateApiKey();
-      const entity = await m.getRepository(ApiKeyEntity).save({
+      const entity = await insertKey(m, {
         accountId,
         prefix: generated.prefix,
         secretHash: this.hash(generated.secret),
         role: input.role,
         name: input.name,
         rateLimitPerMinute: input.rateLimitPerMinute ?? null,
-        revokedAt: null,
       });
       return { key: generated.key, entity };
     });
   }
 
   /** Keys, newest first, without secrets. Admins list every account's keys. */
-  list(): Promise<ApiKeyEntity[]> {
-    return this.keys.find({ order: { createdAt: 'DESC', id: 'DESC' }, take: 1000 });
+  async list(): Promise<ApiKeyRecord[]> {
+    return (await this.dataSource.query<ApiKeyRow[]>(LIST_KEYS_SQL)).map(toRecord);
   }
 
   /**
@@ -198,12 +231,13 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
    * the first message was lost).
    * @throws DomainError `api-key-not-found`.
    */
-  async revoke(id: string): Promise<ApiKeyEntity> {
-    const entity = await this.keys.findOneBy({ id });
-    if (!entity) throw new DomainError('api-key-not-found', `no API key with id ${id}`);
+  async revoke(id: string): Promise<ApiKeyRecord> {
+    const row = (await this.dataSource.query<ApiKeyRow[]>(KEY_BY_ID_SQL, [id])).at(0);
+    if (!row) throw new DomainError('api-key-not-found', `no API key with id ${id}`);
+    const entity = toRecord(row);
     if (!entity.revokedAt) {
       entity.revokedAt = new Date();
-      await this.keys.update({ id }, { revokedAt: entity.revokedAt });
+      await this.dataSource.query(REVOKE_SQL, [id, entity.revokedAt]);
     }
     await this.bus.publish({ kind: 'api-key', prefix: entity.prefix });
     return entity;
@@ -230,28 +264,38 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     const rekeyed = await this.dataSource.transaction(async (m): Promise<boolean> => {
       // Serialises concurrent boots of several pods.
       await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`bootstrap-admin:${parsed.prefix}`]);
-      const repo = m.getRepository(ApiKeyEntity);
-      const existing = await repo.findOneBy({ prefix: parsed.prefix });
-      if (existing) {
+      const row = (await m.query<ApiKeyRow[]>(KEY_BY_PREFIX_SQL, [parsed.prefix])).at(0);
+      if (row) {
+        const existing = toRecord(row);
         if (!existing.secretHash.equals(secretHash) || existing.revokedAt) {
-          await repo.update({ id: existing.id }, { secretHash, revokedAt: null, role: 'admin' });
+          await m.query(REKEY_SQL, [existing.id, secretHash]);
           return true;
         }
         return false;
       }
-      const account = await m.getRepository(AccountEntity).save({ name: 'admin' });
-      await repo.save({
-        accountId: account.id,
+      await insertKey(m, {
+        accountId: await insertAccount(m, 'admin'),
         prefix: parsed.prefix,
         secretHash,
         role: 'admin',
         name: 'bootstrap admin',
         rateLimitPerMinute: null,
-        revokedAt: null,
       });
       return false;
     });
     // Running processes may cache the old secret's hash: they drop it now.
     if (rekeyed) await this.bus.publish({ kind: 'api-key', prefix: parsed.prefix });
   }
+}
+
+/** Creates an account named `name` in the transaction of `m`; returns its id. */
+async function insertAccount(m: EntityManager, name: string): Promise<string> {
+  const [row] = await m.query<{ id: string }[]>(INSERT_ACCOUNT_SQL, [name]);
+  return row.id;
+}
+
+/** Stores a new key in the transaction of `m`. */
+async function insertKey(m: EntityManager, key: Omit<ApiKeyRecord, 'id' | 'createdAt' | 'revokedAt'>): Promise<ApiKeyRecord> {
+  const [row] = await m.query<ApiKeyRow[]>(INSERT_KEY_SQL, [key.accountId, key.prefix, key.secretHash, key.role, key.name, key.rateLimitPerMinute]);
+  return toRecord(row);
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { API_KEY_ROLES, ApiKeyEntity } from './api-key.entity';
+import { API_KEY_ROLES, ApiKeyRecord } from './api-key.record';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Roles } from './api-key.guard';
@@ -26,7 +26,7 @@ export const apiKeyResponseSchema = z.object({
   id: z.uuid(),
   prefix: z.string().describe('The public part of the key (`sk_<prefix>_...`), by which it is looked up'),
   name: z.string(),
-  role: z.enum(API_KEY_ROLES as [ApiKeyEntity['role'], ...ApiKeyEntity['role'][]]),
+  role: z.enum(API_KEY_ROLES as [ApiKeyRecord['role'], ...ApiKeyRecord['role'][]]),
   accountId: z.uuid(),
   rateLimitPerMinute: z.int().nullable().describe('Requests per minute for this key; null: the configured default'),
   createdAt: z.string(),
@@ -39,7 +39,7 @@ class MintedApiKeyDto extends createZodDto(mintedApiKeySchema) {}
 class ApiKeyListDto extends createZodDto(apiKeyListSchema) {}
 
 /** The API representation of a key: never its secret or hash. */
-function present(entity: ApiKeyEntity): z.infer<typeof apiKeyResponseSchema> {
+function present(entity: ApiKeyRecord): z.infer<typeof apiKeyResponseSchema> {
   return {
     id: entity.id,
     prefix: entity.prefix,
@@ -65,7 +65,7 @@ export class ApiKeysController {
   @ApiOperation({ operationId: 'mintApiKey', summary: 'Mint an API key; the key is shown only in this response' })
   @ApiResponse({ status: 201, type: MintedApiKeyDto, description: 'The new key, with its secret `key`' })
   async mint(@Body() body: MintApiKeyDto) {
-    const { key, entity } = await this.keys.mint(body as z.infer<typeof mintApiKeySchema> & { role: ApiKeyEntity['role'] });
+    const { key, entity } = await this.keys.mint(body as z.infer<typeof mintApiKeySchema> & { role: ApiKeyRecord['role'] });
     return { ...present(entity), key };
   }
 

@@ -1,11 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '@shortener/database';
 import { RedisModule } from '@shortener/redis';
 import { SecurityModule } from '@shortener/security';
-import { AccountEntity } from './account.entity';
-import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyService } from './api-key.service';
 import { ApiKeysController } from './api-keys.controller';
@@ -17,7 +14,7 @@ import { ApiKeysController } from './api-keys.controller';
  * roles), and key management.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity, AccountEntity]), DatabaseModule, RedisModule, SecurityModule],
+  imports: [DatabaseModule, RedisModule, SecurityModule],
   controllers: [ApiKeysController],
   providers: [ApiKeyService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   exports: [ApiKeyService],

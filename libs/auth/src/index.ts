@@ -1,6 +1,5 @@
-export * from './account.entity';
 export * from './api-key.authentication';
-export * from './api-key.entity';
+export * from './api-key.record';
 export * from './api-key.format';
 export * from './api-key.guard';
 export * from './api-key.service';

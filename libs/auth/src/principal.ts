@@ -1,4 +1,4 @@
-import { ApiKeyRole } from './api-key.entity';
+import { ApiKeyRole } from './api-key.record';
 
 /** Who is calling: the authenticated API key and its account. */
 export interface Principal {
