@@ -11,6 +11,9 @@
 /** A `to.path` for npm packages, installed or not. */
 const npm = (...names) => `(^|(^|/)node_modules/)(${names.join('|')})(/|$)`;
 
+/** HTTP frameworks (Nest, Fastify) and storage drivers (TypeORM, pg, ioredis, BullMQ): what framework-free code never imports. */
+const FRAMEWORKS = npm('@nestjs/[^/]+', 'fastify', '@fastify/[^/]+', 'typeorm', 'pg', 'pg-[^/]+', 'ioredis', 'bullmq');
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -28,10 +31,31 @@ module.exports = {
       comment:
         'Domain code (libs/*/src/domain) is pure: no HTTP framework (Nest, Fastify) and no storage ' +
         'driver (TypeORM, pg, ioredis, BullMQ), so its rules run and are tested without I/O and ' +
-        'survive a change of transport or store. Adapters live in application/, http/, redirect/.',
+        'survive a change of transport or store. Adapters live in application/, http/, redirect/ ' +
+        'and in @shortener/http.',
       severity: 'error',
       from: { path: '^libs/[^/]+/src/domain/' },
-      to: { path: npm('@nestjs/[^/]+', 'fastify', '@fastify/[^/]+', 'typeorm', 'pg', 'pg-[^/]+', 'ioredis', 'bullmq') },
+      // @shortener/http is the lib of the Nest and Fastify adapters: importing it imports them.
+      to: { path: [FRAMEWORKS, '^libs/http/'] },
+    },
+    {
+      name: 'common-not-to-frameworks',
+      comment:
+        '@shortener/common is the framework-free core (errors, clock, deadlines, batching) that domain code ' +
+        'imports: no HTTP framework and no storage driver, or every domain would load them at runtime. ' +
+        'The Nest and Fastify parts live in @shortener/http.',
+      severity: 'error',
+      from: { path: '^libs/common/' },
+      to: { path: FRAMEWORKS },
+    },
+    {
+      name: 'common-not-to-other-libs',
+      comment:
+        '@shortener/common is the bottom layer: it imports no other lib, since each of them is (or may become) ' +
+        'an adapter that loads a framework, and an import back would close a cycle.',
+      severity: 'error',
+      from: { path: '^libs/common/' },
+      to: { path: '^libs/', pathNot: '^libs/common/' },
     },
     {
       name: 'domain-not-to-other-libs',

@@ -12,6 +12,8 @@ const ROOT = path.resolve(__dirname, '../..');
 const CONFIG = path.join(ROOT, '.dependency-cruiser.js');
 const FIXTURE = path.join(ROOT, 'test/fixtures/depcruise');
 const DEPCRUISE = path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+/** An installed HTTP framework or storage driver (the `FRAMEWORKS` of `.dependency-cruiser.js`). */
+const FRAMEWORK = /(^|\/)node_modules\/(@nestjs\/|fastify\/|@fastify\/|typeorm\/|pg\/|pg-[^/]+\/|ioredis\/|bullmq\/)/;
 
 interface CruiseViolation {
   type: string;
@@ -45,7 +47,7 @@ function describeViolation(v: CruiseViolation): string {
 }
 
 describe('architecture boundaries (dependency-cruiser)', () => {
-  // One cruise of the repository (several seconds) serves the first two tests.
+  // One cruise of the repository (several seconds) serves the first three tests.
   let repository: CruiseResult;
   beforeAll(async () => {
     repository = await cruise(ROOT, ['apps', 'libs', 'test']);
@@ -65,17 +67,43 @@ describe('architecture boundaries (dependency-cruiser)', () => {
     expect(aliased.length).toBeGreaterThan(0);
     const targets = new Set(aliased.map((d) => `${d.module} -> ${d.resolved}`));
     expect(targets.has('@shortener/common -> libs/common/src/index.ts')).toBe(true);
+    expect(targets.has('@shortener/http -> libs/http/src/index.ts')).toBe(true);
     expect(aliased.filter((d) => !/^(libs\/[a-z-]+\/src|test\/support)\/index\.ts$/.test(d.resolved))).toEqual([]);
+  });
+
+  it('loads no framework from domain code, not even through the libs it imports', () => {
+    const dependencies = new Map(repository.modules.map((m) => [m.source, m.dependencies.map((d) => d.resolved)]));
+    const domain = [...dependencies.keys()].filter((source) => /^libs\/[^/]+\/src\/domain\//.test(source) && !source.endsWith('.spec.ts'));
+    expect(domain.length).toBeGreaterThan(0);
+    // Every file the domain reaches, import by import (type-only imports too, as the rules count them).
+    const reached = new Set<string>(domain);
+    const pending = [...domain];
+    for (let source = pending.pop(); source !== undefined; source = pending.pop()) {
+      for (const target of dependencies.get(source) ?? []) {
+        if (!reached.has(target)) {
+          reached.add(target);
+          pending.push(target);
+        }
+      }
+    }
+    expect([...reached].filter((file) => FRAMEWORK.test(file) || file.startsWith('libs/http/'))).toEqual([]);
+    expect(reached.has('libs/common/src/index.ts')).toBe(true);
   });
 
   it('reports every known-bad import of the fixture, and only those', async () => {
     const result = await cruise(FIXTURE, ['apps', 'libs', 'test']);
     expect(result.summary.violations.map(describeViolation).sort()).toEqual(
       [
+        'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> @nestjs/common',
+        'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> bullmq',
+        'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> fastify',
+        'common-not-to-other-libs: libs/common/src/uses-other-lib.ts -> libs/http/src/index.ts',
         'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> @nestjs/common',
         'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> fastify',
         'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> pg',
         'domain-not-to-frameworks: libs/links/src/domain/uses-frameworks.ts -> typeorm',
+        'domain-not-to-frameworks: libs/links/src/domain/uses-http-lib.ts -> libs/http/src/index.ts',
+        'domain-not-to-other-libs: libs/links/src/domain/uses-http-lib.ts -> libs/http/src/index.ts',
         'domain-not-to-other-libs: libs/links/src/domain/uses-other-lib.ts -> libs/clicks/src/index.ts',
         'domain-not-to-outer-layers: libs/links/src/domain/uses-outer-layer.ts -> libs/links/src/application/links.service.ts',
         'libs-not-to-apps: libs/links/src/uses-app.ts -> apps/api/src/main.ts',

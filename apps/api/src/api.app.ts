@@ -1,14 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import {
-  DomainError,
-  ProblemDetailsFilter,
-  installLoadShedding,
-  installRequestDeadline,
-  recordRouteMethods,
-  sendProblem,
-  writeClientErrorProblem,
-} from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { ProblemDetailsFilter, installLoadShedding, installRequestDeadline, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@shortener/config';
 import { installApiKeyAuthentication } from '@shortener/auth';

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ModulesContainer } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, PROBLEM_TYPES, ProblemCode, problemTypeUri, sendProblem } from '@shortener/common';
+import { PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF, sendProblem } from '@shortener/http';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { bodyLimitOf, DownloadSlots, StaticBody, staticBody } from '@shortener/security';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -302,7 +303,7 @@ function problemResponse(status: number) {
   };
 }
 
-/** RFC 9457 problem details as this API sends them (libs/common/src/http/problem.ts). */
+/** RFC 9457 problem details as this API sends them (libs/http/src/problem.ts). */
 function problemSchema() {
   return {
     type: 'object',

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { appendRouteHook, DomainError, isUnderPath, sendProblem } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { appendRouteHook, isUnderPath, sendProblem } from '@shortener/http';
 import { clientAddressKey, RateLimitService } from '@shortener/security';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { ApiKeyService } from './api-key.service';

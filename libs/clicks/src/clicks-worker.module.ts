@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ClockModule } from '@shortener/common';
+import { ClockModule } from '@shortener/http';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { DatabaseModule } from '@shortener/database';
 import { IdempotencyModule, LinkRepositoryModule } from '@shortener/links';

@@ -1,14 +1,8 @@
+/** Framework-free building blocks (errors, clock, deadlines, batching, runtime, logging): no Nest, Fastify or storage driver. */
 export * from './errors/domain-error';
 export * from './errors/problem-types';
-export * from './http/problem';
-export * from './http/problem-details.filter';
 export * from './time/clock';
-export * from './time/clock.module';
-export * from './http/load-shedding';
-export * from './http/method-not-allowed';
+export * from './deadline/request-deadline';
 export * from './batching/batcher';
-export * from './http/client-error';
 export * from './runtime/heap-growth';
 export * from './logging/log-summary';
-export * from './http/route-hooks';
-export * from './http/request-deadline';

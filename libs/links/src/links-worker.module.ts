@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ClockModule } from '@shortener/common';
+import { ClockModule } from '@shortener/http';
 import { LinkRepositoryModule } from './application/link-repository.module';
 import { ExpirySweepHandler } from './lifecycle/expiry-sweep.handler';
 import { LinkCacheModule } from './redirect/link-cache.module';

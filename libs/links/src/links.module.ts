@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { ClockModule } from '@shortener/common';
+import { ClockModule } from '@shortener/http';
 import { DatabaseModule } from '@shortener/database';
 import { ObservabilityModule } from '@shortener/observability';
 import { SecurityModule } from '@shortener/security';

@@ -1,6 +1,7 @@
 import fastifyHelmet, { FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { appendRouteHook, DomainError, isUnderPath, jsonPointer } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { appendRouteHook, isUnderPath, jsonPointer } from '@shortener/http';
 import { AppConfig } from '@shortener/config';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler, RouteOptions } from 'fastify';
 

@@ -1,4 +1,5 @@
-import { appendRouteHook, closeTimedOutSocket, DomainError, isUnderPath, sendProblem } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { appendRouteHook, closeTimedOutSocket, isUnderPath, sendProblem } from '@shortener/http';
 import { AppConfig } from '@shortener/config';
 import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, preParsingHookHandler, RouteOptions } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PROBLEM_CONTENT_TYPE, problem } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, problem } from '@shortener/http';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import type { FastifyReply } from 'fastify';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ClockModule } from '@shortener/common';
+import { ClockModule } from '@shortener/http';
 import { LinkRepositoryModule, ShortDomainsModule } from '@shortener/links';
 import { LinkStatsController } from '../http/link-stats.controller';
 import { ClickRepositoryModule } from '../persistence/click-repository.module';

@@ -1,4 +1,4 @@
-import { outsideRequestDeadline } from '../http/request-deadline';
+import { outsideRequestDeadline } from '../deadline/request-deadline';
 
 /** The outcome of one item of a batch: its value, or the error that failed it alone. */
 export type BatchOutcome<O> = { value: O } | { error: unknown };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, problem } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { problem } from '@shortener/http';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 

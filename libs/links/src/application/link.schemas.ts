@@ -1,4 +1,4 @@
-import { jsonPointer, problem, ProblemDetails } from '@shortener/common';
+import { jsonPointer, problem, ProblemDetails } from '@shortener/http';
 import { REDIRECT_TYPES } from './link.entity';
 import { z } from 'zod';
 import { instant, storableText, targetText, text } from './input.schemas';

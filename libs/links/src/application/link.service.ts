@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Principal, canAccessAccount } from '@shortener/auth';
-import { Clock, DomainError, problem } from '@shortener/common';
+import { Clock, DomainError } from '@shortener/common';
+import { problem } from '@shortener/http';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { MetricsService } from '@shortener/observability';
 import { DataSource, EntityManager } from 'typeorm';

@@ -1,4 +1,5 @@
-import { DomainError, toProblem } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { toProblem } from '@shortener/http';
 import QRCode from 'qrcode';
 import { QR_RENDER_RETRY_AFTER_SECONDS, QrCodeRenderer, renderQrCode } from './qr-code';
 

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Roles } from '@shortener/auth';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA_REF } from '@shortener/http';
 import { BULK_BODY_ROUTE_CONFIG } from '@shortener/security';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BatchQueueFullError, Clock, PROBLEM_CONTENT_TYPE, problem, toProblem } from '@shortener/common';
+import { BatchQueueFullError, Clock } from '@shortener/common';
+import { PROBLEM_CONTENT_TYPE, problem, toProblem } from '@shortener/http';
 import { APP_CONFIG, AppConfig } from '@shortener/config';
 import { CounterChild, deferredCounterChild, LogSummary, MetricsService, sampledTraceparent } from '@shortener/observability';
 import { RedirectRateLimiter } from '@shortener/security';

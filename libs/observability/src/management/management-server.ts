@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DomainError, recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/common';
+import { DomainError } from '@shortener/common';
+import { recordRouteMethods, sendProblem, writeClientErrorProblem } from '@shortener/http';
 import type { AppConfig } from '@shortener/config';
 import Fastify, { FastifyReply } from 'fastify';
 import { HealthService, ProbeResult } from '../health/health.service';

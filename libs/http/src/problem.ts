@@ -1,7 +1,5 @@
 import { STATUS_CODES as HTTP_REASONS } from 'node:http';
-import { DomainError } from '../errors/domain-error';
-import { PROBLEM_TYPES, ProblemCode, problemTypeUri } from '../errors/problem-types';
-import { DeadlineExceededError } from './request-deadline';
+import { DeadlineExceededError, DomainError, PROBLEM_TYPES, ProblemCode, problemTypeUri } from '@shortener/common';
 
 /** RFC 9457 problem details, plus extension members. */
 export interface ProblemDetails {

@@ -1,6 +1,6 @@
+import { DeadlineExceededError } from '@shortener/common';
 import { DatabaseError } from 'pg';
 import { toProblem } from './problem';
-import { DeadlineExceededError } from './request-deadline';
 
 /** A PostgreSQL error as node-postgres reports it. */
 function pgError(code: string, message: string): DatabaseError {

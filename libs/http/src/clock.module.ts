@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { Clock, SystemClock } from './clock';
+import { Clock, SystemClock } from '@shortener/common';
 
 /** Provides the process {@link Clock} ({@link SystemClock}); tests override the `Clock` token with a `ManualClock`. */
 @Module({

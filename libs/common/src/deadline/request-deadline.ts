@@ -1,6 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendRouteHook, isUnderPath } from './route-hooks';
 
 /**
  * The deadline of one request: its handler, its pool waits and its
@@ -18,11 +16,11 @@ export interface RequestDeadline {
 
 /**
  * A request refused because its deadline passed before its work was done:
- * 503 `deadline-exceeded` with `Retry-After` (see {@link toProblem}). Not a
+ * 503 `deadline-exceeded` with `Retry-After` (see `toProblem` in `@shortener/http`). Not a
  * `DomainError`: it is no answer to the request's content, so an
  * `Idempotency-Key` never stores it. Nothing it started was
  * committed, except a write whose commit was already on its way (see
- * {@link installRequestDeadline}); a client retries creates with the same
+ * `installRequestDeadline` in `@shortener/http`); a client retries creates with the same
  * `Idempotency-Key`.
  */
 export class DeadlineExceededError extends Error {
@@ -32,7 +30,13 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-class Deadline implements RequestDeadline {
+/** A deadline its owner ends: {@link OpenDeadline.finish} stops its timer once the request is answered. */
+export interface OpenDeadline extends RequestDeadline {
+  /** The request is answered: nothing is left to cancel. */
+  finish(): void;
+}
+
+class Deadline implements OpenDeadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   readonly expiresAt: number;
@@ -60,16 +64,10 @@ class Deadline implements RequestDeadline {
 }
 
 const deadlines = new AsyncLocalStorage<Deadline>();
-const DEADLINE = Symbol('requestDeadline');
 
 /** The deadline of the request whose handler is running here, if any. */
 export function currentDeadline(): RequestDeadline | undefined {
   return deadlines.getStore();
-}
-
-/** The deadline of a request, if its route has one. */
-export function deadlineOf(request: FastifyRequest): RequestDeadline | undefined {
-  return (request as unknown as Record<symbol, Deadline | undefined>)[DEADLINE];
 }
 
 /**
@@ -103,30 +101,10 @@ export function outsideRequestDeadline<T>(fn: () => T): T {
 }
 
 /**
- * Gives every route under `prefix` an end-to-end deadline of `budgetMs`,
- * counted from the moment its handler starts (the body has been read: its
- * own time is bounded by `HTTP_BODY_TIMEOUT_MS`). The handler runs in an
- * async context that holds the {@link RequestDeadline}; the database layer
- * makes pool waits and statements share it (an abandoned pool wait, a
- * cancelled statement, a transaction that cannot commit). A request whose
- * work failed after its deadline passed answers 503 `deadline-exceeded`
- * with `Retry-After` (see {@link sendProblem}'s use of {@link deadlineOf}).
- *
- * The deadline does not cut the answer short by itself: work that cannot be
- * cancelled (a commit already sent) is answered with its real outcome, so a
- * 503 means nothing was written. Routes outside `prefix` (the redirect) pay
- * nothing: they have their own bounds.
+ * Starts a deadline of `budgetMs` milliseconds for one request, for a
+ * transport adapter to run the request's work under (with {@link withinDeadline})
+ * and to {@link OpenDeadline.finish} once the request is answered.
  */
-export function installRequestDeadline(fastify: FastifyInstance, budgetMs: number, prefix = '/api'): void {
-  const start = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const deadline = new Deadline(budgetMs);
-    (request as unknown as Record<symbol, Deadline>)[DEADLINE] = deadline;
-    reply.raw.once('close', () => {
-      deadline.finish();
-    });
-    deadlines.run(deadline, done);
-  };
-  fastify.addHook('onRoute', (route: RouteOptions) => {
-    if (isUnderPath(route.url, prefix)) appendRouteHook(route, 'preHandler', start);
-  });
+export function openDeadline(budgetMs: number): OpenDeadline {
+  return new Deadline(budgetMs);
 }

@@ -2,7 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { allowedMethods } from './method-not-allowed';
 import { PROBLEM_CONTENT_TYPE, problem, toProblem } from './problem';
-import { DeadlineExceededError, deadlineOf } from './request-deadline';
+import { DeadlineExceededError } from '@shortener/common';
+import { deadlineOf } from './request-deadline';
 
 /**
  * Renders every error of a Nest route as RFC 9457 problem+json (one table:
