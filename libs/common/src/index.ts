@@ -1,4 +1,5 @@
-/** Framework-free building blocks (errors, clock, deadlines, batching, runtime, logging): no Nest, Fastify or storage driver. */
+/** Framework-free building blocks (errors, clock, deadlines, batching, hashing, runtime, logging): no Nest, Fastify or storage driver. */
+export * from './crypto/hmac-sha256';
 export * from './errors/domain-error';
 export * from './errors/problem-types';
 export * from './time/clock';

@@ -1,4 +1,4 @@
-import { HmacSha256Word } from './hmac-sha256';
+import { HmacSha256Word } from '@shortener/common';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RADIX = ALPHABET.length;

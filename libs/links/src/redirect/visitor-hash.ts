@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
-import { BLOCK_BYTES, KeyedSha256 } from '../domain/hmac-sha256';
+import { BLOCK_BYTES, KeyedSha256 } from '@shortener/common';
 
-// Why not createHmac on every redirect: a Node HMAC object costs a native
-// allocation and an OpenSSL context per call, measured at 15-25 us of CPU per
-// redirect on the 2-core bench machine (docs/benchmarks.md), more than a
-// tenth of an LRU-hit redirect. A client address fits one SHA-256 block, so
-// with the key's inner and outer states computed once the HMAC is two
-// compressions in JavaScript on reused buffers (about 1.5 us). The output is
-// the same string createHmac gives (checked in the spec), so visitor hashes
-// stay comparable across versions.
+// Why not createHmac on every redirect: a Node HMAC object per call (a native
+// allocation and an OpenSSL context) cost 11-18 us of CPU per LRU-hit
+// redirect in the bench's A/B (docs/decisions/0002-javascript-hmac.md), a
+// fifth to a third of the request. A client address fits one SHA-256 block,
+// so with the key's inner and outer states computed once the HMAC is two
+// compressions in JavaScript on reused buffers. The output is the same string
+// createHmac gives (checked in the spec), so visitor hashes stay comparable
+// across versions.
 
 // A message of at most this many bytes fits one block with its padding (a 0x80 byte and the 8-byte length).
 const MAX_ONE_BLOCK_BYTES = BLOCK_BYTES - 9;

@@ -97,13 +97,13 @@ export abstract class KeyedSha256 {
  * HMAC-SHA-256 (RFC 2104 over FIPS 180-4) of a single 32-bit word, truncated
  * to its first 32 bits, with the key's inner and outer states computed once.
  *
- * Why not `node:crypto`: `createHmac` allocates a native object per call,
- * which costs several microseconds, and a Feistel permutation needs one HMAC
- * per round; here a tag costs two compression-function calls on reused
- * buffers. The output is checked against `createHmac` in the spec.
+ * Why not `node:crypto`: `createHmac` allocates a native object per call
+ * (docs/decisions/0002-javascript-hmac.md), and a Feistel permutation needs
+ * one HMAC per round; here a tag costs two compression-function calls on
+ * reused buffers. The output is checked against `createHmac` in the spec.
  *
  * Not for authenticating data: it is the pseudo-random round function of
- * {@link ShortCodeGenerator}, which only ever MACs fixed-length messages.
+ * the links library's `ShortCodeGenerator`, which only ever MACs fixed-length messages.
  */
 export class HmacSha256Word extends KeyedSha256 {
   /**
