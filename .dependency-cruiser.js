@@ -27,6 +27,19 @@ module.exports = {
       to: { path: '^apps/' },
     },
     {
+      name: 'apps-only-compose',
+      comment:
+        'An app composes the modules libs export and starts them: it reaches a lib only through its ' +
+        'public index (@shortener/<lib>), never a file inside it, and never a storage driver (a query or a ' +
+        'queue in an app is logic that belongs in a lib).',
+      severity: 'error',
+      from: { path: '^apps/' },
+      to: {
+        path: ['^libs/[^/]+/src/', npm('typeorm', '@nestjs/typeorm', 'pg', 'pg-[^/]+', 'ioredis', 'bullmq', '@nestjs/bullmq')],
+        pathNot: '^libs/[^/]+/src/index\\.ts$',
+      },
+    },
+    {
       name: 'domain-not-to-frameworks',
       comment:
         'Domain code (libs/*/src/domain) is pure: no HTTP framework (Nest, Fastify) and no storage ' +

@@ -94,6 +94,8 @@ describe('architecture boundaries (dependency-cruiser)', () => {
     const result = await cruise(FIXTURE, ['apps', 'libs', 'test']);
     expect(result.summary.violations.map(describeViolation).sort()).toEqual(
       [
+        'apps-only-compose: apps/api/src/uses-lib-internals.ts -> libs/links/src/application/links.service.ts',
+        'apps-only-compose: apps/api/src/uses-lib-internals.ts -> typeorm',
         'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> @nestjs/common',
         'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> bullmq',
         'common-not-to-frameworks: libs/common/src/uses-frameworks.ts -> fastify',
