@@ -240,6 +240,36 @@ const MARK_EXPIRED_SQL = `
   UPDATE links AS l SET expired_at = $1 FROM due WHERE l.id = due.id
   RETURNING l.domain, l.code`;
 
+/** The fields of a link an update may change (absent: unchanged). */
+export interface LinkChanges {
+  target?: string;
+  title?: string | null;
+  tags?: string[];
+  redirectType?: RedirectType;
+  forwardQuery?: boolean;
+  expiresAt?: Date | null;
+  expiredAt?: Date | null;
+  maxClicks?: number | null;
+  clicksConsumed?: number;
+  disabledAt?: Date | null;
+  deletedAt?: Date | null;
+}
+
+/** The column of each field of {@link LinkChanges}: the only column names an update writes. */
+const CHANGE_COLUMNS: Record<keyof LinkChanges, string> = {
+  target: 'target',
+  title: 'title',
+  tags: 'tags',
+  redirectType: 'redirect_type',
+  forwardQuery: 'forward_query',
+  expiresAt: 'expires_at',
+  expiredAt: 'expired_at',
+  maxClicks: 'max_clicks',
+  clicksConsumed: 'clicks_consumed',
+  disabledAt: 'disabled_at',
+  deletedAt: 'deleted_at',
+};
+
 /** A connection inside the caller's transaction (a checked-out `pg` client): what the transaction-scoped methods run on. */
 export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
@@ -410,12 +440,12 @@ export class LinkRepository {
     return rows.length ? toEntity(rows[0]) : null;
   }
 
-  /** Writes the given columns (snake_case names from a fixed set) and bumps `updated_at`. */
-  async update(m: EntityManager, id: string, changes: Record<string, unknown>): Promise<LinkRow> {
-    const names = Object.keys(changes);
-    const sets = names.map((n, i) => `${n} = $${i + 2}`);
+  /** Writes the given fields of a link (each to its column, {@link CHANGE_COLUMNS}) and bumps `updated_at`, in the caller's transaction. */
+  async update(m: EntityManager, id: string, changes: LinkChanges): Promise<LinkRow> {
+    const fields = (Object.keys(changes) as (keyof LinkChanges)[]).filter((f) => changes[f] !== undefined);
+    const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 2}`);
     const rows = await m
-      .query(`UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, [id, ...names.map((n) => changes[n])])
+      .query(`UPDATE links SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, [id, ...fields.map((f) => changes[f])])
       .then(returnedRows);
     return toEntity(rows[0]);
   }

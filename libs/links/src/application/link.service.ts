@@ -13,7 +13,7 @@ import { LinkCacheService } from '../redirect/link-cache.service';
 import { IdempotencyService, StoredResponse } from './idempotency.service';
 import { decodeCursor, encodeCursor } from './link-cursor';
 import { LinkResponse, presentLink } from './link.presenter';
-import { AuditActor, CREATE_BATCH_MAX, LinkRepository, LinkRow, NewLink, PendingCreate } from './link.repository';
+import { AuditActor, CREATE_BATCH_MAX, LinkChanges, LinkRepository, LinkRow, NewLink, PendingCreate } from './link.repository';
 import { BulkCreateLinksInput, CreateLinkInput, linkPageSchema, ListLinksInput, RefusedBulkItem, UpdateLinkInput } from './link.schemas';
 import { ShortDomains } from './short-domains';
 import { TargetPolicyService } from './target-policy.service';
@@ -286,25 +286,25 @@ export class LinkService {
     const row = await this.dataSource.transaction(async (m: EntityManager) => {
       const link = await this.findAccessible(m, principal, code, domainHost, true);
       if (link.deletedAt) throw new DomainError('link-gone', 'A deleted link cannot be changed');
-      const changes: Record<string, unknown> = {};
+      const changes: LinkChanges = {};
       if (patch.url !== undefined) changes.target = this.targets.normalize(patch.url, 'update');
       if (patch.expiresAt !== undefined) {
-        changes.expires_at = patch.expiresAt === null ? null : new Date(patch.expiresAt);
-        changes.expired_at = null;
+        changes.expiresAt = patch.expiresAt === null ? null : new Date(patch.expiresAt);
+        changes.expiredAt = null;
       }
       if (patch.maxClicks !== undefined) {
-        changes.max_clicks = patch.maxClicks;
+        changes.maxClicks = patch.maxClicks;
         // A limit set on a link that had none counts the clicks it already has.
-        if (patch.maxClicks !== null && link.maxClicks === null) changes.clicks_consumed = link.clickTotal;
+        if (patch.maxClicks !== null && link.maxClicks === null) changes.clicksConsumed = link.clickTotal;
       }
-      if (patch.redirectType !== undefined) changes.redirect_type = patch.redirectType ?? 302;
-      if (patch.forwardQuery !== undefined) changes.forward_query = patch.forwardQuery ?? true;
+      if (patch.redirectType !== undefined) changes.redirectType = patch.redirectType ?? 302;
+      if (patch.forwardQuery !== undefined) changes.forwardQuery = patch.forwardQuery ?? true;
       if (patch.tags !== undefined) changes.tags = [...new Set(patch.tags ?? [])];
       if (patch.title !== undefined) changes.title = patch.title;
       if (patch.disabled !== undefined) {
         const disabled = patch.disabled === true;
         // Disabling a disabled link keeps the instant it was first disabled.
-        if (disabled !== (link.disabledAt !== null)) changes.disabled_at = disabled ? new Date(this.clock.now()) : null;
+        if (disabled !== (link.disabledAt !== null)) changes.disabledAt = disabled ? new Date(this.clock.now()) : null;
       }
       if (Object.keys(changes).length === 0) return link;
       const updated = await this.repo.update(m, link.id, changes);
@@ -324,7 +324,7 @@ export class LinkService {
     const row = await this.dataSource.transaction(async (m: EntityManager) => {
       const link = await this.findAccessible(m, principal, code, domainHost, true);
       if (link.deletedAt) return link;
-      const deleted = await this.repo.update(m, link.id, { deleted_at: new Date(this.clock.now()) });
+      const deleted = await this.repo.update(m, link.id, { deletedAt: new Date(this.clock.now()) });
       await this.audit.record(m, principal, 'delete', link, deleted);
       return deleted;
     });
