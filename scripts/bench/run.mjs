@@ -776,7 +776,8 @@ async function main() {
     // row reports its median run, so drift in the machine's other load falls
     // on all three alike.
     // With --against, the other ref's API runs beside this tree's (same database, settings and
-    // flags) and every round measures this tree's LRU hits, then the other ref's: A B A B ...
+    // flags) and every round measures both sides' LRU hits, the order alternating (A B, B A, ...) so that
+    // whatever favours the first or the second run of a pair falls on both sides alike.
     const rounds = against ? opts.abRounds : opts.repeat;
     log(`baseline and LRU hits, ${rounds} rounds${against ? `, A/B against ${against.ref} (${against.short})` : ''}`);
     const baseline = await startBaseline(hotFile);
@@ -798,8 +799,11 @@ async function main() {
         c.runs.push(await measure(c.server, { codesFile: hotPicks }));
       }
       if (against) {
-        runsOf('lru').push(await measure(api, { codesFile: hotPicks }));
-        otherRuns.push(await measure(other, { codesFile: hotPicks }));
+        const pair = [
+          { server: api, runs: runsOf('lru') },
+          { server: other, runs: otherRuns },
+        ];
+        for (const side of round % 2 === 0 ? pair : pair.reverse()) side.runs.push(await measure(side.server, { codesFile: hotPicks }));
       }
     }
     const median = (runs) => [...runs].sort((x, y) => x.load.rps - y.load.rps)[Math.floor((runs.length - 1) / 2)];

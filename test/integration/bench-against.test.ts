@@ -45,7 +45,7 @@ describe('npm run bench -- --smoke --against HEAD', () => {
   });
 
   it("prints both sides with at least 5 rounds each and numeric medians, the other side named by the ref's short sha", () => {
-    const rows = tableAfter(result.stdout, /^A\/B: redirect, LRU hit, rounds interleaved A B A B/);
+    const rows = tableAfter(result.stdout, /^A\/B: redirect, LRU hit, rounds interleaved A B, B A/);
     const [header, , ...sides] = rows;
     expect(header).toEqual(['side', 'ref', 'rounds', 'median req/s', 'median CPU us/req', 'req/s min-max', 'CPU us/req min-max', 'errors']);
     expect(sides.map((cells) => cells[0])).toEqual(['A: this tree', 'B: --against']);

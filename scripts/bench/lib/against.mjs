@@ -162,7 +162,7 @@ export function formatAgainst(sides, { seconds, warmup }) {
   const fmt = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const [a, b] = sides.map((s) => s.figures);
   const out = [
-    `A/B: redirect, LRU hit, rounds interleaved A B A B (${seconds} s each after ${warmup} s warm-up), one seeded database, same settings`,
+    `A/B: redirect, LRU hit, rounds interleaved A B, B A (${seconds} s each after ${warmup} s warm-up), one seeded database, same settings`,
     fmt(head),
     `|${widths.map((w, i) => (i < 2 ? ':'.padEnd(w + 2, '-') : '-'.padEnd(w + 1, '-') + ':')).join('|')}|`,
     ...lines.map(fmt),
