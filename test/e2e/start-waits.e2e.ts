@@ -166,6 +166,18 @@ async function createAndRedirect(api: Started, alias: string): Promise<[number, 
 const alias = (label: string) => `${label}-${workerId()}-${Date.now().toString(36)}`;
 const connectorLines = (app: Started) => app.logLines().filter((l) => l.context === 'Database');
 
+/** The stats totals of link `code` once its one click is rolled up (30 s at most, failing when nothing moves for 10 s). */
+function rolledUpClick(api: { url: string }, code: string): Promise<{ clicks: number } | undefined> {
+  return waitUntil(
+    'the click to be rolled up',
+    async () => {
+      const res = await fetch(`${api.url}/api/v1/links/${code}/stats`, { headers: AUTH });
+      const body = (await res.json()) as { totals?: { clicks: number } };
+      return { done: body.totals?.clicks === 1, state: body.totals };
+    },
+    { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
+  );
+}
 describe('a start that waits for PostgreSQL', () => {
   const started: Started[] = [];
   const forwarders: { close(): Promise<void> }[] = [];
@@ -227,15 +239,7 @@ describe('a start that waits for PostgreSQL', () => {
 
     forwarders.push(await forward(pgPort, PG));
     await readyWithin(worker, READY_AFTER_MS);
-    const totals = await waitUntil(
-      'the click to be rolled up',
-      async () => {
-        const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
-        const body = (await res.json()) as { totals?: { clicks: number } };
-        return { done: body.totals?.clicks === 1, state: body.totals };
-      },
-      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
-    );
+    const totals = await rolledUpClick(api, a);
     expect(totals).toMatchObject({ clicks: 1 });
     expect(await queueCounts(clicks)).toMatchObject({ waiting: 0, active: 0, failed: 0 });
   });
@@ -321,15 +325,7 @@ describe('a start that waits for Redis', () => {
     clicks = testQueue(testConfig('api', { ...env, REDIS_QUEUE_URL: redisUrl }));
     const a = alias('redis-late');
     expect(await createAndRedirect(api, a)).toEqual([201, 302, `https://example.com/${a}`]);
-    const totals = await waitUntil(
-      'the click to be rolled up',
-      async () => {
-        const res = await fetch(`${api.url}/api/v1/links/${a}/stats`, { headers: AUTH });
-        const body = (await res.json()) as { totals?: { clicks: number } };
-        return { done: body.totals?.clicks === 1, state: body.totals };
-      },
-      { timeoutMs: 30_000, stallTimeoutMs: 10_000 },
-    );
+    const totals = await rolledUpClick(api, a);
     expect(totals).toMatchObject({ clicks: 1 });
   });
 });

@@ -92,15 +92,14 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
   /** Bumped by every key invalidation: a lookup that started before one is not cached. */
   private epoch = 0;
   private unsubscribe?: () => void;
-  private readonly pools: PgPools;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly bus: InvalidationBus,
     private readonly connector: DatabaseConnector,
+    private readonly pools: PgPools,
   ) {
-    this.pools = new PgPools(dataSource);
     const ttl = config.security.apiKeyCacheTtlMs;
     this.cache = ttl > 0 ? new LRUCache<string, StoredApiKey>({ max: API_KEY_CACHE_MAX_ENTRIES, ttl }) : null;
   }
